@@ -1,0 +1,24 @@
+//! Eventfold's vocabulary: the names every other crate speaks.
+//!
+//! Stream names, revisions, global positions, expected revisions, events as a client writes them
+//! ([`NewEvent`]) and as the store records them ([`RecordedEvent`]), read requests, stream
+//! metadata, size limits and the typed error every backend returns. No I/O and no async runtime.
+
+mod error;
+mod event;
+mod limits;
+mod metadata;
+mod position;
+mod read;
+mod stream_name;
+
+pub use error::StoreError;
+pub use event::{NewEvent, RecordedEvent, CONTENT_TYPE_JSON};
+pub use limits::Limits;
+pub use metadata::StreamMetadata;
+pub use position::{AppendResult, ExpectedRevision, Position, Revision};
+pub use read::{AllFrom, AllSlice, Direction, EventFilter, ReadAll, ReadStream, StreamFrom};
+pub use stream_name::StreamName;
+
+/// A point in time as the store records it (UTC).
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

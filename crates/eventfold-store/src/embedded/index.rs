@@ -1,0 +1,213 @@
+//! The derived, in-memory index: where each position lives, each stream's positions, the
+//! positions of each event type and category, and each stream's state. Everything here is
+//! rebuilt from the log at open; nothing here is the truth.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use eventfold_core::{Position, StreamMetadata, StreamName};
+
+use super::io::SegmentFile;
+
+/// One in this many positions has its `recorded_at` kept in memory, to find a time quickly.
+pub const TIME_MARK_EVERY: u64 = 4096;
+
+/// A segment and where each of its events starts.
+pub struct SegmentIndex {
+    /// The position of the segment's first event.
+    pub first_position: Position,
+    /// The file.
+    pub file: Arc<dyn SegmentFile>,
+    /// Offset of each event (position `first_position + i`) in the file.
+    pub offsets: Vec<u32>,
+    /// Length of the file's durable, complete content.
+    pub end: u64,
+}
+
+/// A stream's state beyond its events: metadata and deletion. Stored in the log as JSON.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamState {
+    /// The user's metadata.
+    #[serde(default)]
+    pub metadata: StreamMetadata,
+    /// Soft delete: revisions below this are gone; the stream exists again once written.
+    #[serde(default)]
+    pub deleted_before: u64,
+    /// Hard delete: nothing can be read or written any more.
+    #[serde(default)]
+    pub tombstoned: bool,
+}
+
+impl StreamState {
+    /// True when this state hides some events from reads.
+    pub fn hides_events(&self) -> bool {
+        self.tombstoned || self.deleted_before > 0 || !self.metadata.hides_nothing()
+    }
+}
+
+/// What the index knows of one stream.
+#[derive(Default)]
+pub struct StreamEntry {
+    /// The global position of each revision (`positions[r]` is revision `r`).
+    pub positions: Vec<u64>,
+    /// Metadata and deletion.
+    pub state: StreamState,
+}
+
+impl StreamEntry {
+    /// The number of revisions ever written (the next revision).
+    pub fn next_revision(&self) -> u64 {
+        self.positions.len() as u64
+    }
+
+    /// True when the stream has events not removed by a soft delete, and no tombstone.
+    pub fn exists(&self) -> bool {
+        !self.state.tombstoned && self.next_revision() > self.state.deleted_before
+    }
+
+    /// The current revision as the concurrency check sees it (`None`: the stream does not exist).
+    pub fn current_revision(&self) -> Option<u64> {
+        self.exists().then(|| self.next_revision() - 1)
+    }
+
+    /// The first revision reads may return, by truncate-before, max-count and soft delete.
+    /// (Max-age is checked per event, against its `recorded_at`.)
+    pub fn first_visible_revision(&self) -> u64 {
+        let metadata = &self.state.metadata;
+        let by_count = metadata
+            .max_count
+            .map_or(0, |count| self.next_revision().saturating_sub(count));
+        self.state
+            .deleted_before
+            .max(metadata.truncate_before.unwrap_or(0))
+            .max(by_count)
+    }
+
+    /// True when an event of this stream at `revision`, recorded at `recorded_at_secs`, is
+    /// visible at `now_secs`.
+    pub fn is_visible(&self, revision: u64, recorded_at_secs: i64, now_secs: i64) -> bool {
+        if self.state.tombstoned || revision < self.first_visible_revision() {
+            return false;
+        }
+        match self.state.metadata.max_age_secs {
+            Some(max_age) => now_secs.saturating_sub(recorded_at_secs) <= max_age as i64,
+            None => true,
+        }
+    }
+}
+
+/// The whole derived index.
+#[derive(Default)]
+pub struct Index {
+    /// Segments in position order.
+    pub segments: Vec<SegmentIndex>,
+    /// Streams by name.
+    pub streams: HashMap<StreamName, StreamEntry>,
+    /// Positions by event type.
+    pub types: HashMap<Box<str>, Vec<u64>>,
+    /// Positions by stream category.
+    pub categories: HashMap<Box<str>, Vec<u64>>,
+    /// `recorded_at` (Unix nanoseconds) of every [`TIME_MARK_EVERY`]th position.
+    pub time_marks: Vec<i64>,
+    /// The next position to assign (the number of events in the log).
+    pub next_position: u64,
+    /// `recorded_at` of the last event (Unix nanoseconds); the next is never earlier.
+    pub last_recorded_at_nanos: i64,
+    /// How many streams have a state that hides events (0 lets `$all` reads skip the check).
+    pub streams_hiding_events: usize,
+}
+
+/// Where an event is, for a read.
+#[derive(Clone)]
+pub struct Location {
+    pub file: Arc<dyn SegmentFile>,
+    pub offset: u64,
+    /// The end of the range to read: the next event's offset in the same segment, or the
+    /// segment's end. The event's frame lies at the start of `[offset, end)`.
+    pub end: u64,
+}
+
+impl Index {
+    /// Records a new segment (empty so far).
+    pub fn add_segment(&mut self, first_position: Position, file: Arc<dyn SegmentFile>, end: u64) {
+        assert_eq!(first_position.0, self.next_position, "segments are contiguous");
+        self.segments.push(SegmentIndex { first_position, file, offsets: Vec::new(), end });
+    }
+
+    /// Records one event, written at `offset` of the last segment.
+    pub fn add_event(
+        &mut self,
+        stream: &StreamName,
+        revision: u64,
+        event_type: &str,
+        offset: u64,
+        recorded_at_nanos: i64,
+    ) {
+        let position = self.next_position;
+        let segment = self.segments.last_mut().expect("a segment exists before events");
+        segment.offsets.push(u32::try_from(offset).expect("segments stay below 4 GiB"));
+        let entry = match self.streams.get_mut(stream.as_str()) {
+            Some(entry) => entry,
+            None => self.streams.entry(stream.clone()).or_default(),
+        };
+        assert_eq!(entry.next_revision(), revision, "revisions are gapless");
+        entry.positions.push(position);
+        push_to(&mut self.types, event_type, position);
+        push_to(&mut self.categories, stream.category(), position);
+        if position % TIME_MARK_EVERY == 0 {
+            self.time_marks.push(recorded_at_nanos);
+        }
+        self.last_recorded_at_nanos = self.last_recorded_at_nanos.max(recorded_at_nanos);
+        self.next_position += 1;
+    }
+
+    /// Marks the end of durable, complete content in the last segment.
+    pub fn set_segment_end(&mut self, end: u64) {
+        self.segments.last_mut().expect("a segment exists").end = end;
+    }
+
+    /// Replaces a stream's state.
+    pub fn set_stream_state(&mut self, stream: &StreamName, state: StreamState) {
+        let entry = match self.streams.get_mut(stream.as_str()) {
+            Some(entry) => entry,
+            None => self.streams.entry(stream.clone()).or_default(),
+        };
+        let was_hiding = entry.state.hides_events();
+        let now_hiding = state.hides_events();
+        entry.state = state;
+        match (was_hiding, now_hiding) {
+            (false, true) => self.streams_hiding_events += 1,
+            (true, false) => self.streams_hiding_events -= 1,
+            _ => {}
+        }
+    }
+
+    /// Where the event at `position` is, or `None` beyond the end.
+    pub fn location(&self, position: u64) -> Option<Location> {
+        let segment_index =
+            self.segments.partition_point(|s| s.first_position.0 <= position).checked_sub(1)?;
+        let segment = &self.segments[segment_index];
+        let i = (position - segment.first_position.0) as usize;
+        let offset = u64::from(*segment.offsets.get(i)?);
+        let end = segment.offsets.get(i + 1).map_or(segment.end, |next| u64::from(*next));
+        Some(Location { file: segment.file.clone(), offset, end })
+    }
+
+    /// The first position whose block of [`TIME_MARK_EVERY`] events may hold the first event
+    /// recorded at or after `nanos`.
+    pub fn time_search_start(&self, nanos: i64) -> u64 {
+        let marks_before = self.time_marks.partition_point(|mark| *mark < nanos);
+        marks_before.saturating_sub(1) as u64 * TIME_MARK_EVERY
+    }
+}
+
+fn push_to(map: &mut HashMap<Box<str>, Vec<u64>>, key: &str, position: u64) {
+    match map.get_mut(key) {
+        Some(positions) => positions.push(position),
+        None => {
+            map.insert(key.into(), vec![position]);
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The embedded storage engine: the default backend, zero set-up.
+//!
+//! Append-only segment files with a checksum per frame ([`format`]), one writer thread doing
+//! group commit ([`writer`]), an in-memory index rebuilt from the log at open ([`index`],
+//! [`recovery`]), and reads that go straight to the files ([`reader`]). See
+//! docs/ARCHITECTURE.md and docs/FORMAT.md.
+
+pub mod format;
+pub mod index;
+pub mod io;
+mod reader;
+mod recent_ids;
+pub mod recovery;
+mod writer;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use eventfold_core::{
+    AllFrom, AllSlice, AppendResult, EventFilter, ExpectedRevision, Limits, NewEvent, Position,
+    ReadAll, ReadStream, RecordedEvent, Revision, StoreError, StreamFrom, StreamMetadata,
+    StreamName,
+};
+
+use crate::{subscription, DeleteMode, EventStore, Subscription};
+use index::Index;
+use io::{DirectoryStorage, Storage};
+pub use recovery::{Mode as RecoveryMode, RecoveryReport, TornTail};
+use writer::{Command, Writer};
+
+/// The sub-directory of the data directory that holds the log segments.
+pub const LOG_DIR: &str = "log";
+/// The lock file that keeps a second process out of the data directory.
+const LOCK_FILE: &str = "LOCK";
+
+/// How the embedded engine is set up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Size limits on appends.
+    pub limits: Limits,
+    /// A segment is closed and a new one started once it reaches this size.
+    pub segment_bytes_max: u64,
+    /// Appends waiting for the writer; more make callers wait (back-pressure).
+    pub queue_commands_max: usize,
+    /// How many recent event ids are kept to recognise a retried append with expected
+    /// revision `any` or `exists` (retries with `no_stream` or an exact revision are always
+    /// recognised).
+    pub recent_ids_max: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            segment_bytes_max: 256 << 20,
+            queue_commands_max: 16_384,
+            recent_ids_max: 262_144,
+        }
+    }
+}
+
+/// The embedded event store. Cheap to clone; all clones share one store.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    limits: Limits,
+    index: Arc<RwLock<Index>>,
+    head_position: watch::Receiver<Position>,
+    commands: mpsc::Sender<Command>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    recovery: RecoveryReport,
+    _lock: File,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `dir`, recovering from a crash if needed.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, StoreError> {
+        let dir = dir.as_ref().to_owned();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
+        let lock = lock_directory(&dir)?;
+        let storage: Arc<dyn Storage> = Arc::new(
+            DirectoryStorage::new(&dir.join(LOG_DIR))
+                .map_err(|e| StoreError::io(format!("creating {}/{LOG_DIR}", dir.display()), e))?,
+        );
+        Self::open_on(storage, dir, lock, options)
+    }
+
+    /// Opens the store on any [`Storage`] (tests inject faults this way).
+    pub fn open_with_storage(
+        storage: Arc<dyn Storage>,
+        dir: &Path,
+        options: Options,
+    ) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir.display().to_string(), e))?;
+        let lock = lock_directory(dir)?;
+        Self::open_on(storage, dir.to_owned(), lock, options)
+    }
+
+    fn open_on(
+        storage: Arc<dyn Storage>,
+        dir: PathBuf,
+        lock: File,
+        options: Options,
+    ) -> Result<Self, StoreError> {
+        let (mut index, report) = recovery::recover(&*storage, RecoveryMode::Repair)?;
+        if let Some(tail) = &report.torn_tail {
+            tracing::warn!(file = %tail.file, offset = tail.offset, bytes = tail.bytes, reason = %tail.reason,
+                "cut a torn tail left by a crash (it was never acknowledged)");
+        }
+        if index.segments.is_empty() {
+            let first = Position(index.next_position);
+            let file = storage
+                .create_segment(first)
+                .map_err(|e| StoreError::io("creating the first segment", e))?;
+            writer::write_segment_header(&*file, first)?;
+            index.add_segment(first, file, format::SEGMENT_HEADER_BYTES);
+        }
+        let last = index.segments.last().expect("a segment exists");
+        let (file, file_end) = (last.file.clone(), last.end);
+        let (head_tx, head_rx) = watch::channel(Position(index.next_position));
+        let index = Arc::new(RwLock::new(index));
+        let writer = Writer::new(
+            storage,
+            index.clone(),
+            head_tx,
+            file,
+            file_end,
+            options.segment_bytes_max,
+            options.recent_ids_max,
+        );
+        let (commands_tx, commands_rx) = mpsc::channel(options.queue_commands_max);
+        let writer_thread = std::thread::Builder::new()
+            .name("eventfold-writer".into())
+            .spawn(move || writer.run(commands_rx))
+            .map_err(|e| StoreError::io("starting the writer thread", e))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir,
+                limits: options.limits,
+                index,
+                head_position: head_rx,
+                commands: commands_tx,
+                writer_thread: Mutex::new(Some(writer_thread)),
+                recovery: report,
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// What recovery found when the store was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.recovery
+    }
+
+    /// Finishes every command sent before, then stops the writer: later writes fail with
+    /// `Closed` and subscriptions end. Reads keep working.
+    pub async fn close(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.inner.commands.send(Command::Shutdown { reply }).await.is_ok() {
+            let _ = done.await;
+        }
+        let thread = self.inner.writer_thread.lock().take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+
+    async fn send<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner.commands.send(make(reply)).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&RwLock<Index>, i64) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let index = self.inner.index.clone();
+        tokio::task::spawn_blocking(move || read(&index, chrono::Utc::now().timestamp()))
+            .await
+            .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+    }
+
+    fn check_read_limit(&self, limit: usize) -> Result<(), StoreError> {
+        let max = self.inner.limits.read_events_max;
+        if limit > max {
+            return Err(StoreError::InvalidRequest(format!(
+                "limit {limit} is above the maximum of {max} events per read"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn lock_directory(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(StoreError::Locked(dir.display().to_string()))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(StoreError::io(format!("locking {}", path.display()), e))
+        }
+    }
+}
+
+/// Checks an append against the limits; returns its size in bytes.
+pub fn validate_append(limits: &Limits, events: &[NewEvent]) -> Result<usize, StoreError> {
+    if events.is_empty() {
+        return Err(StoreError::EmptyAppend);
+    }
+    if events.len() > limits.append_events_max {
+        return Err(StoreError::AppendTooLarge {
+            size: events.len(),
+            limit: limits.append_events_max,
+        });
+    }
+    let mut total = 0;
+    for event in events {
+        total += event.validate(limits)?;
+    }
+    if total > limits.append_bytes_max {
+        return Err(StoreError::AppendTooLarge { size: total, limit: limits.append_bytes_max });
+    }
+    let mut ids = std::collections::HashSet::with_capacity(events.len());
+    if let Some(duplicate) = events.iter().find(|event| !ids.insert(event.id)) {
+        return Err(StoreError::InvalidEvent {
+            id: duplicate.id,
+            field: "id".into(),
+            reason: "appears twice in one append".into(),
+        });
+    }
+    Ok(total)
+}
+
+#[async_trait]
+impl EventStore for EmbeddedStore {
+    async fn append(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        let size_bytes = validate_append(&self.inner.limits, &events)?;
+        let stream = stream.clone();
+        self.send(|reply| Command::Append { stream, expected, events, size_bytes, reply }).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamName,
+        request: ReadStream,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.check_read_limit(request.limit)?;
+        let stream = stream.clone();
+        self.blocking(move |index, now| reader::read_stream(index, &stream, request, now)).await
+    }
+
+    async fn read_all(&self, request: ReadAll) -> Result<AllSlice, StoreError> {
+        self.check_read_limit(request.limit)?;
+        self.blocking(move |index, now| reader::read_all(index, &request, now)).await
+    }
+
+    async fn subscribe_all(
+        &self,
+        from: AllFrom,
+        filter: EventFilter,
+    ) -> Result<Subscription, StoreError> {
+        let store: Arc<dyn EventStore> = Arc::new(self.clone());
+        Ok(subscription::subscribe_all_by_polling(
+            store,
+            self.inner.head_position.clone(),
+            from,
+            filter,
+        ))
+    }
+
+    async fn subscribe_stream(
+        &self,
+        stream: &StreamName,
+        from: StreamFrom,
+    ) -> Result<Subscription, StoreError> {
+        let store: Arc<dyn EventStore> = Arc::new(self.clone());
+        Ok(subscription::subscribe_stream_by_polling(
+            store,
+            self.inner.head_position.clone(),
+            stream.clone(),
+            from,
+        ))
+    }
+
+    async fn stream_revision(&self, stream: &StreamName) -> Result<Option<Revision>, StoreError> {
+        let index = self.inner.index.read();
+        match index.streams.get(stream.as_str()) {
+            Some(entry) if entry.state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
+            Some(entry) => Ok(entry.current_revision().map(Revision)),
+            None => Ok(None),
+        }
+    }
+
+    async fn stream_metadata(&self, stream: &StreamName) -> Result<StreamMetadata, StoreError> {
+        let index = self.inner.index.read();
+        match index.streams.get(stream.as_str()) {
+            Some(entry) if entry.state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
+            Some(entry) => Ok(entry.state.metadata.clone()),
+            None => Ok(StreamMetadata::default()),
+        }
+    }
+
+    async fn set_stream_metadata(
+        &self,
+        stream: &StreamName,
+        metadata: StreamMetadata,
+    ) -> Result<(), StoreError> {
+        let size = serde_json::to_vec(&metadata).map_or(usize::MAX, |json| json.len());
+        let max = self.inner.limits.stream_metadata_bytes_max;
+        if size > max {
+            return Err(StoreError::AppendTooLarge { size, limit: max });
+        }
+        let stream = stream.clone();
+        self.send(|reply| Command::SetMetadata { stream, metadata, reply }).await
+    }
+
+    async fn delete_stream(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        mode: DeleteMode,
+    ) -> Result<(), StoreError> {
+        let stream = stream.clone();
+        self.send(|reply| Command::Delete { stream, expected, mode, reply }).await
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        Ok(*self.inner.head_position.borrow())
+    }
+}

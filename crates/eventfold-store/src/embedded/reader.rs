@@ -1,0 +1,322 @@
+//! Reads: find locations in the index under a short read lock, then read the files without it,
+//! so readers never hold up the writer.
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use eventfold_core::{
+    AllFrom, AllSlice, Direction, EventFilter, Position, ReadAll, ReadStream, RecordedEvent,
+    StoreError, StreamFrom, StreamName,
+};
+
+use super::format::{self, check_frame, decode_record, Record};
+use super::index::{Index, Location};
+
+/// The most bytes one file read covers; longer runs are split.
+const READ_RUN_BYTES_MAX: u64 = 8 << 20;
+/// The most candidate positions a filtered `$all` read examines before returning a page.
+const SCAN_POSITIONS_MAX: usize = 65_536;
+
+/// Consecutive positions stored back to back in one segment: one file read.
+struct Run {
+    location: Location,
+    first: u64,
+    last: u64,
+}
+
+/// Reads the events at `positions` (ascending), checking each frame's checksum.
+pub fn fetch(index: &RwLock<Index>, positions: &[u64]) -> Result<Vec<RecordedEvent>, StoreError> {
+    debug_assert!(positions.windows(2).all(|w| w[0] < w[1]), "ascending positions");
+    let runs = plan_runs(&index.read(), positions)?;
+    let mut events = Vec::with_capacity(positions.len());
+    for run in runs {
+        read_run(&run, &mut events)?;
+    }
+    Ok(events)
+}
+
+fn plan_runs(index: &Index, positions: &[u64]) -> Result<Vec<Run>, StoreError> {
+    let mut runs: Vec<Run> = Vec::new();
+    for &position in positions {
+        let location = index.location(position).ok_or_else(|| {
+            StoreError::Backend(format!("position {position} is indexed but has no location"))
+        })?;
+        if let Some(run) = runs.last_mut() {
+            let contiguous = run.last + 1 == position
+                && std::sync::Arc::ptr_eq(&run.location.file, &location.file)
+                && location.end - run.location.offset <= READ_RUN_BYTES_MAX;
+            if contiguous {
+                run.last = position;
+                run.location.end = location.end;
+                continue;
+            }
+        }
+        runs.push(Run { location, first: position, last: position });
+    }
+    Ok(runs)
+}
+
+fn read_run(run: &Run, events: &mut Vec<RecordedEvent>) -> Result<(), StoreError> {
+    let file = &run.location.file;
+    let start = run.location.offset;
+    let mut buffer = vec![0u8; (run.location.end - start) as usize];
+    file.read_exact_at(&mut buffer, start)
+        .map_err(|e| StoreError::io(format!("reading {} at {start}", file.name()), e))?;
+    let bytes = Bytes::from(buffer);
+    let corrupted = |at: usize, reason: String| StoreError::Corrupted {
+        file: file.name().to_owned(),
+        offset: start + at as u64,
+        reason,
+    };
+    let mut at = 0;
+    let mut wanted = run.first;
+    while wanted <= run.last {
+        let (body, frame_len) = check_frame(&bytes[at..])
+            .map_err(|error| corrupted(at, format!("{error:?} frame on read")))?;
+        if format::peek_event_position(body).is_some() {
+            match decode_record(bytes.slice_ref(body)).map_err(|reason| corrupted(at, reason))? {
+                Record::Event { event, .. } if event.position.0 == wanted => events.push(event),
+                _ => return Err(corrupted(at, format!("expected the event at position {wanted}"))),
+            }
+            wanted += 1;
+        }
+        at += frame_len;
+    }
+    Ok(())
+}
+
+/// Reads one stream, honouring its metadata and deletion.
+pub fn read_stream(
+    index: &RwLock<Index>,
+    stream: &StreamName,
+    request: ReadStream,
+    now_secs: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    if request.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut events = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (positions, max_age, exhausted) = {
+            let index = index.read();
+            let entry = index
+                .streams
+                .get(stream.as_str())
+                .ok_or_else(|| StoreError::StreamNotFound(stream.clone()))?;
+            if entry.state.tombstoned {
+                return Err(StoreError::StreamDeleted(stream.clone()));
+            }
+            if !entry.exists() {
+                return Err(StoreError::StreamNotFound(stream.clone()));
+            }
+            let first = entry.first_visible_revision();
+            let last = entry.next_revision() - 1;
+            let want = request.limit - events.len();
+            let range = match (request.direction, cursor.unwrap_or(request.from)) {
+                (Direction::Forward, StreamFrom::End) => None,
+                (Direction::Forward, StreamFrom::Start) => Some(first..=last),
+                (Direction::Forward, StreamFrom::Revision(r)) => Some(r.0.max(first)..=last),
+                (Direction::Backward, StreamFrom::End) => Some(first..=last),
+                (Direction::Backward, StreamFrom::Start) => Some(first..=first.min(last)),
+                (Direction::Backward, StreamFrom::Revision(r)) => Some(first..=r.0.min(last)),
+            };
+            let Some(range) = range.filter(|r| !r.is_empty()) else { break };
+            let (low, high) = (*range.start() as usize, *range.end() as usize);
+            let slice = match request.direction {
+                Direction::Forward => &entry.positions[low..=high.min(low + want - 1)],
+                Direction::Backward => &entry.positions[high.saturating_sub(want - 1).max(low)..=high],
+            };
+            let exhausted = slice.len() == high - low + 1;
+            (slice.to_vec(), entry.state.metadata.max_age_secs, exhausted)
+        };
+        let mut page = fetch(index, &positions)?;
+        if request.direction == Direction::Backward {
+            page.reverse();
+        }
+        let next_cursor = page.last().map(|last| match request.direction {
+            Direction::Forward => StreamFrom::Revision(eventfold_core::Revision(last.revision.0 + 1)),
+            Direction::Backward => StreamFrom::Revision(eventfold_core::Revision(last.revision.0.saturating_sub(1))),
+        });
+        let at_bottom = page.last().is_some_and(|last| last.revision.0 == 0);
+        events.extend(page.into_iter().filter(|event| match max_age {
+            Some(age) => now_secs.saturating_sub(event.recorded_at.timestamp()) <= age as i64,
+            None => true,
+        }));
+        if exhausted || events.len() >= request.limit || at_bottom {
+            break;
+        }
+        cursor = next_cursor;
+    }
+    Ok(events)
+}
+
+/// Reads a page of the global log, honouring every stream's metadata and deletion.
+pub fn read_all(
+    index: &RwLock<Index>,
+    request: &ReadAll,
+    now_secs: i64,
+) -> Result<AllSlice, StoreError> {
+    let start = resolve_start(index, request)?;
+    let (candidates, next_if_exhausted, exhausted) = {
+        let index = index.read();
+        candidates(&index, &request.filter, start, request.direction)
+    };
+    let mut events = Vec::new();
+    let mut scanned = 0;
+    let want = request.limit;
+    while scanned < candidates.len() && events.len() < want {
+        let chunk_len = (want - events.len()).clamp(64, 4096).min(candidates.len() - scanned);
+        let chunk = &candidates[scanned..scanned + chunk_len];
+        let mut page = match request.direction {
+            Direction::Forward => fetch(index, chunk)?,
+            Direction::Backward => {
+                let mut ascending = chunk.to_vec();
+                ascending.reverse();
+                let mut page = fetch(index, &ascending)?;
+                page.reverse();
+                page
+            }
+        };
+        keep_matching(index, &request.filter, &mut page, now_secs);
+        let room = want - events.len();
+        if page.len() > room {
+            // Stop right after the last event returned, so the next page starts there.
+            let last = page[room - 1].position.0;
+            scanned += chunk.iter().position(|p| *p == last).expect("fetched from chunk") + 1;
+            page.truncate(room);
+            events.extend(page);
+            break;
+        }
+        scanned += chunk_len;
+        events.extend(page);
+    }
+    let end_of_log = exhausted && scanned == candidates.len();
+    let next = match (end_of_log, request.direction, scanned.checked_sub(1)) {
+        (true, _, _) => next_if_exhausted,
+        (false, Direction::Forward, Some(last)) => candidates[last] + 1,
+        (false, Direction::Backward, Some(last)) => candidates[last] - 1,
+        (false, _, None) => start,
+    };
+    Ok(AllSlice { events, next: Position(next), end_of_log })
+}
+
+/// The first position a read starts from (inclusive), before filtering.
+fn resolve_start(index: &RwLock<Index>, request: &ReadAll) -> Result<u64, StoreError> {
+    let head = index.read().next_position;
+    let start = match (request.from, request.direction) {
+        (AllFrom::Start, _) => 0,
+        (AllFrom::End, Direction::Forward) => head,
+        (AllFrom::End, Direction::Backward) => head.saturating_sub(1),
+        (AllFrom::Position(p), Direction::Forward) => p.0,
+        (AllFrom::Position(p), Direction::Backward) => p.0.min(head.saturating_sub(1)),
+        (AllFrom::Time(time), direction) => {
+            let first_at_or_after = first_position_at_or_after(index, format::time_to_nanos(time))?;
+            match direction {
+                Direction::Forward => first_at_or_after,
+                Direction::Backward if first_at_or_after == 0 => return Ok(u64::MAX),
+                Direction::Backward => first_at_or_after - 1,
+            }
+        }
+    };
+    Ok(start)
+}
+
+/// The first position recorded at or after `nanos` (the head if none).
+fn first_position_at_or_after(index: &RwLock<Index>, nanos: i64) -> Result<u64, StoreError> {
+    let (mut position, head) = {
+        let index = index.read();
+        (index.time_search_start(nanos), index.next_position)
+    };
+    while position < head {
+        let chunk: Vec<u64> = (position..head.min(position + 1024)).collect();
+        for event in fetch(index, &chunk)? {
+            if format::time_to_nanos(event.recorded_at) >= nanos {
+                return Ok(event.position.0);
+            }
+        }
+        position += chunk.len() as u64;
+    }
+    Ok(head)
+}
+
+/// The candidate positions from `start` in `direction` (at most [`SCAN_POSITIONS_MAX`]), where
+/// to continue if they are all examined, and whether they reach the end of the log.
+fn candidates(
+    index: &Index,
+    filter: &EventFilter,
+    start: u64,
+    direction: Direction,
+) -> (Vec<u64>, u64, bool) {
+    let head = index.next_position;
+    let next_if_exhausted = match direction {
+        Direction::Forward => head.max(start),
+        Direction::Backward => 0,
+    };
+    if direction == Direction::Backward && (start == u64::MAX || head == 0) {
+        return (Vec::new(), 0, true);
+    }
+    let lists: Vec<&[u64]> = if let Some(category) = &filter.category {
+        vec![index.categories.get(category.as_str()).map_or(&[][..], Vec::as_slice)]
+    } else if !filter.event_types.is_empty() {
+        filter
+            .event_types
+            .iter()
+            .filter_map(|t| index.types.get(t.as_str()).map(Vec::as_slice))
+            .collect()
+    } else {
+        let positions: Vec<u64> = match direction {
+            Direction::Forward => (start..head).take(SCAN_POSITIONS_MAX).collect(),
+            Direction::Backward => (0..=start).rev().take(SCAN_POSITIONS_MAX).collect(),
+        };
+        let exhausted = positions.len() < SCAN_POSITIONS_MAX
+            || positions.last().is_some_and(|p| *p + 1 == head || *p == 0);
+        return (positions, next_if_exhausted, exhausted);
+    };
+    let mut merged: Vec<u64> = Vec::new();
+    let mut exhausted = true;
+    for list in lists {
+        let part: &[u64] = match direction {
+            Direction::Forward => &list[list.partition_point(|p| *p < start)..],
+            Direction::Backward => &list[..list.partition_point(|p| *p <= start)],
+        };
+        if part.len() > SCAN_POSITIONS_MAX {
+            exhausted = false;
+        }
+        match direction {
+            Direction::Forward => merged.extend(part.iter().take(SCAN_POSITIONS_MAX)),
+            Direction::Backward => merged.extend(part.iter().rev().take(SCAN_POSITIONS_MAX)),
+        }
+    }
+    merged.sort_unstable();
+    merged.dedup();
+    if direction == Direction::Backward {
+        merged.reverse();
+    }
+    if merged.len() > SCAN_POSITIONS_MAX {
+        merged.truncate(SCAN_POSITIONS_MAX);
+        exhausted = false;
+    }
+    (merged, next_if_exhausted, exhausted)
+}
+
+/// Drops events the filter rejects or their stream's metadata hides.
+fn keep_matching(
+    index: &RwLock<Index>,
+    filter: &EventFilter,
+    events: &mut Vec<RecordedEvent>,
+    now_secs: i64,
+) {
+    if !filter.is_empty() {
+        events.retain(|event| filter.matches(event));
+    }
+    let index = index.read();
+    if index.streams_hiding_events == 0 {
+        return;
+    }
+    events.retain(|event| {
+        index.streams.get(event.stream.as_str()).is_none_or(|entry| {
+            entry.is_visible(event.revision.0, event.recorded_at.timestamp(), now_secs)
+        })
+    });
+}

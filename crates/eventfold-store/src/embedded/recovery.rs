@@ -1,0 +1,250 @@
+//! Opening the log: check every frame, rebuild the derived index, and cut a torn tail.
+//!
+//! The cases, in the order they are tested (`tests/recovery.rs` covers each):
+//!
+//! | what is found                                              | what happens                    |
+//! |------------------------------------------------------------|---------------------------------|
+//! | every frame valid, last frame ends a write                 | open                            |
+//! | last segment: damage, and no valid frame anywhere after it | torn tail: cut at the last complete write |
+//! | last segment: valid frames but the last write has no end   | torn tail: cut at the last complete write |
+//! | last segment: header short or invalid, file ≤ header size  | half-created segment: removed   |
+//! | damage followed by any valid frame (in the last segment)   | `Corrupted` naming file and offset |
+//! | damage anywhere in an earlier segment                      | `Corrupted` naming file and offset |
+//! | positions or revisions out of sequence                     | `Corrupted` naming file and offset |
+//!
+//! Only the last write can be torn: every earlier write was followed by an fdatasync before it
+//! was acknowledged, and a segment is sealed (fully synced) before the next one is created.
+
+use bytes::Bytes;
+
+use eventfold_core::{Position, StoreError, StreamName};
+
+use super::format::{self, check_frame, decode_record, Record, SEGMENT_HEADER_BYTES};
+use super::index::{Index, StreamState};
+use super::io::{SegmentFile, Storage};
+
+/// What recovery found besides the index.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Segments checked.
+    pub segments: usize,
+    /// Events found.
+    pub events: u64,
+    /// Stream-state records found.
+    pub stream_states: u64,
+    /// A torn tail that was (or, when checking only, would be) cut away.
+    pub torn_tail: Option<TornTail>,
+    /// A half-created last segment that was (or would be) removed.
+    pub removed_segment: Option<String>,
+}
+
+/// An incomplete last write: never acknowledged, so it is safe to cut.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TornTail {
+    /// The segment file.
+    pub file: String,
+    /// Where the complete content ends (the file is cut here).
+    pub offset: u64,
+    /// How many bytes follow.
+    pub bytes: u64,
+    /// What was found there.
+    pub reason: String,
+}
+
+/// Whether recovery may change files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Cut torn tails and remove half-created segments (opening the store).
+    Repair,
+    /// Change nothing; only report (`eventfold verify`).
+    CheckOnly,
+}
+
+/// Reads every segment, checks every frame and returns the index of the log.
+pub fn recover(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryReport), StoreError> {
+    let firsts = storage.list_segments().map_err(|e| StoreError::io("listing segments", e))?;
+    let mut index = Index::default();
+    let mut report = RecoveryReport::default();
+    for (i, first) in firsts.iter().enumerate() {
+        let is_last = i + 1 == firsts.len();
+        let file = storage
+            .open_segment(*first)
+            .map_err(|e| StoreError::io(format!("opening segment {}", first.0), e))?;
+        let len = file.len().map_err(|e| StoreError::io(file.name(), e))?;
+        let bytes = read_whole(&*file, len)?;
+        match format::decode_segment_header(&bytes) {
+            Err(reason) if is_last && len <= SEGMENT_HEADER_BYTES => {
+                // Created but its header never became durable: nothing in it was acknowledged.
+                report.removed_segment = Some(format!("{}: {reason}", file.name()));
+                if mode == Mode::Repair {
+                    storage
+                        .remove_segment(*first)
+                        .map_err(|e| StoreError::io(file.name(), e))?;
+                }
+                break;
+            }
+            Err(reason) => return Err(corrupted(&*file, 0, reason)),
+            Ok(position) if position != *first || position.0 != index.next_position => {
+                return Err(corrupted(
+                    &*file,
+                    0,
+                    format!(
+                        "segment header says first position {position}, expected {}",
+                        index.next_position
+                    ),
+                ));
+            }
+            Ok(_) => {}
+        }
+        report.segments += 1;
+        index.add_segment(*first, file.clone(), SEGMENT_HEADER_BYTES);
+        let scan = scan_segment(&mut index, &*file, Bytes::from(bytes), &mut report)?;
+        if let Some(tail) = scan {
+            if !is_last {
+                return Err(corrupted(&*file, tail.offset, tail.reason));
+            }
+            if mode == Mode::Repair {
+                file.truncate(tail.offset).map_err(|e| StoreError::io(file.name(), e))?;
+            }
+            report.torn_tail = Some(tail);
+        }
+    }
+    Ok((index, report))
+}
+
+fn read_whole(file: &dyn SegmentFile, len: u64) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = vec![0u8; len as usize];
+    file.read_exact_at(&mut bytes, 0).map_err(|e| StoreError::io(file.name(), e))?;
+    Ok(bytes)
+}
+
+fn corrupted(file: &dyn SegmentFile, offset: u64, reason: String) -> StoreError {
+    StoreError::Corrupted { file: file.name().to_owned(), offset, reason }
+}
+
+/// An event of a write whose end has not been seen yet.
+struct PendingEvent {
+    stream: StreamName,
+    revision: u64,
+    event_type: String,
+    offset: u64,
+    recorded_at_nanos: i64,
+}
+
+/// Scans the frames of one segment into the index. Returns the torn tail, if any; mid-segment
+/// damage is an error.
+fn scan_segment(
+    index: &mut Index,
+    file: &dyn SegmentFile,
+    bytes: Bytes,
+    report: &mut RecoveryReport,
+) -> Result<Option<TornTail>, StoreError> {
+    let mut offset = SEGMENT_HEADER_BYTES as usize;
+    let mut complete_end = offset;
+    let mut pending: Vec<PendingEvent> = Vec::new();
+    while offset < bytes.len() {
+        let (body, frame_len) = match check_frame(&bytes[offset..]) {
+            Ok(frame) => frame,
+            Err(error) => {
+                let reason = format!("{error:?} frame");
+                return tail_or_corruption(file, &bytes, offset, complete_end, reason);
+            }
+        };
+        let body = bytes.slice_ref(body);
+        let record = decode_record(body).map_err(|reason| corrupted(file, offset as u64, reason))?;
+        let ends_write = record.ends_write();
+        match record {
+            Record::Event { event, .. } => {
+                let expected_position = index.next_position + pending.len() as u64;
+                let expected_revision = pending.last().map_or_else(
+                    || index.streams.get(event.stream.as_str()).map_or(0, |e| e.next_revision()),
+                    |last| last.revision + 1,
+                );
+                if event.position != Position(expected_position)
+                    || event.revision.0 != expected_revision
+                    || pending.last().is_some_and(|last| last.stream != event.stream)
+                {
+                    return Err(corrupted(
+                        file,
+                        offset as u64,
+                        format!(
+                            "event at position {} revision {} of {} is out of sequence (expected position {expected_position}, revision {expected_revision})",
+                            event.position, event.revision, event.stream
+                        ),
+                    ));
+                }
+                pending.push(PendingEvent {
+                    stream: event.stream,
+                    revision: event.revision.0,
+                    event_type: event.event_type,
+                    offset: offset as u64,
+                    recorded_at_nanos: format::time_to_nanos(event.recorded_at),
+                });
+            }
+            Record::StreamState { stream, state_json } => {
+                if !pending.is_empty() {
+                    return Err(corrupted(
+                        file,
+                        offset as u64,
+                        "stream-state record inside an unfinished write".into(),
+                    ));
+                }
+                let stream = StreamName::new(&stream)
+                    .map_err(|e| corrupted(file, offset as u64, e.to_string()))?;
+                let state: StreamState = serde_json::from_slice(&state_json).map_err(|e| {
+                    corrupted(file, offset as u64, format!("stream state is not valid: {e}"))
+                })?;
+                index.set_stream_state(&stream, state);
+                report.stream_states += 1;
+            }
+        }
+        offset += frame_len;
+        if ends_write {
+            report.events += pending.len() as u64;
+            for event in pending.drain(..) {
+                index.add_event(
+                    &event.stream,
+                    event.revision,
+                    &event.event_type,
+                    event.offset,
+                    event.recorded_at_nanos,
+                );
+            }
+            complete_end = offset;
+            index.set_segment_end(offset as u64);
+        }
+    }
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(TornTail {
+        file: file.name().to_owned(),
+        offset: complete_end as u64,
+        bytes: (bytes.len() - complete_end) as u64,
+        reason: "the last write has no end record".into(),
+    }))
+}
+
+/// Damage at `offset`: a torn tail if nothing valid follows, corruption otherwise.
+fn tail_or_corruption(
+    file: &dyn SegmentFile,
+    bytes: &[u8],
+    offset: usize,
+    complete_end: usize,
+    reason: String,
+) -> Result<Option<TornTail>, StoreError> {
+    if let Some(valid_at) = (offset + 1..bytes.len()).find(|at| check_frame(&bytes[*at..]).is_ok())
+    {
+        return Err(corrupted(
+            file,
+            offset as u64,
+            format!("{reason}, followed by a valid frame at offset {valid_at}: the log is damaged in the middle"),
+        ));
+    }
+    Ok(Some(TornTail {
+        file: file.name().to_owned(),
+        offset: complete_end as u64,
+        bytes: (bytes.len() - complete_end) as u64,
+        reason: format!("{reason} at offset {offset}"),
+    }))
+}

@@ -1,0 +1,537 @@
+//! The writer thread: group commit.
+//!
+//! It takes every command waiting in its queue, checks each against the stream heads, frames
+//! all accepted events into one buffer, writes it, and makes it durable with one fdatasync.
+//! Only then does it update the index, publish the new head position and answer — so no
+//! append is acknowledged before its data is on disk. A failed write or sync poisons the
+//! writer: the page cache may have dropped the data, so nothing later is acknowledged until
+//! the store is reopened and recovery has run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use eventfold_core::{
+    AppendResult, ExpectedRevision, NewEvent, Position, Revision, StoreError, StreamMetadata,
+    StreamName,
+};
+
+use super::format::{self, EventParts, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES};
+use super::index::{Index, StreamState};
+use super::io::{SegmentFile, Storage};
+use super::reader;
+use super::recent_ids::{RecentIds, WrittenAt};
+use crate::DeleteMode;
+
+/// The most bytes of events one group commit writes; the rest waits for the next group.
+const GROUP_BYTES_MAX: usize = 32 << 20;
+/// The most commands one group commit takes.
+const GROUP_COMMANDS_MAX: usize = 8192;
+
+/// What the writer is asked to do.
+pub enum Command {
+    /// Append validated events.
+    Append {
+        stream: StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+        size_bytes: usize,
+        reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+    },
+    /// Replace a stream's metadata.
+    SetMetadata {
+        stream: StreamName,
+        metadata: StreamMetadata,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Delete a stream.
+    Delete {
+        stream: StreamName,
+        expected: ExpectedRevision,
+        mode: DeleteMode,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Finish what came before, then stop.
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+impl Command {
+    fn size_bytes(&self) -> usize {
+        match self {
+            Command::Append { size_bytes, .. } => *size_bytes,
+            _ => 256,
+        }
+    }
+}
+
+/// An answer waiting for the group's fdatasync.
+enum Reply {
+    Append(oneshot::Sender<Result<AppendResult, StoreError>>, Result<AppendResult, StoreError>),
+    Unit(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+}
+
+impl Reply {
+    fn send(self) {
+        // A caller that went away no longer needs the answer; the write stands.
+        match self {
+            Reply::Append(tx, result) => drop(tx.send(result)),
+            Reply::Unit(tx, result) => drop(tx.send(result)),
+        }
+    }
+
+    fn fail(self, error: impl Fn() -> StoreError) {
+        match self {
+            Reply::Append(tx, Ok(_)) => drop(tx.send(Err(error()))),
+            Reply::Unit(tx, Ok(())) => drop(tx.send(Err(error()))),
+            other => other.send(),
+        }
+    }
+}
+
+/// A change to the index, applied in log order once the group is durable.
+enum Staged {
+    Event { stream: StreamName, revision: u64, event_type: String, buffer_offset: usize },
+    State { stream: StreamName, state: StreamState },
+}
+
+/// A stream's head as this group sees it: the index plus the group's own earlier changes.
+#[derive(Clone)]
+struct Head {
+    next_revision: u64,
+    state: StreamState,
+}
+
+impl Head {
+    fn exists(&self) -> bool {
+        !self.state.tombstoned && self.next_revision > self.state.deleted_before
+    }
+
+    fn current_revision(&self) -> Option<u64> {
+        self.exists().then(|| self.next_revision - 1)
+    }
+
+    fn accepts(&self, expected: ExpectedRevision) -> bool {
+        match expected {
+            ExpectedRevision::Any => true,
+            ExpectedRevision::NoStream => !self.exists(),
+            ExpectedRevision::StreamExists => self.exists(),
+            // After a soft delete, revisions continue: the last revision is still accepted.
+            ExpectedRevision::Exact(n) => self.next_revision.checked_sub(1) == Some(n),
+        }
+    }
+}
+
+/// The writer's state. Lives on its own thread.
+pub struct Writer {
+    pub storage: Arc<dyn Storage>,
+    pub index: Arc<RwLock<Index>>,
+    pub head_position: watch::Sender<Position>,
+    pub file: Arc<dyn SegmentFile>,
+    pub file_end: u64,
+    pub segment_bytes_max: u64,
+    pub recent_ids: RecentIds,
+    pub poisoned: Option<String>,
+    buffer: Vec<u8>,
+}
+
+impl Writer {
+    /// A writer appending to `file` (the last segment) from `file_end`.
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        index: Arc<RwLock<Index>>,
+        head_position: watch::Sender<Position>,
+        file: Arc<dyn SegmentFile>,
+        file_end: u64,
+        segment_bytes_max: u64,
+        recent_ids_max: usize,
+    ) -> Self {
+        Self {
+            storage,
+            index,
+            head_position,
+            file,
+            file_end,
+            segment_bytes_max,
+            recent_ids: RecentIds::new(recent_ids_max),
+            poisoned: None,
+            buffer: Vec::with_capacity(1 << 20),
+        }
+    }
+
+    /// Runs until a shutdown command or until every sender is gone.
+    pub fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut group = Vec::new();
+        while let Some(first) = commands.blocking_recv() {
+            let mut bytes = first.size_bytes();
+            group.push(first);
+            while bytes < GROUP_BYTES_MAX && group.len() < GROUP_COMMANDS_MAX {
+                match commands.try_recv() {
+                    Ok(command) => {
+                        bytes += command.size_bytes();
+                        group.push(command);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if let Some(shutdown) = self.commit_group(&mut group) {
+                commands.close();
+                // Commands already queued behind the shutdown are refused, not dropped silently.
+                while let Ok(command) = commands.try_recv() {
+                    refuse(command, || StoreError::Closed);
+                }
+                let _ = shutdown.send(());
+                return;
+            }
+        }
+    }
+
+    /// Commits the commands of one group; returns the shutdown reply if one was among them.
+    fn commit_group(&mut self, group: &mut Vec<Command>) -> Option<oneshot::Sender<()>> {
+        if let Some(reason) = self.poisoned.clone() {
+            let mut shutdown = None;
+            for command in group.drain(..) {
+                match command {
+                    Command::Shutdown { reply } => shutdown = Some(reply),
+                    other => refuse(other, || StoreError::Poisoned(reason.clone())),
+                }
+            }
+            return shutdown;
+        }
+        if let Err(error) = self.roll_segment_if_full() {
+            self.poison(&error);
+            return self.commit_group(group);
+        }
+        let mut batch = Batch::new(&self.index.read());
+        let mut replies = Vec::with_capacity(group.len());
+        let mut shutdown = None;
+        self.buffer.clear();
+        for command in group.drain(..) {
+            match command {
+                Command::Shutdown { reply } => {
+                    shutdown = Some(reply);
+                    break;
+                }
+                Command::Append { stream, expected, events, reply, .. } => {
+                    let result = self.stage_append(&mut batch, stream, expected, events);
+                    replies.push(Reply::Append(reply, result));
+                }
+                Command::SetMetadata { stream, metadata, reply } => {
+                    let result = self.stage_state(&mut batch, &stream, |head| {
+                        if head.state.tombstoned {
+                            return Err(StoreError::StreamDeleted(stream.clone()));
+                        }
+                        Ok(StreamState { metadata: metadata.clone(), ..head.state.clone() })
+                    });
+                    replies.push(Reply::Unit(reply, result));
+                }
+                Command::Delete { stream, expected, mode, reply } => {
+                    let result = self.stage_state(&mut batch, &stream, |head| {
+                        delete_state(&stream, head, expected, mode)
+                    });
+                    replies.push(Reply::Unit(reply, result));
+                }
+            }
+        }
+        // Anything after a shutdown in this group is refused by `run`; nothing was staged for it.
+        for command in group.drain(..) {
+            refuse(command, || StoreError::Closed);
+        }
+        match self.make_durable(batch) {
+            Ok(()) => replies.into_iter().for_each(Reply::send),
+            Err(error) => {
+                self.poison(&error);
+                let reason = self.poisoned.clone().unwrap_or_default();
+                for reply in replies {
+                    reply.fail(|| StoreError::Poisoned(reason.clone()));
+                }
+            }
+        }
+        shutdown
+    }
+
+    fn poison(&mut self, error: &StoreError) {
+        tracing::error!(%error, "write failed; the store accepts no more writes until reopened");
+        self.poisoned = Some(error.to_string());
+    }
+
+    fn stage_append(
+        &mut self,
+        batch: &mut Batch,
+        stream: StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        let head = batch.head(&self.index, &stream);
+        if head.state.tombstoned {
+            return Err(StoreError::StreamDeleted(stream));
+        }
+        if let Some(original) = self.find_retry(&stream, expected, &events, &head)? {
+            return Ok(original);
+        }
+        if !head.accepts(expected) {
+            return Err(StoreError::WrongExpectedRevision {
+                stream,
+                expected,
+                actual: head.current_revision(),
+            });
+        }
+        let first_revision = head.next_revision;
+        let first_position = batch.next_position;
+        let count = events.len() as u64;
+        for (i, event) in events.iter().enumerate() {
+            let revision = first_revision + i as u64;
+            let position = first_position + i as u64;
+            let flags = if i + 1 == events.len() { FLAG_END_OF_WRITE } else { 0 };
+            let buffer_offset = self.buffer.len();
+            let parts = EventParts {
+                position: Position(position),
+                revision: Revision(revision),
+                recorded_at_nanos: batch.recorded_at_nanos,
+                occurred_at_nanos: event.occurred_at.map(format::time_to_nanos),
+                id: event.id,
+                stream: stream.as_str(),
+                event_type: &event.event_type,
+                content_type: &event.content_type,
+                metadata: &event.metadata,
+                data: &event.data,
+            };
+            format::encode_event(&mut self.buffer, &parts, flags);
+            let written = WrittenAt { stream: stream.clone(), revision, position };
+            self.recent_ids.insert(event.id, written);
+            batch.staged.push(Staged::Event {
+                stream: stream.clone(),
+                revision,
+                event_type: event.event_type.clone(),
+                buffer_offset,
+            });
+        }
+        batch.next_position += count;
+        batch.heads.insert(stream, Head { next_revision: first_revision + count, ..head });
+        Ok(AppendResult {
+            first_revision: Revision(first_revision),
+            last_revision: Revision(first_revision + count - 1),
+            first_position: Position(first_position),
+            last_position: Position(first_position + count - 1),
+        })
+    }
+
+    /// If this append repeats one already written (same ids, same stream, consecutive
+    /// revisions), returns the original result.
+    fn find_retry(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: &[NewEvent],
+        head: &Head,
+    ) -> Result<Option<AppendResult>, StoreError> {
+        let first_id = events[0].id;
+        let candidate = match (self.recent_ids.get(&first_id), expected) {
+            (Some(at), _) if at.stream != *stream => {
+                return Err(StoreError::EventIdConflict {
+                    id: first_id,
+                    stream: at.stream.clone(),
+                    revision: at.revision,
+                })
+            }
+            (Some(at), _) => at.revision,
+            (None, ExpectedRevision::Exact(n)) => n + 1,
+            (None, ExpectedRevision::NoStream) => 0,
+            (None, _) => return Ok(None),
+        };
+        let count = events.len() as u64;
+        if candidate + count > head.next_revision {
+            return Ok(None);
+        }
+        let mut written = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let revision = candidate + i as u64;
+            let at = match self.recent_ids.get(&event.id) {
+                Some(at) if at.stream == *stream && at.revision == revision => Some(at.clone()),
+                Some(_) => None,
+                None => self.written_on_disk(stream, revision, event)?,
+            };
+            match at {
+                Some(at) => written.push(at),
+                None if i == 0 && self.recent_ids.get(&first_id).is_none() => return Ok(None),
+                None => {
+                    return Err(StoreError::EventIdConflict {
+                        id: first_id,
+                        stream: stream.clone(),
+                        revision: candidate,
+                    })
+                }
+            }
+        }
+        let (first, last) = (&written[0], &written[written.len() - 1]);
+        Ok(Some(AppendResult {
+            first_revision: Revision(first.revision),
+            last_revision: Revision(last.revision),
+            first_position: Position(first.position),
+            last_position: Position(last.position),
+        }))
+    }
+
+    /// Where `event` was written, if the durable event at `revision` of `stream` has its id.
+    fn written_on_disk(
+        &self,
+        stream: &StreamName,
+        revision: u64,
+        event: &NewEvent,
+    ) -> Result<Option<WrittenAt>, StoreError> {
+        let position = {
+            let index = self.index.read();
+            let entry = index.streams.get(stream.as_str());
+            match entry.and_then(|entry| entry.positions.get(revision as usize)) {
+                Some(position) => *position,
+                None => return Ok(None),
+            }
+        };
+        let stored = reader::fetch(&self.index, &[position])?;
+        Ok(stored
+            .first()
+            .filter(|stored| stored.id == event.id)
+            .map(|_| WrittenAt { stream: stream.clone(), revision, position }))
+    }
+
+    fn stage_state(
+        &mut self,
+        batch: &mut Batch,
+        stream: &StreamName,
+        change: impl FnOnce(&Head) -> Result<StreamState, StoreError>,
+    ) -> Result<(), StoreError> {
+        let head = batch.head(&self.index, stream);
+        let state = change(&head)?;
+        let json = serde_json::to_vec(&state).expect("stream state serialises");
+        format::encode_stream_state(&mut self.buffer, stream.as_str(), &json);
+        batch.staged.push(Staged::State { stream: stream.clone(), state: state.clone() });
+        batch.heads.insert(stream.clone(), Head { state, ..head });
+        Ok(())
+    }
+
+    /// Writes and syncs the group, then updates the index and publishes the new head.
+    fn make_durable(&mut self, batch: Batch) -> Result<(), StoreError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let base = self.file_end;
+        self.file
+            .write_all_at(&self.buffer, base)
+            .map_err(|e| StoreError::io(format!("writing {}", self.file.name()), e))?;
+        self.file
+            .sync_data()
+            .map_err(|e| StoreError::io(format!("syncing {}", self.file.name()), e))?;
+        self.file_end = base + self.buffer.len() as u64;
+        let mut index = self.index.write();
+        for staged in batch.staged {
+            match staged {
+                Staged::Event { stream, revision, event_type, buffer_offset } => index.add_event(
+                    &stream,
+                    revision,
+                    &event_type,
+                    base + buffer_offset as u64,
+                    batch.recorded_at_nanos,
+                ),
+                Staged::State { stream, state } => index.set_stream_state(&stream, state),
+            }
+        }
+        index.set_segment_end(self.file_end);
+        let head = Position(index.next_position);
+        drop(index);
+        self.head_position.send_replace(head);
+        Ok(())
+    }
+
+    /// Starts a new segment once the current one is full. The old one is already durable.
+    fn roll_segment_if_full(&mut self) -> Result<(), StoreError> {
+        if self.file_end < self.segment_bytes_max {
+            return Ok(());
+        }
+        let first_position = Position(self.index.read().next_position);
+        let file = self
+            .storage
+            .create_segment(first_position)
+            .map_err(|e| StoreError::io(format!("creating segment {first_position}"), e))?;
+        write_segment_header(&*file, first_position)?;
+        self.index.write().add_segment(first_position, file.clone(), SEGMENT_HEADER_BYTES);
+        self.file = file;
+        self.file_end = SEGMENT_HEADER_BYTES;
+        Ok(())
+    }
+}
+
+/// Writes and syncs the header of a new segment.
+pub fn write_segment_header(file: &dyn SegmentFile, first: Position) -> Result<(), StoreError> {
+    let header = format::encode_segment_header(first);
+    file.write_all_at(&header, 0)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| StoreError::io(format!("writing the header of {}", file.name()), e))
+}
+
+fn refuse(command: Command, error: impl Fn() -> StoreError) {
+    match command {
+        Command::Append { reply, .. } => drop(reply.send(Err(error()))),
+        Command::SetMetadata { reply, .. } | Command::Delete { reply, .. } => {
+            drop(reply.send(Err(error())))
+        }
+        Command::Shutdown { reply } => drop(reply.send(())),
+    }
+}
+
+fn delete_state(
+    stream: &StreamName,
+    head: &Head,
+    expected: ExpectedRevision,
+    mode: DeleteMode,
+) -> Result<StreamState, StoreError> {
+    if head.state.tombstoned {
+        return Err(StoreError::StreamDeleted(stream.clone()));
+    }
+    if !head.accepts(expected) {
+        return Err(StoreError::WrongExpectedRevision {
+            stream: stream.clone(),
+            expected,
+            actual: head.current_revision(),
+        });
+    }
+    match mode {
+        DeleteMode::Soft if !head.exists() => Err(StoreError::StreamNotFound(stream.clone())),
+        DeleteMode::Soft => {
+            Ok(StreamState { deleted_before: head.next_revision, ..head.state.clone() })
+        }
+        DeleteMode::Hard => Ok(StreamState { tombstoned: true, ..head.state.clone() }),
+    }
+}
+
+/// The group being assembled.
+struct Batch {
+    heads: HashMap<StreamName, Head>,
+    staged: Vec<Staged>,
+    next_position: u64,
+    recorded_at_nanos: i64,
+}
+
+impl Batch {
+    fn new(index: &Index) -> Self {
+        // recorded_at never goes backwards along the log, even if the clock does.
+        let now = format::time_to_nanos(chrono::Utc::now());
+        Self {
+            heads: HashMap::new(),
+            staged: Vec::new(),
+            next_position: index.next_position,
+            recorded_at_nanos: now.max(index.last_recorded_at_nanos),
+        }
+    }
+
+    fn head(&self, index: &RwLock<Index>, stream: &StreamName) -> Head {
+        if let Some(head) = self.heads.get(stream) {
+            return head.clone();
+        }
+        let index = index.read();
+        match index.streams.get(stream.as_str()) {
+            Some(entry) => Head { next_revision: entry.next_revision(), state: entry.state.clone() },
+            None => Head { next_revision: 0, state: StreamState::default() },
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The [`EventStore`] trait every backend implements, the embedded storage engine (the default
+//! backend), and — behind the `testing` feature — the conformance suite every backend must pass.
+
+pub mod embedded;
+mod store;
+mod subscription;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use eventfold_core::*;
+pub use store::{DeleteMode, EventStore, Subscription, SubscriptionMessage};
+pub use subscription::{subscribe_all_by_polling, subscribe_stream_by_polling, SUBSCRIPTION_PAGE_EVENTS};
