@@ -1,1 +1,82 @@
-fn main(){}
+//! `eventfold`: the command line of the Eventfold event store.
+
+mod bench;
+mod local;
+mod output;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Eventfold: an event store with streams, subscriptions and optimistic concurrency.
+///
+/// Every command works on a local data directory (the embedded store). Events print as JSON
+/// lines, one event per line.
+#[derive(Parser)]
+#[command(name = "eventfold", version, propagate_version = true)]
+struct Cli {
+    /// The data directory of the embedded store.
+    #[arg(long, global = true, env = "EVENTFOLD_DATA", default_value = "./eventfold-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Append one event to a stream; prints the revisions and positions written.
+    Append(local::AppendArgs),
+    /// Read a stream.
+    Read(local::ReadArgs),
+    /// Read the global log ($all).
+    ReadAll(local::ReadAllArgs),
+    /// Follow a stream or the global log: history, then live events until interrupted.
+    Tail(local::TailArgs),
+    /// Show a stream's metadata, or replace it with --set.
+    Metadata(local::MetadataArgs),
+    /// Delete a stream (soft by default; --hard leaves a tombstone).
+    Delete(local::DeleteArgs),
+    /// Check every frame of the data directory and report damage precisely.
+    Verify(verify::VerifyArgs),
+    /// Measure a workload (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
+    /// Open a data directory and report the time and memory it took (used by `bench --workload w6`).
+    #[command(hide = true)]
+    BenchOpen,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    match result {
+        Ok(code) => code,
+        Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Append(args) => local::append(&cli.data, args).await,
+        Command::Read(args) => local::read(&cli.data, args).await,
+        Command::ReadAll(args) => local::read_all(&cli.data, args).await,
+        Command::Tail(args) => local::tail(&cli.data, args).await,
+        Command::Metadata(args) => local::metadata(&cli.data, args).await,
+        Command::Delete(args) => local::delete(&cli.data, args).await,
+        Command::Verify(args) => verify::verify(&cli.data, args),
+        Command::Bench(args) => bench::bench(args).await,
+        Command::BenchOpen => bench::bench_open(&cli.data).await,
+    }
+}

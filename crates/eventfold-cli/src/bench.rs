@@ -1,0 +1,349 @@
+//! `eventfold bench`: the workloads of BENCHMARKS.md, measured on the embedded engine.
+//!
+//! Events carry 256-byte JSON payloads, type `Deposited`, in streams `account-<n>`. Durable
+//! means fdatasync'd before the append returns (the only mode the engine has).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use hdrhistogram::Histogram;
+
+use eventfold_store::embedded::{EmbeddedStore, Options};
+use eventfold_store::{
+    AllFrom, Direction, EventStore, ExpectedRevision, NewEvent, Position, ReadAll, ReadStream,
+    StreamFrom, StreamName,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Workload {
+    /// Durable single-event appends, 1 writer.
+    W1,
+    /// Durable single-event appends, 64 concurrent writers over 10,000 streams.
+    W2,
+    /// Batches of 100 events to one stream each, 4 writers.
+    W3,
+    /// Read all of $all (1,000,000 events by default).
+    W4,
+    /// Read one 100-event stream among 1,000,000 events (latency).
+    W5,
+    /// Reopen time and memory after a clean shutdown (1,000,000 events by default).
+    W6,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// The workload.
+    #[arg(long, value_enum)]
+    workload: Workload,
+    /// Print one JSON object instead of a sentence.
+    #[arg(long)]
+    json: bool,
+    /// How long append workloads run, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Events in the log for read and reopen workloads (w4, w5, w6).
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Where to put the data: a fresh temporary directory by default. Read workloads reuse
+    /// the events already there.
+    #[arg(long = "bench-data")]
+    bench_data: Option<PathBuf>,
+}
+
+/// The figures of one run.
+struct Figures {
+    workload: Workload,
+    events: u64,
+    seconds: f64,
+    latency_us: Histogram<u64>,
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Figures {
+    fn print(&self, json: bool) {
+        let events_per_sec = self.events as f64 / self.seconds;
+        let p = |q: f64| self.latency_us.value_at_quantile(q);
+        if json {
+            let mut value = serde_json::json!({
+                "workload": format!("{:?}", self.workload).to_lowercase(),
+                "events": self.events,
+                "seconds": self.seconds,
+                "events_per_sec": events_per_sec.round(),
+                "p50_us": p(0.5),
+                "p99_us": p(0.99),
+                "p999_us": p(0.999),
+                "max_us": self.latency_us.max(),
+            });
+            value.as_object_mut().expect("an object").extend(self.extra.clone());
+            println!("{value}");
+        } else {
+            println!(
+                "{:?}: {} events in {:.2} s = {:.0} events/s; latency p50 {} µs, p99 {} µs, p999 {} µs, max {} µs",
+                self.workload, self.events, self.seconds, events_per_sec, p(0.5), p(0.99), p(0.999), self.latency_us.max()
+            );
+            for (key, value) in &self.extra {
+                println!("  {key}: {value}");
+            }
+        }
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+fn record(histogram: &mut Histogram<u64>, elapsed: Duration) {
+    histogram.saturating_record(elapsed.as_micros().max(1) as u64);
+}
+
+/// A 256-byte JSON payload.
+fn payload(n: u64) -> String {
+    let head = format!("{{\"amount\":{},\"currency\":\"EUR\",\"note\":\"", n % 1000);
+    let pad = 256 - head.len() - 2;
+    format!("{head}{}\"}}", "x".repeat(pad))
+}
+
+fn deposited(n: u64) -> NewEvent {
+    let data = payload(n);
+    debug_assert_eq!(data.len(), 256);
+    NewEvent::new("Deposited", data)
+}
+
+fn account(n: u64) -> StreamName {
+    StreamName::new(&format!("account-{n}")).expect("valid stream name")
+}
+
+pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let temporary;
+    let dir = match &args.bench_data {
+        Some(dir) => dir.clone(),
+        None => {
+            temporary = tempfile::Builder::new().prefix("eventfold-bench-").tempdir_in(".")
+                .or_else(|_| tempfile::tempdir())
+                .context("creating a temporary data directory")?;
+            temporary.path().to_owned()
+        }
+    };
+    let figures = match args.workload {
+        Workload::W1 => appends(&dir, args.workload, 1, 1, args.seconds).await?,
+        Workload::W2 => appends(&dir, args.workload, 64, 1, args.seconds).await?,
+        Workload::W3 => appends(&dir, args.workload, 4, 100, args.seconds).await?,
+        Workload::W4 => read_everything(&dir, args.events).await?,
+        Workload::W5 => read_one_stream(&dir, args.events).await?,
+        Workload::W6 => reopen(&dir, args.events).await?,
+    };
+    figures.print(args.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `writers` tasks append batches of `batch` events for `seconds`. Single-event writers own
+/// disjoint streams and check the exact revision; batch writers give each batch a new stream.
+async fn appends(
+    dir: &Path,
+    workload: Workload,
+    writers: u64,
+    batch: u64,
+    seconds: u64,
+) -> anyhow::Result<Figures> {
+    let store = Arc::new(EmbeddedStore::open(dir, Options::default())?);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|writer| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut latency = histogram();
+                let mut written = 0u64;
+                let mut revisions = vec![None::<u64>; 10_000 / writers as usize + 1];
+                let mut round = 0u64;
+                while Instant::now() < deadline {
+                    let (stream, expected, slot) = if batch == 1 {
+                        let slot = (round % revisions.len() as u64) as usize;
+                        let stream = account(writer + slot as u64 * writers);
+                        let expected = revisions[slot].map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+                        (stream, expected, Some(slot))
+                    } else {
+                        (account(1_000_000 + writer * 1_000_000_000 + round), ExpectedRevision::NoStream, None)
+                    };
+                    let events = (0..batch).map(|i| deposited(round + i)).collect();
+                    let begun = Instant::now();
+                    let result = store.append(&stream, expected, events).await?;
+                    record(&mut latency, begun.elapsed());
+                    if let Some(slot) = slot {
+                        revisions[slot] = Some(result.last_revision.0);
+                    }
+                    written += batch;
+                    round += 1;
+                }
+                anyhow::Ok((written, latency))
+            })
+        })
+        .collect();
+    let mut latency = histogram();
+    let mut events = 0;
+    for task in tasks {
+        let (written, task_latency) = task.await??;
+        events += written;
+        latency.add(task_latency).expect("same histogram bounds");
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    store.close().await;
+    let mut extra = serde_json::Map::new();
+    extra.insert("writers".into(), writers.into());
+    extra.insert("events_per_append".into(), batch.into());
+    Ok(Figures { workload, events, seconds, latency_us: latency, extra })
+}
+
+/// Makes sure the store in `dir` holds at least `events` events, written as 100-event streams.
+async fn populate(store: &EmbeddedStore, events: u64) -> anyhow::Result<()> {
+    let have = store.head_position().await?.0;
+    if have >= events {
+        return Ok(());
+    }
+    eprintln!("populating: {have} → {events} events …");
+    let writers = 4u64;
+    let streams_needed = (events - have).div_ceil(100);
+    let first_stream = have.div_ceil(100) + 10_000_000;
+    let tasks: Vec<_> = (0..writers)
+        .map(|writer| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut n = writer;
+                while n < streams_needed {
+                    let batch = (0..100).map(deposited).collect();
+                    store.append(&account(first_stream + n), ExpectedRevision::NoStream, batch).await?;
+                    n += writers;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+async fn read_everything(dir: &Path, events: u64) -> anyhow::Result<Figures> {
+    let store = EmbeddedStore::open(dir, Options::default())?;
+    populate(&store, events).await?;
+    let mut latency = histogram();
+    let started = Instant::now();
+    let mut from = AllFrom::Start;
+    let mut read = 0u64;
+    let mut bytes = 0u64;
+    loop {
+        let begun = Instant::now();
+        let slice = store.read_all(ReadAll { from, limit: 10_000, ..ReadAll::default() }).await?;
+        record(&mut latency, begun.elapsed());
+        read += slice.events.len() as u64;
+        bytes += slice.events.iter().map(|e| e.data.len() as u64).sum::<u64>();
+        if slice.end_of_log {
+            break;
+        }
+        from = AllFrom::Position(slice.next);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    store.close().await;
+    let mut extra = serde_json::Map::new();
+    extra.insert("latency_is_per".into(), "page of 10,000 events".into());
+    extra.insert("data_bytes".into(), bytes.into());
+    Ok(Figures { workload: Workload::W4, events: read, seconds, latency_us: latency, extra })
+}
+
+async fn read_one_stream(dir: &Path, events: u64) -> anyhow::Result<Figures> {
+    let store = EmbeddedStore::open(dir, Options::default())?;
+    populate(&store, events).await?;
+    let streams = events / 100;
+    let reads = 20_000u64;
+    let mut latency = histogram();
+    let mut read = 0u64;
+    let started = Instant::now();
+    for i in 0..reads {
+        // A fixed stride visits streams all over the log, not just recent ones.
+        let stream = account(10_000_000 + (i * 7_919) % streams);
+        let request = ReadStream { from: StreamFrom::Start, direction: Direction::Forward, limit: 100 };
+        let begun = Instant::now();
+        let page = store.read_stream(&stream, request).await?;
+        record(&mut latency, begun.elapsed());
+        if page.len() != 100 {
+            bail!("stream {stream} has {} events, expected 100", page.len());
+        }
+        read += page.len() as u64;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    store.close().await;
+    let mut extra = serde_json::Map::new();
+    extra.insert("latency_is_per".into(), "read of one 100-event stream".into());
+    extra.insert("reads".into(), reads.into());
+    Ok(Figures { workload: Workload::W5, events: read, seconds, latency_us: latency, extra })
+}
+
+async fn reopen(dir: &Path, events: u64) -> anyhow::Result<Figures> {
+    {
+        let store = EmbeddedStore::open(dir, Options::default())?;
+        populate(&store, events).await?;
+        store.close().await;
+    }
+    // Open in a fresh process so its memory is the store's alone.
+    let exe = std::env::current_exe().context("finding the eventfold binary")?;
+    let output = tokio::process::Command::new(exe)
+        .arg("--data")
+        .arg(dir)
+        .arg("bench-open")
+        .output()
+        .await
+        .context("running the reopen probe")?;
+    if !output.status.success() {
+        bail!("reopen probe failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let probe: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let open_us = probe["open_us"].as_u64().unwrap_or(0);
+    let mut latency = histogram();
+    latency.saturating_record(open_us.max(1));
+    let mut extra = serde_json::Map::new();
+    extra.insert("latency_is_per".into(), "open of the store".into());
+    extra.insert("open_ms".into(), (open_us / 1000).into());
+    extra.insert("rss_mib_after_open".into(), probe["rss_mib"].clone());
+    extra.insert("log_bytes".into(), probe["log_bytes"].clone());
+    Ok(Figures {
+        workload: Workload::W6,
+        events: probe["events"].as_u64().unwrap_or(0),
+        seconds: open_us as f64 / 1e6,
+        latency_us: latency,
+        extra,
+    })
+}
+
+/// Opens the store at `data`, then prints the time it took and the process's memory.
+pub async fn bench_open(data: &Path) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let store = EmbeddedStore::open(data, Options::default())?;
+    let open_us = started.elapsed().as_micros() as u64;
+    let events = store.head_position().await?.0;
+    let log_bytes: u64 = std::fs::read_dir(data.join(eventfold_store::embedded::LOG_DIR))?
+        .filter_map(|entry| entry.ok()?.metadata().ok())
+        .map(|metadata| metadata.len())
+        .sum();
+    println!(
+        "{}",
+        serde_json::json!({ "open_us": open_us, "events": events, "rss_mib": rss_mib(), "log_bytes": log_bytes })
+    );
+    store.close().await;
+    let _ = Position(events);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The resident memory of this process, in MiB (Linux), or null elsewhere.
+fn rss_mib() -> serde_json::Value {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(serde_json::Value::Null, |kib| (kib / 1024).into())
+}
