@@ -49,7 +49,7 @@ pub struct Options {
     pub queue_commands_max: usize,
     /// How many recent event ids are kept to recognise a retried append with expected
     /// revision `any` or `exists` (retries with `no_stream` or an exact revision are always
-    /// recognised).
+    /// recognised). Loaded from the end of the log at open, so it survives restarts.
     pub recent_ids_max: usize,
 }
 
@@ -129,6 +129,7 @@ impl EmbeddedStore {
         let (file, file_end) = (last.file.clone(), last.end);
         let (head_tx, head_rx) = watch::channel(Position(index.next_position));
         let index = Arc::new(RwLock::new(index));
+        let recent_ids = writer::RecentIds::load(&index, options.recent_ids_max)?;
         let writer = Writer::new(
             storage,
             index.clone(),
@@ -136,7 +137,7 @@ impl EmbeddedStore {
             file,
             file_end,
             options.segment_bytes_max,
-            options.recent_ids_max,
+            recent_ids,
         );
         let (commands_tx, commands_rx) = mpsc::channel(options.queue_commands_max);
         let writer_thread = std::thread::Builder::new()

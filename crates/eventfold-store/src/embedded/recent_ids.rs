@@ -4,7 +4,11 @@ use std::collections::{HashMap, VecDeque};
 
 use uuid::Uuid;
 
-use eventfold_core::StreamName;
+use eventfold_core::{StoreError, StreamName};
+use parking_lot::RwLock;
+
+use super::index::Index;
+use super::reader;
 
 /// Where an event id was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +30,27 @@ impl RecentIds {
     pub fn new(capacity: usize) -> Self {
         assert!(capacity > 0, "the window holds at least one id");
         Self { by_id: HashMap::new(), order: VecDeque::new(), capacity }
+    }
+
+    /// A window holding the ids of the last `capacity` events of the log, so retries are
+    /// recognised across a restart too.
+    pub fn load(index: &RwLock<Index>, capacity: usize) -> Result<Self, StoreError> {
+        let mut window = Self::new(capacity);
+        let head = index.read().next_position;
+        let mut position = head.saturating_sub(capacity as u64);
+        while position < head {
+            let chunk: Vec<u64> = (position..head.min(position + 8192)).collect();
+            for event in reader::fetch(index, &chunk)? {
+                let at = WrittenAt {
+                    stream: event.stream,
+                    revision: event.revision.0,
+                    position: event.position.0,
+                };
+                window.insert(event.id, at);
+            }
+            position += chunk.len() as u64;
+        }
+        Ok(window)
     }
 
     /// Remembers that `id` was written at `at`.

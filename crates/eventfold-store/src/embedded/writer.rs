@@ -22,7 +22,8 @@ use super::format::{self, EventParts, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES};
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
 use super::reader;
-use super::recent_ids::{RecentIds, WrittenAt};
+pub use super::recent_ids::RecentIds;
+use super::recent_ids::WrittenAt;
 use crate::DeleteMode;
 
 /// The most bytes of events one group commit writes; the rest waits for the next group.
@@ -145,7 +146,7 @@ impl Writer {
         file: Arc<dyn SegmentFile>,
         file_end: u64,
         segment_bytes_max: u64,
-        recent_ids_max: usize,
+        recent_ids: RecentIds,
     ) -> Self {
         Self {
             storage,
@@ -154,7 +155,7 @@ impl Writer {
             file,
             file_end,
             segment_bytes_max,
-            recent_ids: RecentIds::new(recent_ids_max),
+            recent_ids,
             poisoned: None,
             buffer: Vec::with_capacity(1 << 20),
         }

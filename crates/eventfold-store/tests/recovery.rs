@@ -1,0 +1,292 @@
+//! Recovery at open: each row of the table in `src/embedded/recovery.rs`, plus injected I/O
+//! faults (a failed sync poisons the writer).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use eventfold_store::embedded::io::{DirectoryStorage, SegmentFile, Storage};
+use eventfold_store::embedded::recovery::{recover, Mode};
+use eventfold_store::embedded::{EmbeddedStore, Options, LOG_DIR};
+use eventfold_store::{
+    AllFrom, EventStore, ExpectedRevision, NewEvent, Position, ReadAll, ReadStream, StoreError,
+    StreamName,
+};
+
+fn stream(n: u64) -> StreamName {
+    StreamName::new(&format!("account-{n}")).unwrap()
+}
+
+fn event(n: u64) -> NewEvent {
+    NewEvent::json("Deposited", &serde_json::json!({ "amount": n }))
+}
+
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir(dir.join(LOG_DIR)).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    paths
+}
+
+fn small_segments() -> Options {
+    Options { segment_bytes_max: 4096, ..Options::default() }
+}
+
+/// Writes `appends` appends of 3 events each, then closes.
+async fn write_log(dir: &Path, options: Options, appends: u64) -> Vec<eventfold_store::AppendResult> {
+    let store = EmbeddedStore::open(dir, options).unwrap();
+    let mut results = Vec::new();
+    for n in 0..appends {
+        let events = (0..3).map(|i| event(n * 10 + i)).collect();
+        results.push(store.append(&stream(n % 3), ExpectedRevision::Any, events).await.unwrap());
+    }
+    store.close().await;
+    results
+}
+
+async fn all_positions(store: &EmbeddedStore) -> Vec<u64> {
+    let slice = store.read_all(ReadAll { limit: 10_000, ..ReadAll::default() }).await.unwrap();
+    slice.events.iter().map(|e| e.position.0).collect()
+}
+
+fn open_error(dir: &Path, options: Options) -> StoreError {
+    match EmbeddedStore::open(dir, options) {
+        Err(error) => error,
+        Ok(_) => panic!("the open should fail"),
+    }
+}
+
+#[tokio::test]
+async fn clean_log_reopens_with_the_same_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), small_segments(), 40).await;
+    assert!(segments(dir.path()).len() > 3, "several segments");
+    let store = EmbeddedStore::open(dir.path(), small_segments()).unwrap();
+    assert_eq!(all_positions(&store).await, (0..120).collect::<Vec<_>>());
+    let revisions: Vec<u64> = store
+        .read_stream(&stream(1), ReadStream::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.revision.0)
+        .collect();
+    assert_eq!(revisions, (0..39).collect::<Vec<_>>());
+    assert_eq!(store.recovery_report().torn_tail, None);
+    // And it keeps writing at the right place.
+    let next = store.append(&stream(1), ExpectedRevision::Exact(38), vec![event(1)]).await.unwrap();
+    assert_eq!(next.first_position, Position(120));
+}
+
+#[tokio::test]
+async fn a_partial_last_write_is_cut_at_every_possible_length() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), Options::default(), 3).await;
+    let segment = segments(dir.path()).pop().unwrap();
+    let full = std::fs::read(&segment).unwrap();
+    // The last append (3 events) occupies the end of the file; find its start by reopening
+    // a copy with 2 appends.
+    let two = tempfile::tempdir().unwrap();
+    write_log(two.path(), Options::default(), 2).await;
+    let two_len = std::fs::metadata(segments(two.path()).pop().unwrap()).unwrap().len() as usize;
+    for cut in (two_len + 1..full.len()).step_by(7) {
+        std::fs::write(&segment, &full[..cut]).unwrap();
+        let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(all_positions(&store).await, (0..6).collect::<Vec<_>>(), "cut at {cut}: the whole append is gone");
+        let tail = store.recovery_report().torn_tail.as_ref().expect("a torn tail");
+        assert_eq!(tail.offset as usize, two_len);
+        store.close().await;
+        drop(store);
+        assert_eq!(std::fs::metadata(&segment).unwrap().len() as usize, two_len, "the file was cut");
+    }
+}
+
+#[tokio::test]
+async fn garbage_after_the_last_write_is_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), Options::default(), 2).await;
+    let segment = segments(dir.path()).pop().unwrap();
+    let len = std::fs::metadata(&segment).unwrap().len();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes.extend_from_slice(&[0u8; 300]);
+    std::fs::write(&segment, &bytes).unwrap();
+    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(all_positions(&store).await.len(), 6);
+    assert_eq!(store.recovery_report().torn_tail.as_ref().unwrap().offset, len);
+}
+
+#[tokio::test]
+async fn damage_in_the_middle_stops_the_open_naming_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), Options::default(), 5).await;
+    let segment = segments(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let damaged_at = 32 + 20; // inside the first frame's body
+    bytes[damaged_at] ^= 0xff;
+    std::fs::write(&segment, &bytes).unwrap();
+    match open_error(dir.path(), Options::default()) {
+        StoreError::Corrupted { file, offset, reason } => {
+            assert!(file.ends_with(segment.file_name().unwrap().to_str().unwrap()), "{file}");
+            assert_eq!(offset, 32, "the damaged frame starts after the header");
+            assert!(reason.contains("middle"), "{reason}");
+        }
+        other => panic!("expected corruption, got {other}"),
+    }
+    // Nothing was changed: the file is as damaged as before.
+    assert_eq!(std::fs::read(&segment).unwrap(), bytes);
+    let storage = DirectoryStorage::new(&dir.path().join(LOG_DIR)).unwrap();
+    let checked = recover(&storage, Mode::CheckOnly).map(|(_, report)| report);
+    assert_eq!(checked.unwrap_err().code(), "corrupted");
+}
+
+#[tokio::test]
+async fn damage_in_an_earlier_segment_stops_the_open() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), small_segments(), 40).await;
+    let first = segments(dir.path()).remove(0);
+    let mut bytes = std::fs::read(&first).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01; // the very end of a sealed segment: not a torn tail
+    std::fs::write(&first, &bytes).unwrap();
+    assert_eq!(open_error(dir.path(), small_segments()).code(), "corrupted");
+}
+
+#[tokio::test]
+async fn a_bad_segment_header_stops_the_open() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), Options::default(), 2).await;
+    let segment = segments(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[0] = b'X';
+    std::fs::write(&segment, &bytes).unwrap();
+    match open_error(dir.path(), Options::default()) {
+        StoreError::Corrupted { offset, reason, .. } => {
+            assert_eq!(offset, 0);
+            assert!(reason.contains("magic"), "{reason}");
+        }
+        other => panic!("expected corruption, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_half_created_last_segment_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), Options::default(), 2).await;
+    let orphan = dir.path().join(LOG_DIR).join(DirectoryStorage::segment_file_name(Position(6)));
+    std::fs::write(&orphan, b"EVFO").unwrap();
+    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    assert!(store.recovery_report().removed_segment.is_some());
+    assert!(!orphan.exists());
+    assert_eq!(all_positions(&store).await.len(), 6);
+    store.append(&stream(9), ExpectedRevision::Any, vec![event(9)]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_second_process_cannot_open_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(open_error(dir.path(), Options::default()).code(), "locked");
+}
+
+/// Storage whose files fail to sync (or write) on demand.
+struct FaultyStorage {
+    inner: DirectoryStorage,
+    fail_sync: Arc<AtomicBool>,
+}
+
+struct FaultyFile {
+    inner: Arc<dyn SegmentFile>,
+    fail_sync: Arc<AtomicBool>,
+}
+
+impl Storage for FaultyStorage {
+    fn list_segments(&self) -> io::Result<Vec<Position>> {
+        self.inner.list_segments()
+    }
+    fn open_segment(&self, first: Position) -> io::Result<Arc<dyn SegmentFile>> {
+        let inner = self.inner.open_segment(first)?;
+        Ok(Arc::new(FaultyFile { inner, fail_sync: self.fail_sync.clone() }))
+    }
+    fn create_segment(&self, first: Position) -> io::Result<Arc<dyn SegmentFile>> {
+        let inner = self.inner.create_segment(first)?;
+        Ok(Arc::new(FaultyFile { inner, fail_sync: self.fail_sync.clone() }))
+    }
+    fn remove_segment(&self, first: Position) -> io::Result<()> {
+        self.inner.remove_segment(first)
+    }
+}
+
+impl SegmentFile for FaultyFile {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.inner.read_exact_at(buf, offset)
+    }
+    fn write_all_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
+        self.inner.write_all_at(bytes, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        if self.fail_sync.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected fdatasync failure"));
+        }
+        self.inner.sync_data()
+    }
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        self.inner.truncate(len)
+    }
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_sync_poisons_the_writer_until_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let fail_sync = Arc::new(AtomicBool::new(false));
+    let storage = Arc::new(FaultyStorage {
+        inner: DirectoryStorage::new(&dir.path().join(LOG_DIR)).unwrap(),
+        fail_sync: fail_sync.clone(),
+    });
+    let store = EmbeddedStore::open_with_storage(storage, dir.path(), Options::default()).unwrap();
+    store.append(&stream(1), ExpectedRevision::Any, vec![event(1)]).await.unwrap();
+    fail_sync.store(true, Ordering::SeqCst);
+    let failed = store.append(&stream(1), ExpectedRevision::Any, vec![event(2)]).await.unwrap_err();
+    assert_eq!(failed.code(), "poisoned");
+    assert!(failed.to_string().contains("injected fdatasync failure"), "{failed}");
+    // The disk is fine again, but the writer stays poisoned: the page cache proves nothing.
+    fail_sync.store(false, Ordering::SeqCst);
+    let later = store.append(&stream(1), ExpectedRevision::Any, vec![event(3)]).await.unwrap_err();
+    assert_eq!(later.code(), "poisoned");
+    // Reads still answer, and show only the acknowledged event.
+    let events = store.read_stream(&stream(1), ReadStream::default()).await.unwrap();
+    assert_eq!(events.len(), 1);
+    store.close().await;
+    drop(store);
+    // After reopening, the store works; the unacknowledged write may or may not be there,
+    // but the acknowledged one is.
+    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    let events = store.read_stream(&stream(1), ReadStream::default()).await.unwrap();
+    assert_eq!(events[0].data, event(1).data);
+    store.append(&stream(1), ExpectedRevision::Any, vec![event(4)]).await.unwrap();
+    let slice = store.read_all(ReadAll { from: AllFrom::Start, ..ReadAll::default() }).await.unwrap();
+    assert!(slice.events.windows(2).all(|w| w[0].position.0 + 1 == w[1].position.0));
+}
+
+#[tokio::test]
+async fn writes_after_close_are_refused_and_subscriptions_end() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    let mut subscription = store.subscribe_all(AllFrom::Start, Default::default()).await.unwrap();
+    store.append(&stream(1), ExpectedRevision::Any, vec![event(1)]).await.unwrap();
+    store.close().await;
+    assert_eq!(store.append(&stream(1), ExpectedRevision::Any, vec![event(2)]).await.unwrap_err().code(), "closed");
+    let mut delivered = 0;
+    while let Some(message) = subscription.next().await {
+        if let eventfold_store::SubscriptionMessage::Event(_) = message.unwrap() {
+            delivered += 1;
+        }
+    }
+    assert_eq!(delivered, 1, "the subscription delivered the history, then ended cleanly");
+}
