@@ -11,6 +11,7 @@ pub mod io;
 mod reader;
 mod recent_ids;
 pub mod recovery;
+mod syncer;
 mod writer;
 
 use std::fs::File;
@@ -125,16 +126,15 @@ impl EmbeddedStore {
             writer::write_segment_header(&*file, first)?;
             index.add_segment(first, file, format::SEGMENT_HEADER_BYTES);
         }
-        let last = index.segments.last().expect("a segment exists");
-        let (file, file_end) = (last.file.clone(), last.end);
+        let file_end = index.segments.last().expect("a segment exists").end;
         let (head_tx, head_rx) = watch::channel(Position(index.next_position));
         let index = Arc::new(RwLock::new(index));
         let recent_ids = writer::RecentIds::load(&index, options.recent_ids_max)?;
+        let pipeline = syncer::Pipeline::start(index.clone(), head_tx)?;
         let writer = Writer::new(
             storage,
             index.clone(),
-            head_tx,
-            file,
+            pipeline,
             file_end,
             options.segment_bytes_max,
             recent_ids,

@@ -1,17 +1,17 @@
-//! The writer thread: group commit.
+//! The writer thread: the first half of group commit.
 //!
-//! It takes every command waiting in its queue, checks each against the stream heads, frames
-//! all accepted events into one buffer, writes it, and makes it durable with one fdatasync.
-//! Only then does it update the index, publish the new head position and answer — so no
-//! append is acknowledged before its data is on disk. A failed write or sync poisons the
-//! writer: the page cache may have dropped the data, so nothing later is acknowledged until
-//! the store is reopened and recovery has run.
+//! It takes every command waiting in its queue, checks each against the stream heads (the
+//! index plus the groups still waiting for their sync), frames all accepted events into one
+//! buffer and writes it to the segment — then hands the group to the [sync thread](super::syncer)
+//! and goes on with the next group while the disk syncs. The sync thread makes groups durable
+//! with one fdatasync for all that are waiting, and only then updates the index, publishes the
+//! new head position and answers: no append is acknowledged before its data is on disk.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 use eventfold_core::{
     AppendResult, ExpectedRevision, NewEvent, Position, Revision, StoreError, StreamMetadata,
@@ -21,6 +21,7 @@ use eventfold_core::{
 use super::format::{self, EventParts, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES};
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
+use super::syncer::{Pipeline, WrittenGroup};
 use super::reader;
 pub use super::recent_ids::RecentIds;
 use super::recent_ids::WrittenAt;
@@ -68,13 +69,14 @@ impl Command {
 }
 
 /// An answer waiting for the group's fdatasync.
-enum Reply {
+pub enum Reply {
     Append(oneshot::Sender<Result<AppendResult, StoreError>>, Result<AppendResult, StoreError>),
     Unit(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
 }
 
 impl Reply {
-    fn send(self) {
+    /// Sends the answer.
+    pub fn send(self) {
         // A caller that went away no longer needs the answer; the write stands.
         match self {
             Reply::Append(tx, result) => drop(tx.send(result)),
@@ -82,7 +84,8 @@ impl Reply {
         }
     }
 
-    fn fail(self, error: impl Fn() -> StoreError) {
+    /// Sends `error` instead of a success (errors found earlier are sent as they are).
+    pub fn fail(self, error: impl Fn() -> StoreError) {
         match self {
             Reply::Append(tx, Ok(_)) => drop(tx.send(Err(error()))),
             Reply::Unit(tx, Ok(())) => drop(tx.send(Err(error()))),
@@ -92,8 +95,10 @@ impl Reply {
 }
 
 /// A change to the index, applied in log order once the group is durable.
-enum Staged {
-    Event { stream: StreamName, revision: u64, event_type: String, buffer_offset: usize },
+pub enum Staged {
+    /// An event at `offset` of the group's segment file.
+    Event { stream: StreamName, revision: u64, event_type: String, offset: u64 },
+    /// A stream's new state.
     State { stream: StreamName, state: StreamState },
 }
 
@@ -126,44 +131,59 @@ impl Head {
 
 /// The writer's state. Lives on its own thread.
 pub struct Writer {
-    pub storage: Arc<dyn Storage>,
-    pub index: Arc<RwLock<Index>>,
-    pub head_position: watch::Sender<Position>,
-    pub file: Arc<dyn SegmentFile>,
-    pub file_end: u64,
-    pub segment_bytes_max: u64,
-    pub recent_ids: RecentIds,
-    pub poisoned: Option<String>,
+    storage: Arc<dyn Storage>,
+    index: Arc<RwLock<Index>>,
+    pipeline: Pipeline,
+    file: Arc<dyn SegmentFile>,
+    file_end: u64,
+    segment_bytes_max: u64,
+    recent_ids: RecentIds,
+    /// Heads changed by groups not yet applied to the index, with the group that changed them.
+    in_flight_heads: HashMap<StreamName, (Head, u64)>,
+    next_position: u64,
+    last_recorded_at_nanos: i64,
     buffer: Vec<u8>,
 }
 
+/// Prune heads of durable groups once the in-flight map holds this many streams.
+const IN_FLIGHT_HEADS_PRUNE_AT: usize = 4096;
+
 impl Writer {
-    /// A writer appending to `file` (the last segment) from `file_end`.
+    /// A writer appending to `file` (the last segment) from `file_end`, syncing through
+    /// `pipeline`.
     pub fn new(
         storage: Arc<dyn Storage>,
         index: Arc<RwLock<Index>>,
-        head_position: watch::Sender<Position>,
-        file: Arc<dyn SegmentFile>,
+        pipeline: Pipeline,
         file_end: u64,
         segment_bytes_max: u64,
         recent_ids: RecentIds,
     ) -> Self {
+        let (file, next_position, last_recorded_at_nanos) = {
+            let index = index.read();
+            let last = index.segments.last().expect("a segment exists");
+            (last.file.clone(), index.next_position, index.last_recorded_at_nanos)
+        };
         Self {
             storage,
             index,
-            head_position,
+            pipeline,
             file,
             file_end,
             segment_bytes_max,
             recent_ids,
-            poisoned: None,
+            in_flight_heads: HashMap::new(),
+            next_position,
+            last_recorded_at_nanos,
             buffer: Vec::with_capacity(1 << 20),
         }
     }
 
-    /// Runs until a shutdown command or until every sender is gone.
+    /// Runs until a shutdown command or until every sender is gone, then stops the sync thread
+    /// once it has finished every group.
     pub fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut group = Vec::new();
+        let mut shutdown = None;
         while let Some(first) = commands.blocking_recv() {
             let mut bytes = first.size_bytes();
             group.push(first);
@@ -176,35 +196,38 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            if let Some(shutdown) = self.commit_group(&mut group) {
+            shutdown = self.write_group(&mut group);
+            if shutdown.is_some() {
                 commands.close();
                 // Commands already queued behind the shutdown are refused, not dropped silently.
                 while let Ok(command) = commands.try_recv() {
                     refuse(command, || StoreError::Closed);
                 }
-                let _ = shutdown.send(());
-                return;
+                break;
             }
         }
+        self.pipeline.finish(shutdown);
     }
 
-    /// Commits the commands of one group; returns the shutdown reply if one was among them.
-    fn commit_group(&mut self, group: &mut Vec<Command>) -> Option<oneshot::Sender<()>> {
-        if let Some(reason) = self.poisoned.clone() {
-            let mut shutdown = None;
-            for command in group.drain(..) {
-                match command {
-                    Command::Shutdown { reply } => shutdown = Some(reply),
-                    other => refuse(other, || StoreError::Poisoned(reason.clone())),
-                }
-            }
-            return shutdown;
+    /// Stages and writes the commands of one group and hands it to the sync thread; returns
+    /// the shutdown reply if one was among them.
+    fn write_group(&mut self, group: &mut Vec<Command>) -> Option<oneshot::Sender<()>> {
+        if let Some(reason) = self.pipeline.poisoned() {
+            return refuse_all(group, || StoreError::Poisoned(reason.clone()));
         }
         if let Err(error) = self.roll_segment_if_full() {
-            self.poison(&error);
-            return self.commit_group(group);
+            self.pipeline.poison(&error);
+            return self.write_group(group);
         }
-        let mut batch = Batch::new(&self.index.read());
+        if self.in_flight_heads.len() >= IN_FLIGHT_HEADS_PRUNE_AT {
+            let durable = self.pipeline.durable_group();
+            self.in_flight_heads.retain(|_, (_, group)| *group > durable);
+        }
+        let seq = self.pipeline.next_group();
+        let now = format::time_to_nanos(chrono::Utc::now());
+        // recorded_at never goes backwards along the log, even if the clock does.
+        self.last_recorded_at_nanos = now.max(self.last_recorded_at_nanos);
+        let mut staged = Vec::new();
         let mut replies = Vec::with_capacity(group.len());
         let mut shutdown = None;
         self.buffer.clear();
@@ -215,11 +238,11 @@ impl Writer {
                     break;
                 }
                 Command::Append { stream, expected, events, reply, .. } => {
-                    let result = self.stage_append(&mut batch, stream, expected, events);
+                    let result = self.stage_append(&mut staged, seq, stream, expected, events);
                     replies.push(Reply::Append(reply, result));
                 }
                 Command::SetMetadata { stream, metadata, reply } => {
-                    let result = self.stage_state(&mut batch, &stream, |head| {
+                    let result = self.stage_state(&mut staged, seq, &stream, |head| {
                         if head.state.tombstoned {
                             return Err(StoreError::StreamDeleted(stream.clone()));
                         }
@@ -228,43 +251,60 @@ impl Writer {
                     replies.push(Reply::Unit(reply, result));
                 }
                 Command::Delete { stream, expected, mode, reply } => {
-                    let result = self.stage_state(&mut batch, &stream, |head| {
+                    let result = self.stage_state(&mut staged, seq, &stream, |head| {
                         delete_state(&stream, head, expected, mode)
                     });
                     replies.push(Reply::Unit(reply, result));
                 }
             }
         }
-        // Anything after a shutdown in this group is refused by `run`; nothing was staged for it.
         for command in group.drain(..) {
             refuse(command, || StoreError::Closed);
         }
-        match self.make_durable(batch) {
-            Ok(()) => replies.into_iter().for_each(Reply::send),
-            Err(error) => {
-                self.poison(&error);
-                let reason = self.poisoned.clone().unwrap_or_default();
-                for reply in replies {
-                    reply.fail(|| StoreError::Poisoned(reason.clone()));
-                }
+        let base = self.file_end;
+        if !self.buffer.is_empty() {
+            if let Err(error) = self.file.write_all_at(&self.buffer, base) {
+                let error = StoreError::io(format!("writing {}", self.file.name()), error);
+                self.pipeline.poison(&error);
+                let reason = error.to_string();
+                replies.into_iter().for_each(|r| r.fail(|| StoreError::Poisoned(reason.clone())));
+                return shutdown;
             }
+            self.file_end += self.buffer.len() as u64;
         }
+        self.pipeline.submit(WrittenGroup {
+            seq,
+            file: self.file.clone(),
+            end: self.file_end,
+            wrote: !self.buffer.is_empty(),
+            staged,
+            recorded_at_nanos: self.last_recorded_at_nanos,
+            replies,
+        });
         shutdown
     }
 
-    fn poison(&mut self, error: &StoreError) {
-        tracing::error!(%error, "write failed; the store accepts no more writes until reopened");
-        self.poisoned = Some(error.to_string());
+    /// The head of `stream`: from a group still in flight, or from the index.
+    fn head(&self, stream: &StreamName) -> Head {
+        if let Some((head, _)) = self.in_flight_heads.get(stream) {
+            return head.clone();
+        }
+        let index = self.index.read();
+        match index.streams.get(stream.as_str()) {
+            Some(entry) => Head { next_revision: entry.next_revision(), state: entry.state.clone() },
+            None => Head { next_revision: 0, state: StreamState::default() },
+        }
     }
 
     fn stage_append(
         &mut self,
-        batch: &mut Batch,
+        staged: &mut Vec<Staged>,
+        seq: u64,
         stream: StreamName,
         expected: ExpectedRevision,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
-        let head = batch.head(&self.index, &stream);
+        let head = self.head(&stream);
         if head.state.tombstoned {
             return Err(StoreError::StreamDeleted(stream));
         }
@@ -279,17 +319,17 @@ impl Writer {
             });
         }
         let first_revision = head.next_revision;
-        let first_position = batch.next_position;
+        let first_position = self.next_position;
         let count = events.len() as u64;
         for (i, event) in events.iter().enumerate() {
             let revision = first_revision + i as u64;
             let position = first_position + i as u64;
             let flags = if i + 1 == events.len() { FLAG_END_OF_WRITE } else { 0 };
-            let buffer_offset = self.buffer.len();
+            let offset = self.file_end + self.buffer.len() as u64;
             let parts = EventParts {
                 position: Position(position),
                 revision: Revision(revision),
-                recorded_at_nanos: batch.recorded_at_nanos,
+                recorded_at_nanos: self.last_recorded_at_nanos,
                 occurred_at_nanos: event.occurred_at.map(format::time_to_nanos),
                 id: event.id,
                 stream: stream.as_str(),
@@ -301,15 +341,16 @@ impl Writer {
             format::encode_event(&mut self.buffer, &parts, flags);
             let written = WrittenAt { stream: stream.clone(), revision, position };
             self.recent_ids.insert(event.id, written);
-            batch.staged.push(Staged::Event {
+            staged.push(Staged::Event {
                 stream: stream.clone(),
                 revision,
                 event_type: event.event_type.clone(),
-                buffer_offset,
+                offset,
             });
         }
-        batch.next_position += count;
-        batch.heads.insert(stream, Head { next_revision: first_revision + count, ..head });
+        self.next_position += count;
+        let head = Head { next_revision: first_revision + count, ..head };
+        self.in_flight_heads.insert(stream, (head, seq));
         Ok(AppendResult {
             first_revision: Revision(first_revision),
             last_revision: Revision(first_revision + count - 1),
@@ -398,58 +439,31 @@ impl Writer {
 
     fn stage_state(
         &mut self,
-        batch: &mut Batch,
+        staged: &mut Vec<Staged>,
+        seq: u64,
         stream: &StreamName,
         change: impl FnOnce(&Head) -> Result<StreamState, StoreError>,
     ) -> Result<(), StoreError> {
-        let head = batch.head(&self.index, stream);
+        let head = self.head(stream);
         let state = change(&head)?;
         let json = serde_json::to_vec(&state).expect("stream state serialises");
         format::encode_stream_state(&mut self.buffer, stream.as_str(), &json);
-        batch.staged.push(Staged::State { stream: stream.clone(), state: state.clone() });
-        batch.heads.insert(stream.clone(), Head { state, ..head });
+        staged.push(Staged::State { stream: stream.clone(), state: state.clone() });
+        self.in_flight_heads.insert(stream.clone(), (Head { state, ..head }, seq));
         Ok(())
     }
 
-    /// Writes and syncs the group, then updates the index and publishes the new head.
-    fn make_durable(&mut self, batch: Batch) -> Result<(), StoreError> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let base = self.file_end;
-        self.file
-            .write_all_at(&self.buffer, base)
-            .map_err(|e| StoreError::io(format!("writing {}", self.file.name()), e))?;
-        self.file
-            .sync_data()
-            .map_err(|e| StoreError::io(format!("syncing {}", self.file.name()), e))?;
-        self.file_end = base + self.buffer.len() as u64;
-        let mut index = self.index.write();
-        for staged in batch.staged {
-            match staged {
-                Staged::Event { stream, revision, event_type, buffer_offset } => index.add_event(
-                    &stream,
-                    revision,
-                    &event_type,
-                    base + buffer_offset as u64,
-                    batch.recorded_at_nanos,
-                ),
-                Staged::State { stream, state } => index.set_stream_state(&stream, state),
-            }
-        }
-        index.set_segment_end(self.file_end);
-        let head = Position(index.next_position);
-        drop(index);
-        self.head_position.send_replace(head);
-        Ok(())
-    }
-
-    /// Starts a new segment once the current one is full. The old one is already durable.
+    /// Starts a new segment once the current one is full. Waits until every group written to
+    /// the old segment is durable first, so only the last segment can ever have a torn tail.
     fn roll_segment_if_full(&mut self) -> Result<(), StoreError> {
         if self.file_end < self.segment_bytes_max {
             return Ok(());
         }
-        let first_position = Position(self.index.read().next_position);
+        self.pipeline.wait_until_idle();
+        if let Some(reason) = self.pipeline.poisoned() {
+            return Err(StoreError::Poisoned(reason));
+        }
+        let first_position = Position(self.next_position);
         let file = self
             .storage
             .create_segment(first_position)
@@ -468,6 +482,20 @@ pub fn write_segment_header(file: &dyn SegmentFile, first: Position) -> Result<(
     file.write_all_at(&header, 0)
         .and_then(|()| file.sync_data())
         .map_err(|e| StoreError::io(format!("writing the header of {}", file.name()), e))
+}
+
+fn refuse_all(
+    group: &mut Vec<Command>,
+    error: impl Fn() -> StoreError,
+) -> Option<oneshot::Sender<()>> {
+    let mut shutdown = None;
+    for command in group.drain(..) {
+        match command {
+            Command::Shutdown { reply } => shutdown = Some(reply),
+            other => refuse(other, &error),
+        }
+    }
+    shutdown
 }
 
 fn refuse(command: Command, error: impl Fn() -> StoreError) {
@@ -505,34 +533,3 @@ fn delete_state(
     }
 }
 
-/// The group being assembled.
-struct Batch {
-    heads: HashMap<StreamName, Head>,
-    staged: Vec<Staged>,
-    next_position: u64,
-    recorded_at_nanos: i64,
-}
-
-impl Batch {
-    fn new(index: &Index) -> Self {
-        // recorded_at never goes backwards along the log, even if the clock does.
-        let now = format::time_to_nanos(chrono::Utc::now());
-        Self {
-            heads: HashMap::new(),
-            staged: Vec::new(),
-            next_position: index.next_position,
-            recorded_at_nanos: now.max(index.last_recorded_at_nanos),
-        }
-    }
-
-    fn head(&self, index: &RwLock<Index>, stream: &StreamName) -> Head {
-        if let Some(head) = self.heads.get(stream) {
-            return head.clone();
-        }
-        let index = index.read();
-        match index.streams.get(stream.as_str()) {
-            Some(entry) => Head { next_revision: entry.next_revision(), state: entry.state.clone() },
-            None => Head { next_revision: 0, state: StreamState::default() },
-        }
-    }
-}
