@@ -9,6 +9,7 @@ pub mod format;
 pub mod index;
 pub mod io;
 mod reader;
+mod preallocator;
 mod recent_ids;
 pub mod recovery;
 mod syncer;
@@ -46,6 +47,9 @@ pub struct Options {
     pub limits: Limits,
     /// A segment is closed and a new one started once it reaches this size.
     pub segment_bytes_max: u64,
+    /// How far ahead of the writer the current segment is kept zero-filled, in bytes, so that
+    /// syncs need not commit a file-size change (0 disables it; see docs/ARCHITECTURE.md).
+    pub preallocate_bytes: u64,
     /// Appends waiting for the writer; more make callers wait (back-pressure).
     pub queue_commands_max: usize,
     /// How many recent event ids are kept to recognise a retried append with expected
@@ -59,6 +63,7 @@ impl Default for Options {
         Self {
             limits: Limits::default(),
             segment_bytes_max: 256 << 20,
+            preallocate_bytes: 16 << 20,
             queue_commands_max: 16_384,
             recent_ids_max: 262_144,
         }
@@ -126,7 +131,17 @@ impl EmbeddedStore {
             writer::write_segment_header(&*file, first)?;
             index.add_segment(first, file, format::SEGMENT_HEADER_BYTES);
         }
-        let file_end = index.segments.last().expect("a segment exists").end;
+        let last = index.segments.last().expect("a segment exists");
+        let file_end = last.end;
+        let file_len = last.file.len().map_err(|e| StoreError::io(last.file.name(), e))?;
+        let preallocator = preallocator::Preallocator::start(
+            last.file.clone(),
+            file_end,
+            file_len,
+            options.preallocate_bytes,
+            options.segment_bytes_max,
+        )
+        .map_err(|e| StoreError::io("starting the preallocation thread", e))?;
         let (head_tx, head_rx) = watch::channel(Position(index.next_position));
         let index = Arc::new(RwLock::new(index));
         let recent_ids = writer::RecentIds::load(&index, options.recent_ids_max)?;
@@ -135,6 +150,7 @@ impl EmbeddedStore {
             storage,
             index.clone(),
             pipeline,
+            preallocator,
             file_end,
             options.segment_bytes_max,
             recent_ids,

@@ -5,6 +5,7 @@
 //! | what is found                                              | what happens                    |
 //! |------------------------------------------------------------|---------------------------------|
 //! | every frame valid, last frame ends a write                 | open                            |
+//! | … followed only by zero bytes (preallocated space)          | open (the zeros stay)           |
 //! | last segment: damage, and no valid frame anywhere after it | torn tail: cut at the last complete write |
 //! | last segment: valid frames but the last write has no end   | torn tail: cut at the last complete write |
 //! | last segment: header short or invalid, file ≤ header size  | half-created segment: removed   |
@@ -145,6 +146,7 @@ fn scan_segment(
     while offset < bytes.len() {
         let (body, frame_len) = match check_frame(&bytes[offset..]) {
             Ok(frame) => frame,
+            Err(_) if is_zero(&bytes[offset..]) => break,
             Err(error) => {
                 let reason = format!("{error:?} frame");
                 return tail_or_corruption(file, &bytes, offset, complete_end, reason);
@@ -223,6 +225,11 @@ fn scan_segment(
         bytes: (bytes.len() - complete_end) as u64,
         reason: "the last write has no end record".into(),
     }))
+}
+
+/// True when every byte is zero: preallocated space the writer has not reached yet.
+fn is_zero(bytes: &[u8]) -> bool {
+    bytes.iter().all(|byte| *byte == 0)
 }
 
 /// Damage at `offset`: a torn tail if nothing valid follows, corruption otherwise.

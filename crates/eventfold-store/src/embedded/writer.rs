@@ -21,6 +21,7 @@ use eventfold_core::{
 use super::format::{self, EventParts, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES};
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
+use super::preallocator::Preallocator;
 use super::syncer::{Pipeline, WrittenGroup};
 use super::reader;
 pub use super::recent_ids::RecentIds;
@@ -134,6 +135,7 @@ pub struct Writer {
     storage: Arc<dyn Storage>,
     index: Arc<RwLock<Index>>,
     pipeline: Pipeline,
+    preallocator: Preallocator,
     file: Arc<dyn SegmentFile>,
     file_end: u64,
     segment_bytes_max: u64,
@@ -155,6 +157,7 @@ impl Writer {
         storage: Arc<dyn Storage>,
         index: Arc<RwLock<Index>>,
         pipeline: Pipeline,
+        preallocator: Preallocator,
         file_end: u64,
         segment_bytes_max: u64,
         recent_ids: RecentIds,
@@ -168,6 +171,7 @@ impl Writer {
             storage,
             index,
             pipeline,
+            preallocator,
             file,
             file_end,
             segment_bytes_max,
@@ -263,6 +267,8 @@ impl Writer {
         }
         let base = self.file_end;
         if !self.buffer.is_empty() {
+            let end = base + self.buffer.len() as u64;
+            self.preallocator.reserve(&self.file, base, end);
             if let Err(error) = self.file.write_all_at(&self.buffer, base) {
                 let error = StoreError::io(format!("writing {}", self.file.name()), error);
                 self.pipeline.poison(&error);
