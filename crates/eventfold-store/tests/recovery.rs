@@ -33,6 +33,34 @@ fn small_segments() -> Options {
     Options { segment_bytes_max: 4096, ..Options::default() }
 }
 
+/// No preallocated space: a segment's length is exactly its data.
+fn exact_files() -> Options {
+    Options { preallocate_bytes: 0, ..Options::default() }
+}
+
+/// Writes 2 appends with preallocation on, and waits until zeroed space follows the data.
+async fn write_preallocated_log(dir: &Path) {
+    let store = EmbeddedStore::open(dir, Options::default()).unwrap();
+    for n in 0..2 {
+        let events = (0..3).map(|i| event(n * 10 + i)).collect();
+        store.append(&stream(n), ExpectedRevision::Any, events).await.unwrap();
+    }
+    let segment = segments(dir).pop().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(&segment).unwrap().len() < 1 << 20 {
+        assert!(std::time::Instant::now() < deadline, "space is preallocated in the background");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    store.close().await;
+}
+
+/// Where the data of the last segment ends (its length may include preallocated zeros).
+fn data_end(dir: &Path) -> u64 {
+    let storage = DirectoryStorage::new(&dir.join(LOG_DIR)).unwrap();
+    let (index, _) = recover(&storage, Mode::CheckOnly).unwrap();
+    index.segments.last().unwrap().end
+}
+
 /// Writes `appends` appends of 3 events each, then closes.
 async fn write_log(dir: &Path, options: Options, appends: u64) -> Vec<eventfold_store::AppendResult> {
     let store = EmbeddedStore::open(dir, options).unwrap();
@@ -81,17 +109,17 @@ async fn clean_log_reopens_with_the_same_answers() {
 #[tokio::test]
 async fn a_partial_last_write_is_cut_at_every_possible_length() {
     let dir = tempfile::tempdir().unwrap();
-    write_log(dir.path(), Options::default(), 3).await;
+    write_log(dir.path(), exact_files(), 3).await;
     let segment = segments(dir.path()).pop().unwrap();
     let full = std::fs::read(&segment).unwrap();
-    // The last append (3 events) occupies the end of the file; find its start by reopening
-    // a copy with 2 appends.
+    // The last append (3 events) occupies the end of the file; find its start by writing a
+    // copy with 2 appends.
     let two = tempfile::tempdir().unwrap();
-    write_log(two.path(), Options::default(), 2).await;
+    write_log(two.path(), exact_files(), 2).await;
     let two_len = std::fs::metadata(segments(two.path()).pop().unwrap()).unwrap().len() as usize;
     for cut in (two_len + 1..full.len()).step_by(7) {
         std::fs::write(&segment, &full[..cut]).unwrap();
-        let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+        let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
         assert_eq!(all_positions(&store).await, (0..6).collect::<Vec<_>>(), "cut at {cut}: the whole append is gone");
         let tail = store.recovery_report().torn_tail.as_ref().expect("a torn tail");
         assert_eq!(tail.offset as usize, two_len);
@@ -104,15 +132,48 @@ async fn a_partial_last_write_is_cut_at_every_possible_length() {
 #[tokio::test]
 async fn garbage_after_the_last_write_is_a_torn_tail() {
     let dir = tempfile::tempdir().unwrap();
-    write_log(dir.path(), Options::default(), 2).await;
+    write_log(dir.path(), exact_files(), 2).await;
     let segment = segments(dir.path()).pop().unwrap();
     let len = std::fs::metadata(&segment).unwrap().len();
     let mut bytes = std::fs::read(&segment).unwrap();
-    bytes.extend_from_slice(&[0u8; 300]);
+    bytes.extend_from_slice(&[0xab; 300]);
     std::fs::write(&segment, &bytes).unwrap();
-    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
     assert_eq!(all_positions(&store).await.len(), 6);
     assert_eq!(store.recovery_report().torn_tail.as_ref().unwrap().offset, len);
+}
+
+#[tokio::test]
+async fn preallocated_zeros_after_the_data_are_not_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    write_preallocated_log(dir.path()).await;
+    let segment = segments(dir.path()).pop().unwrap();
+    let end = data_end(dir.path());
+    assert!(std::fs::metadata(&segment).unwrap().len() > end, "space was preallocated");
+    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(store.recovery_report().torn_tail, None);
+    assert_eq!(all_positions(&store).await.len(), 6);
+    // The writer goes on where the data ends, inside the zeroed space.
+    store.append(&stream(1), ExpectedRevision::Any, vec![event(1)]).await.unwrap();
+    store.close().await;
+    drop(store);
+    assert!(data_end(dir.path()) > end);
+}
+
+#[tokio::test]
+async fn a_torn_write_into_preallocated_space_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    write_preallocated_log(dir.path()).await;
+    let segment = segments(dir.path()).pop().unwrap();
+    let end = data_end(dir.path());
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[end as usize..end as usize + 50].fill(0x5a); // half a frame, then zeros
+    std::fs::write(&segment, &bytes).unwrap();
+    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(store.recovery_report().torn_tail.as_ref().unwrap().offset, end);
+    assert_eq!(all_positions(&store).await.len(), 6);
+    let next = store.append(&stream(1), ExpectedRevision::Any, vec![event(1)]).await.unwrap();
+    assert_eq!(next.first_position, Position(6));
 }
 
 #[tokio::test]
