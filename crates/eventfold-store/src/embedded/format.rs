@@ -209,6 +209,21 @@ pub fn peek_event_position(body: &[u8]) -> Option<Position> {
         .then(|| Position(u64::from_le_bytes(body[2..10].try_into().expect("8 bytes"))))
 }
 
+/// The identity of an event record without decoding the rest: revision, id and stream name.
+pub fn peek_event_identity(body: &[u8]) -> Result<(u64, Uuid, &str), String> {
+    if body.len() < EVENT_FIXED_BYTES || body[0] != KIND_EVENT {
+        return Err("not an event record".into());
+    }
+    let revision = u64::from_le_bytes(body[10..18].try_into().expect("8 bytes"));
+    let id = Uuid::from_slice(&body[34..50]).expect("16 bytes");
+    let stream_len = u16::from_le_bytes(body[50..52].try_into().expect("2 bytes")) as usize;
+    let stream = body
+        .get(EVENT_FIXED_BYTES..EVENT_FIXED_BYTES + stream_len)
+        .ok_or("stream name runs past the record")?;
+    let stream = std::str::from_utf8(stream).map_err(|_| "stream name is not UTF-8")?;
+    Ok((revision, id, stream))
+}
+
 /// Decodes a checked frame body. `body` must be a slice of `owner` (for zero-copy data).
 pub fn decode_record(body: Bytes) -> Result<Record, String> {
     let mut cursor = body.clone();
@@ -329,6 +344,7 @@ mod tests {
         let (body, total) = check_frame(&frame).unwrap();
         assert_eq!(total, frame.len());
         assert_eq!(peek_event_position(body), Some(Position(7)));
+        assert_eq!(peek_event_identity(body), Ok((3, Uuid::from_u128(42), "account-1")));
         let record = decode_record(Bytes::copy_from_slice(body)).unwrap();
         assert!(record.ends_write());
         let Record::Event { event, .. } = record else { panic!("an event") };

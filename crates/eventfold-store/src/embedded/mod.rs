@@ -12,6 +12,7 @@ mod reader;
 mod preallocator;
 mod recent_ids;
 pub mod recovery;
+pub mod snapshot;
 mod syncer;
 mod writer;
 
@@ -87,6 +88,29 @@ struct Inner {
     _lock: File,
 }
 
+/// A new snapshot is written at close once this many events are not covered by the last one.
+const SNAPSHOT_AFTER_EVENTS: u64 = 100_000;
+
+/// Recovers from the index snapshot if there is a usable one, from the whole log otherwise.
+fn recover_with_snapshot(
+    storage: &dyn Storage,
+    dir: &Path,
+) -> Result<(Index, RecoveryReport), StoreError> {
+    let problem = match snapshot::load(dir, storage) {
+        Ok(None) => None,
+        Ok(Some(index)) => match recovery::recover_from(storage, RecoveryMode::Repair, index) {
+            Ok(recovered) => return Ok(recovered),
+            Err(error) => Some(error.to_string()),
+        },
+        Err(reason) => Some(reason),
+    };
+    if let Some(reason) = &problem {
+        tracing::warn!(%reason, "index snapshot not used; rebuilding the index from the log");
+    }
+    let (index, report) = recovery::recover(storage, RecoveryMode::Repair)?;
+    Ok((index, RecoveryReport { snapshot_unusable: problem, ..report }))
+}
+
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`, recovering from a crash if needed.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, StoreError> {
@@ -118,7 +142,7 @@ impl EmbeddedStore {
         lock: File,
         options: Options,
     ) -> Result<Self, StoreError> {
-        let (mut index, report) = recovery::recover(&*storage, RecoveryMode::Repair)?;
+        let (mut index, report) = recover_with_snapshot(&*storage, &dir)?;
         if let Some(tail) = &report.torn_tail {
             tracing::warn!(file = %tail.file, offset = tail.offset, bytes = tail.bytes, reason = %tail.reason,
                 "cut a torn tail left by a crash (it was never acknowledged)");
@@ -192,8 +216,21 @@ impl EmbeddedStore {
             let _ = done.await;
         }
         let thread = self.inner.writer_thread.lock().take();
-        if let Some(thread) = thread {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        let Some(thread) = thread else { return };
+        let inner = self.inner.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            let _ = thread.join();
+            // Everything written is now durable and indexed: save the index if the next open
+            // would otherwise scan much of the log.
+            let index = inner.index.read();
+            if index.next_position - inner.recovery.events_from_snapshot < SNAPSHOT_AFTER_EVENTS {
+                return Ok(());
+            }
+            snapshot::write(&inner.dir, &index)
+        })
+        .await;
+        if let Ok(Err(error)) = saved {
+            tracing::warn!(%error, "could not save the index snapshot; the next open scans the log");
         }
     }
 

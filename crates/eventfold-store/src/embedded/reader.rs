@@ -26,13 +26,30 @@ struct Run {
 
 /// Reads the events at `positions` (ascending), checking each frame's checksum.
 pub fn fetch(index: &RwLock<Index>, positions: &[u64]) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut events = Vec::with_capacity(positions.len());
+    visit_events(index, positions, |body| match decode_record(body)? {
+        Record::Event { event, .. } => {
+            events.push(event);
+            Ok(())
+        }
+        Record::StreamState { .. } => Err("expected an event".into()),
+    })?;
+    Ok(events)
+}
+
+/// Calls `visit` with the checked frame body of each event at `positions` (ascending), in
+/// order. An error from `visit` is reported as corruption at that frame.
+pub fn visit_events(
+    index: &RwLock<Index>,
+    positions: &[u64],
+    mut visit: impl FnMut(Bytes) -> Result<(), String>,
+) -> Result<(), StoreError> {
     debug_assert!(positions.windows(2).all(|w| w[0] < w[1]), "ascending positions");
     let runs = plan_runs(&index.read(), positions)?;
-    let mut events = Vec::with_capacity(positions.len());
     for run in runs {
-        read_run(&run, &mut events)?;
+        read_run(&run, &mut visit)?;
     }
-    Ok(events)
+    Ok(())
 }
 
 fn plan_runs(index: &Index, positions: &[u64]) -> Result<Vec<Run>, StoreError> {
@@ -56,7 +73,10 @@ fn plan_runs(index: &Index, positions: &[u64]) -> Result<Vec<Run>, StoreError> {
     Ok(runs)
 }
 
-fn read_run(run: &Run, events: &mut Vec<RecordedEvent>) -> Result<(), StoreError> {
+fn read_run(
+    run: &Run,
+    visit: &mut impl FnMut(Bytes) -> Result<(), String>,
+) -> Result<(), StoreError> {
     let file = &run.location.file;
     let start = run.location.offset;
     let mut buffer = vec![0u8; (run.location.end - start) as usize];
@@ -73,11 +93,11 @@ fn read_run(run: &Run, events: &mut Vec<RecordedEvent>) -> Result<(), StoreError
     while wanted <= run.last {
         let (body, frame_len) = check_frame(&bytes[at..])
             .map_err(|error| corrupted(at, format!("{error:?} frame on read")))?;
-        if format::peek_event_position(body).is_some() {
-            match decode_record(bytes.slice_ref(body)).map_err(|reason| corrupted(at, reason))? {
-                Record::Event { event, .. } if event.position.0 == wanted => events.push(event),
-                _ => return Err(corrupted(at, format!("expected the event at position {wanted}"))),
+        if let Some(position) = format::peek_event_position(body) {
+            if position.0 != wanted {
+                return Err(corrupted(at, format!("expected the event at position {wanted}")));
             }
+            visit(bytes.slice_ref(body)).map_err(|reason| corrupted(at, reason))?;
             wanted += 1;
         }
         at += frame_len;

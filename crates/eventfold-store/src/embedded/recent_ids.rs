@@ -7,6 +7,7 @@ use uuid::Uuid;
 use eventfold_core::{StoreError, StreamName};
 use parking_lot::RwLock;
 
+use super::format;
 use super::index::Index;
 use super::reader;
 
@@ -35,19 +36,30 @@ impl RecentIds {
     /// A window holding the ids of the last `capacity` events of the log, so retries are
     /// recognised across a restart too.
     pub fn load(index: &RwLock<Index>, capacity: usize) -> Result<Self, StoreError> {
-        let mut window = Self::new(capacity);
         let head = index.read().next_position;
-        let mut position = head.saturating_sub(capacity as u64);
+        let first = head.saturating_sub(capacity as u64);
+        let mut window = Self::new(capacity);
+        window.by_id.reserve((head - first) as usize);
+        window.order.reserve((head - first) as usize);
+        let mut names: HashMap<Box<str>, StreamName> = HashMap::new();
+        let mut position = first;
         while position < head {
             let chunk: Vec<u64> = (position..head.min(position + 8192)).collect();
-            for event in reader::fetch(index, &chunk)? {
-                let at = WrittenAt {
-                    stream: event.stream,
-                    revision: event.revision.0,
-                    position: event.position.0,
+            let mut at = position;
+            reader::visit_events(index, &chunk, |body| {
+                let (revision, id, stream) = format::peek_event_identity(&body)?;
+                let stream = match names.get(stream) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = StreamName::new(stream).map_err(|e| e.to_string())?;
+                        names.insert(stream.into(), name.clone());
+                        name
+                    }
                 };
-                window.insert(event.id, at);
-            }
+                window.insert(id, WrittenAt { stream, revision, position: at });
+                at += 1;
+                Ok(())
+            })?;
             position += chunk.len() as u64;
         }
         Ok(window)

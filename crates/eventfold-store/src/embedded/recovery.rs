@@ -37,6 +37,10 @@ pub struct RecoveryReport {
     pub torn_tail: Option<TornTail>,
     /// A half-created last segment that was (or would be) removed.
     pub removed_segment: Option<String>,
+    /// Events the index snapshot covered (read from it, not scanned).
+    pub events_from_snapshot: u64,
+    /// Why an index snapshot was present but not used.
+    pub snapshot_unusable: Option<String>,
 }
 
 /// An incomplete last write: never acknowledged, so it is safe to cut.
@@ -63,44 +67,57 @@ pub enum Mode {
 
 /// Reads every segment, checks every frame and returns the index of the log.
 pub fn recover(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryReport), StoreError> {
+    recover_from(storage, mode, Index::default())
+}
+
+/// Like [`recover`], but starts from `index`, which already describes a prefix of the log (its
+/// segments are the first ones, each complete up to its `end`; see [`super::snapshot`]). Only
+/// what follows that prefix is read and checked.
+pub fn recover_from(
+    storage: &dyn Storage,
+    mode: Mode,
+    mut index: Index,
+) -> Result<(Index, RecoveryReport), StoreError> {
     let firsts = storage.list_segments().map_err(|e| StoreError::io("listing segments", e))?;
-    let mut index = Index::default();
-    let mut report = RecoveryReport::default();
+    let mut report =
+        RecoveryReport { events_from_snapshot: index.next_position, ..RecoveryReport::default() };
+    let known = index.segments.len();
     for (i, first) in firsts.iter().enumerate() {
         let is_last = i + 1 == firsts.len();
-        let file = storage
-            .open_segment(*first)
-            .map_err(|e| StoreError::io(format!("opening segment {}", first.0), e))?;
-        let len = file.len().map_err(|e| StoreError::io(file.name(), e))?;
-        let bytes = read_whole(&*file, len)?;
-        match format::decode_segment_header(&bytes) {
-            Err(reason) if is_last && len <= SEGMENT_HEADER_BYTES => {
-                // Created but its header never became durable: nothing in it was acknowledged.
-                report.removed_segment = Some(format!("{}: {reason}", file.name()));
-                if mode == Mode::Repair {
-                    storage
-                        .remove_segment(*first)
-                        .map_err(|e| StoreError::io(file.name(), e))?;
-                }
-                break;
-            }
-            Err(reason) => return Err(corrupted(&*file, 0, reason)),
-            Ok(position) if position != *first || position.0 != index.next_position => {
-                return Err(corrupted(
-                    &*file,
-                    0,
-                    format!(
-                        "segment header says first position {position}, expected {}",
-                        index.next_position
-                    ),
-                ));
-            }
-            Ok(_) => {}
+        if i + 1 < known {
+            report.segments += 1;
+            continue;
         }
+        let (file, start) = if i + 1 == known {
+            let segment = &index.segments[i];
+            (segment.file.clone(), segment.end)
+        } else {
+            let file = storage
+                .open_segment(*first)
+                .map_err(|e| StoreError::io(format!("opening segment {}", first.0), e))?;
+            let len = file.len().map_err(|e| StoreError::io(file.name(), e))?;
+            let header = read_range(&*file, 0, len.min(SEGMENT_HEADER_BYTES))?;
+            match check_header(&index, *first, &header) {
+                Err(reason) if is_last && len <= SEGMENT_HEADER_BYTES => {
+                    // Created but its header never became durable: nothing in it was acknowledged.
+                    report.removed_segment = Some(format!("{}: {reason}", file.name()));
+                    if mode == Mode::Repair {
+                        storage
+                            .remove_segment(*first)
+                            .map_err(|e| StoreError::io(file.name(), e))?;
+                    }
+                    break;
+                }
+                Err(reason) => return Err(corrupted(&*file, 0, reason)),
+                Ok(()) => {}
+            }
+            index.add_segment(*first, file.clone(), SEGMENT_HEADER_BYTES);
+            (file, SEGMENT_HEADER_BYTES)
+        };
         report.segments += 1;
-        index.add_segment(*first, file.clone(), SEGMENT_HEADER_BYTES);
-        let scan = scan_segment(&mut index, &*file, Bytes::from(bytes), &mut report)?;
-        if let Some(tail) = scan {
+        let len = file.len().map_err(|e| StoreError::io(file.name(), e))?;
+        let bytes = Bytes::from(read_range(&*file, start, len)?);
+        if let Some(tail) = scan_segment(&mut index, &*file, bytes, start, &mut report)? {
             if !is_last {
                 return Err(corrupted(&*file, tail.offset, tail.reason));
             }
@@ -110,12 +127,30 @@ pub fn recover(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryRepo
             report.torn_tail = Some(tail);
         }
     }
+    if known > report.segments {
+        return Err(StoreError::Corrupted {
+            file: "log".into(),
+            offset: 0,
+            reason: format!("the index snapshot knows {known} segments, the log has {}", report.segments),
+        });
+    }
     Ok((index, report))
 }
 
-fn read_whole(file: &dyn SegmentFile, len: u64) -> Result<Vec<u8>, StoreError> {
-    let mut bytes = vec![0u8; len as usize];
-    file.read_exact_at(&mut bytes, 0).map_err(|e| StoreError::io(file.name(), e))?;
+fn check_header(index: &Index, first: Position, header: &[u8]) -> Result<(), String> {
+    let position = format::decode_segment_header(header)?;
+    if position != first || position.0 != index.next_position {
+        return Err(format!(
+            "segment header says first position {position}, expected {}",
+            index.next_position
+        ));
+    }
+    Ok(())
+}
+
+fn read_range(file: &dyn SegmentFile, start: u64, end: u64) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = vec![0u8; end.saturating_sub(start) as usize];
+    file.read_exact_at(&mut bytes, start).map_err(|e| StoreError::io(file.name(), e))?;
     Ok(bytes)
 }
 
@@ -138,10 +173,12 @@ fn scan_segment(
     index: &mut Index,
     file: &dyn SegmentFile,
     bytes: Bytes,
+    base: u64,
     report: &mut RecoveryReport,
 ) -> Result<Option<TornTail>, StoreError> {
-    let mut offset = SEGMENT_HEADER_BYTES as usize;
+    let mut offset = 0usize;
     let mut complete_end = offset;
+    let at = |offset: usize| base + offset as u64;
     let mut pending: Vec<PendingEvent> = Vec::new();
     while offset < bytes.len() {
         let (body, frame_len) = match check_frame(&bytes[offset..]) {
@@ -149,11 +186,11 @@ fn scan_segment(
             Err(_) if is_zero(&bytes[offset..]) => break,
             Err(error) => {
                 let reason = format!("{error:?} frame");
-                return tail_or_corruption(file, &bytes, offset, complete_end, reason);
+                return tail_or_corruption(file, &bytes, base, offset, complete_end, reason);
             }
         };
         let body = bytes.slice_ref(body);
-        let record = decode_record(body).map_err(|reason| corrupted(file, offset as u64, reason))?;
+        let record = decode_record(body).map_err(|reason| corrupted(file, at(offset), reason))?;
         let ends_write = record.ends_write();
         match record {
             Record::Event { event, .. } => {
@@ -168,7 +205,7 @@ fn scan_segment(
                 {
                     return Err(corrupted(
                         file,
-                        offset as u64,
+                        at(offset),
                         format!(
                             "event at position {} revision {} of {} is out of sequence (expected position {expected_position}, revision {expected_revision})",
                             event.position, event.revision, event.stream
@@ -179,7 +216,7 @@ fn scan_segment(
                     stream: event.stream,
                     revision: event.revision.0,
                     event_type: event.event_type,
-                    offset: offset as u64,
+                    offset: at(offset),
                     recorded_at_nanos: format::time_to_nanos(event.recorded_at),
                 });
             }
@@ -187,14 +224,14 @@ fn scan_segment(
                 if !pending.is_empty() {
                     return Err(corrupted(
                         file,
-                        offset as u64,
+                        at(offset),
                         "stream-state record inside an unfinished write".into(),
                     ));
                 }
                 let stream = StreamName::new(&stream)
-                    .map_err(|e| corrupted(file, offset as u64, e.to_string()))?;
+                    .map_err(|e| corrupted(file, at(offset), e.to_string()))?;
                 let state: StreamState = serde_json::from_slice(&state_json).map_err(|e| {
-                    corrupted(file, offset as u64, format!("stream state is not valid: {e}"))
+                    corrupted(file, at(offset), format!("stream state is not valid: {e}"))
                 })?;
                 index.set_stream_state(&stream, state);
                 report.stream_states += 1;
@@ -213,7 +250,7 @@ fn scan_segment(
                 );
             }
             complete_end = offset;
-            index.set_segment_end(offset as u64);
+            index.set_segment_end(at(offset));
         }
     }
     if pending.is_empty() {
@@ -221,7 +258,7 @@ fn scan_segment(
     }
     Ok(Some(TornTail {
         file: file.name().to_owned(),
-        offset: complete_end as u64,
+        offset: at(complete_end),
         bytes: (bytes.len() - complete_end) as u64,
         reason: "the last write has no end record".into(),
     }))
@@ -236,6 +273,7 @@ fn is_zero(bytes: &[u8]) -> bool {
 fn tail_or_corruption(
     file: &dyn SegmentFile,
     bytes: &[u8],
+    base: u64,
     offset: usize,
     complete_end: usize,
     reason: String,
@@ -244,14 +282,17 @@ fn tail_or_corruption(
     {
         return Err(corrupted(
             file,
-            offset as u64,
-            format!("{reason}, followed by a valid frame at offset {valid_at}: the log is damaged in the middle"),
+            base + offset as u64,
+            format!(
+                "{reason}, followed by a valid frame at offset {}: the log is damaged in the middle",
+                base + valid_at as u64
+            ),
         ));
     }
     Ok(Some(TornTail {
         file: file.name().to_owned(),
-        offset: complete_end as u64,
+        offset: base + complete_end as u64,
         bytes: (bytes.len() - complete_end) as u64,
-        reason: format!("{reason} at offset {offset}"),
+        reason: format!("{reason} at offset {}", base + offset as u64),
     }))
 }

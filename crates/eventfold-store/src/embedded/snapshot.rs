@@ -1,0 +1,232 @@
+//! The index snapshot: the derived index saved at a clean close, so the next open reads it
+//! instead of scanning the whole log. It is derived data: delete it and the next open rebuilds
+//! the index from the log. It is trusted only if its checksum matches and the log still holds
+//! what it describes (every segment it knows is at least as long as it says, and the last 4 KiB
+//! before its end in each segment hash the same). See docs/FORMAT.md.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use eventfold_core::{Position, StreamName};
+
+use super::index::{Index, SegmentIndex, StreamEntry, StreamState};
+use super::io::{SegmentFile, Storage};
+
+/// The snapshot's file name in the data directory.
+pub const SNAPSHOT_FILE: &str = "index.snapshot";
+const MAGIC: [u8; 8] = *b"EVFOLDIX";
+const VERSION: u32 = 1;
+/// Bytes before each segment's end whose checksum ties the snapshot to the log.
+const TAIL_CHECK_BYTES: u64 = 4096;
+
+/// Writes `index` as the snapshot of the log in `dir`, atomically (temporary file, sync, rename).
+pub fn write(dir: &Path, index: &Index) -> std::io::Result<()> {
+    let mut out = Vec::with_capacity(64 + index.next_position as usize * 28);
+    out.extend_from_slice(&MAGIC);
+    put_u32(&mut out, VERSION);
+    put_u64(&mut out, index.next_position);
+    put_u64(&mut out, index.last_recorded_at_nanos as u64);
+    put_u64(&mut out, index.segments.len() as u64);
+    for segment in &index.segments {
+        put_u64(&mut out, segment.first_position.0);
+        put_u64(&mut out, segment.end);
+        put_u32(&mut out, tail_checksum(&*segment.file, segment.end)?);
+        put_u64(&mut out, segment.offsets.len() as u64);
+        for offset in &segment.offsets {
+            put_u32(&mut out, *offset);
+        }
+    }
+    put_u64s(&mut out, index.time_marks.iter().map(|t| *t as u64), index.time_marks.len());
+    put_u64(&mut out, index.streams.len() as u64);
+    for (name, entry) in &index.streams {
+        put_str(&mut out, name.as_str());
+        put_u64s(&mut out, entry.positions.iter().copied(), entry.positions.len());
+        let state = if entry.state == StreamState::default() {
+            Vec::new()
+        } else {
+            serde_json::to_vec(&entry.state).expect("stream state serialises")
+        };
+        put_u64(&mut out, state.len() as u64);
+        out.extend_from_slice(&state);
+    }
+    for map in [&index.types, &index.categories] {
+        put_u64(&mut out, map.len() as u64);
+        for (key, positions) in map {
+            put_str(&mut out, key);
+            put_u64s(&mut out, positions.iter().copied(), positions.len());
+        }
+    }
+    let crc = crc32c::crc32c(&out);
+    put_u32(&mut out, crc);
+
+    let path = dir.join(SNAPSHOT_FILE);
+    let temporary = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(&out)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, &path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Removes the snapshot (it is rebuilt at the next clean close).
+pub fn remove(dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(dir.join(SNAPSHOT_FILE)) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// The path of the snapshot in `dir`.
+pub fn path(dir: &Path) -> PathBuf {
+    dir.join(SNAPSHOT_FILE)
+}
+
+/// Loads the snapshot in `dir`: `Ok(None)` when there is none, `Err` with the reason when it
+/// cannot be used (the caller then rebuilds from the log).
+pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> {
+    let bytes = match std::fs::read(path(dir)) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(format!("cannot read it: {error}")),
+    };
+    if bytes.len() < MAGIC.len() + 8 || bytes[..8] != MAGIC {
+        return Err("not an index snapshot".into());
+    }
+    let (content, crc) = bytes.split_at(bytes.len() - 4);
+    if crc32c::crc32c(content) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
+        return Err("checksum mismatch".into());
+    }
+    let mut reader = Reader { bytes: &content[8..] };
+    if reader.u32()? != VERSION {
+        return Err("unsupported snapshot version".into());
+    }
+    let mut index = Index {
+        next_position: reader.u64()?,
+        last_recorded_at_nanos: reader.u64()? as i64,
+        ..Index::default()
+    };
+    let segment_count = reader.u64()?;
+    for _ in 0..segment_count {
+        let first_position = Position(reader.u64()?);
+        let end = reader.u64()?;
+        let tail_crc = reader.u32()?;
+        let count = reader.len(4)?;
+        let offsets = (0..count).map(|_| reader.u32()).collect::<Result<Vec<_>, _>>()?;
+        let file = storage
+            .open_segment(first_position)
+            .map_err(|e| format!("segment {first_position} is gone: {e}"))?;
+        check_segment(&*file, end, tail_crc)?;
+        index.segments.push(SegmentIndex { first_position, file, offsets, end });
+    }
+    index.time_marks = reader.u64s()?.into_iter().map(|t| t as i64).collect();
+    let stream_count = reader.u64()?;
+    for _ in 0..stream_count {
+        let name = StreamName::new(&reader.string()?).map_err(|e| e.to_string())?;
+        let positions = reader.u64s()?;
+        let state_len = reader.len(1)?;
+        let state: StreamState = if state_len == 0 {
+            StreamState::default()
+        } else {
+            serde_json::from_slice(reader.take(state_len)?).map_err(|e| e.to_string())?
+        };
+        index.streams.insert(name.clone(), StreamEntry { positions, state: StreamState::default() });
+        index.set_stream_state(&name, state);
+    }
+    for map in [&mut index.types, &mut index.categories] {
+        let count = reader.u64()?;
+        for _ in 0..count {
+            let key = reader.string()?;
+            map.insert(key.into(), reader.u64s()?);
+        }
+    }
+    if !reader.bytes.is_empty() {
+        return Err("trailing bytes".into());
+    }
+    let counted: usize = index.segments.iter().map(|s| s.offsets.len()).sum();
+    if counted as u64 != index.next_position {
+        return Err("segment offsets do not add up to the head position".into());
+    }
+    Ok(Some(index))
+}
+
+fn check_segment(file: &dyn SegmentFile, end: u64, tail_crc: u32) -> Result<(), String> {
+    let len = file.len().map_err(|e| e.to_string())?;
+    if len < end {
+        return Err(format!("{} is shorter ({len} bytes) than the snapshot says ({end})", file.name()));
+    }
+    match tail_checksum(file, end) {
+        Ok(crc) if crc == tail_crc => Ok(()),
+        Ok(_) => Err(format!("{} does not hold what the snapshot describes", file.name())),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+fn tail_checksum(file: &dyn SegmentFile, end: u64) -> std::io::Result<u32> {
+    let start = end.saturating_sub(TAIL_CHECK_BYTES);
+    let mut bytes = vec![0u8; (end - start) as usize];
+    file.read_exact_at(&mut bytes, start)?;
+    Ok(crc32c::crc32c(&bytes))
+}
+
+fn put_u32(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put_u64(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put_u64s(out: &mut Vec<u8>, values: impl Iterator<Item = u64>, len: usize) {
+    put_u64(out, len as u64);
+    out.reserve(len * 8);
+    values.for_each(|value| put_u64(out, value));
+}
+
+fn put_str(out: &mut Vec<u8>, text: &str) {
+    put_u64(out, text.len() as u64);
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// Reads the snapshot's fields, failing (never panicking) on a short or inconsistent file.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
+        if self.bytes.len() < len {
+            return Err("the snapshot ends early".into());
+        }
+        let (taken, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Ok(taken)
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
+    /// A count of items of `item_bytes` each, checked against what is left.
+    fn len(&mut self, item_bytes: usize) -> Result<usize, String> {
+        let count = self.u64()?;
+        if count.saturating_mul(item_bytes as u64) > self.bytes.len() as u64 {
+            return Err("a length runs past the end of the snapshot".into());
+        }
+        Ok(count as usize)
+    }
+
+    fn u64s(&mut self) -> Result<Vec<u64>, String> {
+        let count = self.len(8)?;
+        let bytes = self.take(count * 8)?;
+        Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        let len = self.len(1)?;
+        String::from_utf8(self.take(len)?.to_vec()).map_err(|_| "a name is not UTF-8".into())
+    }
+}
