@@ -68,7 +68,8 @@ fn run(ops: Vec<Op>) {
     let dir = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async move {
-        let options = Options { segment_bytes_max: 2048, ..Options::default() };
+        // Small segments and a snapshot at every close: reopens exercise both recovery paths.
+        let options = Options { segment_bytes_max: 2048, snapshot_after_events: 0, ..Options::default() };
         let mut store = EmbeddedStore::open(dir.path(), options.clone()).unwrap();
         let mut model: HashMap<u8, ModelStream> = HashMap::new();
         let mut log: Vec<(u8, usize)> = Vec::new();

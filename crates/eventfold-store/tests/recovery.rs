@@ -351,3 +351,77 @@ async fn writes_after_close_are_refused_and_subscriptions_end() {
     }
     assert_eq!(delivered, 1, "the subscription delivered the history, then ended cleanly");
 }
+
+fn snapshot_always() -> Options {
+    Options { snapshot_after_events: 0, segment_bytes_max: 4096, ..Options::default() }
+}
+
+async fn everything(store: &EmbeddedStore) -> Vec<eventfold_store::RecordedEvent> {
+    store.read_all(ReadAll { limit: 10_000, ..ReadAll::default() }).await.unwrap().events
+}
+
+#[tokio::test]
+async fn the_index_snapshot_gives_the_same_answers_as_a_full_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), snapshot_always(), 20).await;
+    let snapshot = eventfold_store::embedded::snapshot::path(dir.path());
+    assert!(snapshot.exists(), "a clean close saves the snapshot");
+    // More writes after the snapshot, then a crash (no close): the snapshot is now a prefix.
+    {
+        let store = EmbeddedStore::open(dir.path(), snapshot_always()).unwrap();
+        assert_eq!(store.recovery_report().events_from_snapshot, 60);
+        for n in 0..10 {
+            store.append(&stream(n), ExpectedRevision::Any, vec![event(n)]).await.unwrap();
+        }
+        let metadata = eventfold_store::StreamMetadata { max_count: Some(2), ..Default::default() };
+        eventfold_store::EventStore::set_stream_metadata(&store, &stream(1), metadata).await.unwrap();
+    }
+    let from_snapshot = EmbeddedStore::open(dir.path(), snapshot_always()).unwrap();
+    assert_eq!(from_snapshot.recovery_report().events_from_snapshot, 60);
+    let with_snapshot = everything(&from_snapshot).await;
+    let stream_one = from_snapshot.read_stream(&stream(1), ReadStream::default()).await.unwrap();
+    drop(from_snapshot);
+    eventfold_store::embedded::snapshot::remove(dir.path()).unwrap();
+    let rebuilt = EmbeddedStore::open(dir.path(), snapshot_always()).unwrap();
+    assert_eq!(rebuilt.recovery_report().events_from_snapshot, 0);
+    assert_eq!(everything(&rebuilt).await, with_snapshot);
+    assert_eq!(rebuilt.read_stream(&stream(1), ReadStream::default()).await.unwrap(), stream_one);
+    assert_eq!(stream_one.len(), 2, "metadata from after the snapshot is honoured");
+}
+
+#[tokio::test]
+async fn a_damaged_snapshot_is_ignored_and_the_index_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), snapshot_always(), 10).await;
+    let snapshot = eventfold_store::embedded::snapshot::path(dir.path());
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let store = EmbeddedStore::open(dir.path(), snapshot_always()).unwrap();
+    let report = store.recovery_report();
+    assert!(report.snapshot_unusable.as_deref().unwrap().contains("checksum"), "{report:?}");
+    assert_eq!(everything(&store).await.len(), 30);
+}
+
+#[tokio::test]
+async fn a_snapshot_that_does_not_match_the_log_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), snapshot_always(), 10).await;
+    let saved = std::fs::read(eventfold_store::embedded::snapshot::path(dir.path())).unwrap();
+    // Replace the log with a different one of the same shape, then put the old snapshot back.
+    std::fs::remove_dir_all(dir.path().join(LOG_DIR)).unwrap();
+    eventfold_store::embedded::snapshot::remove(dir.path()).unwrap();
+    {
+        let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
+        for n in 0..30 {
+            store.append(&stream(n + 100), ExpectedRevision::Any, vec![event(n)]).await.unwrap();
+        }
+    }
+    std::fs::write(eventfold_store::embedded::snapshot::path(dir.path()), saved).unwrap();
+    let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
+    assert!(store.recovery_report().snapshot_unusable.is_some());
+    let events = everything(&store).await;
+    assert_eq!(events.len(), 30);
+    assert_eq!(events[0].stream, stream(100), "the log, not the snapshot, is the truth");
+}

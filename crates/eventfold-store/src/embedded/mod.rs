@@ -51,6 +51,9 @@ pub struct Options {
     /// How far ahead of the writer the current segment is kept zero-filled, in bytes, so that
     /// syncs need not commit a file-size change (0 disables it; see docs/ARCHITECTURE.md).
     pub preallocate_bytes: u64,
+    /// A clean close saves the index snapshot once this many events are not covered by the
+    /// last one (0: at every close that wrote anything).
+    pub snapshot_after_events: u64,
     /// Appends waiting for the writer; more make callers wait (back-pressure).
     pub queue_commands_max: usize,
     /// How many recent event ids are kept to recognise a retried append with expected
@@ -65,6 +68,7 @@ impl Default for Options {
             limits: Limits::default(),
             segment_bytes_max: 256 << 20,
             preallocate_bytes: 16 << 20,
+            snapshot_after_events: 100_000,
             queue_commands_max: 16_384,
             recent_ids_max: 262_144,
         }
@@ -85,11 +89,9 @@ struct Inner {
     commands: mpsc::Sender<Command>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     recovery: RecoveryReport,
+    snapshot_after_events: u64,
     _lock: File,
 }
-
-/// A new snapshot is written at close once this many events are not covered by the last one.
-const SNAPSHOT_AFTER_EVENTS: u64 = 100_000;
 
 /// Recovers from the index snapshot if there is a usable one, from the whole log otherwise.
 fn recover_with_snapshot(
@@ -193,6 +195,7 @@ impl EmbeddedStore {
                 commands: commands_tx,
                 writer_thread: Mutex::new(Some(writer_thread)),
                 recovery: report,
+                snapshot_after_events: options.snapshot_after_events,
                 _lock: lock,
             }),
         })
@@ -223,7 +226,8 @@ impl EmbeddedStore {
             // Everything written is now durable and indexed: save the index if the next open
             // would otherwise scan much of the log.
             let index = inner.index.read();
-            if index.next_position - inner.recovery.events_from_snapshot < SNAPSHOT_AFTER_EVENTS {
+            let uncovered = index.next_position - inner.recovery.events_from_snapshot;
+            if uncovered == 0 || uncovered < inner.snapshot_after_events {
                 return Ok(());
             }
             snapshot::write(&inner.dir, &index)
