@@ -9,6 +9,15 @@ use crate::{Limits, Position, Revision, StoreError, StreamName, Timestamp};
 /// The default content type of event data.
 pub const CONTENT_TYPE_JSON: &str = "application/json";
 
+/// A content type read from storage, without allocating for the common JSON case.
+pub fn content_type_from(text: &str) -> std::borrow::Cow<'static, str> {
+    if text == CONTENT_TYPE_JSON {
+        std::borrow::Cow::Borrowed(CONTENT_TYPE_JSON)
+    } else {
+        std::borrow::Cow::Owned(text.to_owned())
+    }
+}
+
 /// An event as a client writes it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
@@ -148,8 +157,8 @@ pub struct RecordedEvent {
     pub event_type: String,
     /// The payload.
     pub data: Bytes,
-    /// The payload's media type.
-    pub content_type: String,
+    /// The payload's media type (borrowed for the common `application/json`).
+    pub content_type: std::borrow::Cow<'static, str>,
     /// A JSON object as text.
     pub metadata: Bytes,
     /// When the fact happened, as the client said.

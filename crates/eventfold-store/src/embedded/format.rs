@@ -6,7 +6,7 @@
 //! carries [`FLAG_END_OF_WRITE`], so a write that did not fully reach the disk is recognised and
 //! cut away at open.
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::{BufMut, Bytes};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -224,76 +224,121 @@ pub fn peek_event_identity(body: &[u8]) -> Result<(u64, Uuid, &str), String> {
     Ok((revision, id, stream))
 }
 
-/// Decodes a checked frame body. `body` must be a slice of `owner` (for zero-copy data).
-pub fn decode_record(body: Bytes) -> Result<Record, String> {
-    let mut cursor = body.clone();
-    if cursor.remaining() < 2 {
-        return Err("record body too short".into());
-    }
-    let kind = cursor.get_u8();
-    let flags = cursor.get_u8();
+/// Decodes a checked frame body. Data and metadata become slices of `body` (no copy).
+/// `names` remembers the last stream name, so consecutive events of one stream share it.
+pub fn decode_record(body: Bytes, names: &mut NameCache) -> Result<Record, String> {
+    let mut fields = Fields { bytes: &body, at: 0 };
+    let kind = fields.u8()?;
+    let flags = fields.u8()?;
     match kind {
-        KIND_EVENT => decode_event(body, cursor, flags).map(|event| Record::Event { event, flags }),
+        KIND_EVENT => decode_event(&body, fields, names).map(|event| Record::Event { event, flags }),
         KIND_STREAM_STATE => {
-            if cursor.remaining() < STREAM_STATE_FIXED_BYTES - 2 {
-                return Err("stream-state record too short".into());
-            }
-            let stream_len = cursor.get_u16_le() as usize;
-            let json_len = cursor.get_u32_le() as usize;
-            if cursor.remaining() != stream_len + json_len {
+            let stream_len = fields.u16()? as usize;
+            let json_len = fields.u32()? as usize;
+            if fields.remaining() != stream_len + json_len {
                 return Err("stream-state record lengths do not add up".into());
             }
-            let stream = take_str(&mut cursor, stream_len, "stream")?;
-            Ok(Record::StreamState { stream, state_json: cursor.split_to(json_len) })
+            let stream = fields.str(stream_len, "stream")?.to_owned();
+            let start = fields.at;
+            Ok(Record::StreamState { stream, state_json: body.slice(start..start + json_len) })
         }
         other => Err(format!("unknown record kind {other}")),
     }
 }
 
-fn decode_event(body: Bytes, mut cursor: Bytes, flags: u8) -> Result<RecordedEvent, String> {
-    if body.len() < EVENT_FIXED_BYTES {
-        return Err("event record too short".into());
-    }
-    let position = Position(cursor.get_u64_le());
-    let revision = Revision(cursor.get_u64_le());
-    let recorded_at = nanos_to_time(cursor.get_i64_le());
-    let occurred_at = match cursor.get_i64_le() {
+fn decode_event(body: &Bytes, mut fields: Fields<'_>, names: &mut NameCache) -> Result<RecordedEvent, String> {
+    let position = Position(fields.u64()?);
+    let revision = Revision(fields.u64()?);
+    let recorded_at = nanos_to_time(fields.u64()? as i64);
+    let occurred_at = match fields.u64()? as i64 {
         NO_TIME => None,
         nanos => Some(nanos_to_time(nanos)),
     };
-    let id = Uuid::from_slice(&cursor.split_to(16)).expect("16 bytes");
-    let stream_len = cursor.get_u16_le() as usize;
-    let type_len = cursor.get_u16_le() as usize;
-    let content_type_len = cursor.get_u16_le() as usize;
-    let metadata_len = cursor.get_u32_le() as usize;
-    let data_len = cursor.get_u32_le() as usize;
-    if cursor.remaining() != stream_len + type_len + content_type_len + metadata_len + data_len {
+    let id = Uuid::from_slice(fields.take(16)?).expect("16 bytes");
+    let stream_len = fields.u16()? as usize;
+    let type_len = fields.u16()? as usize;
+    let content_type_len = fields.u16()? as usize;
+    let metadata_len = fields.u32()? as usize;
+    let data_len = fields.u32()? as usize;
+    if fields.remaining() != stream_len + type_len + content_type_len + metadata_len + data_len {
         return Err("event record lengths do not add up".into());
     }
-    let stream = take_str(&mut cursor, stream_len, "stream")?;
-    let stream = StreamName::new(&stream).map_err(|error| error.to_string())?;
-    let event_type = take_str(&mut cursor, type_len, "type")?;
-    let content_type = take_str(&mut cursor, content_type_len, "content type")?;
-    let metadata = cursor.split_to(metadata_len);
-    let data = cursor.split_to(data_len);
-    let _ = flags;
+    let stream = names.get(fields.str(stream_len, "stream")?)?;
+    let event_type = fields.str(type_len, "type")?.to_owned();
+    let content_type = eventfold_core::content_type_from(fields.str(content_type_len, "content type")?);
+    let metadata_start = fields.at;
+    let data_start = metadata_start + metadata_len;
     Ok(RecordedEvent {
         id,
         stream,
         revision,
         position,
         event_type,
-        data,
+        data: body.slice(data_start..data_start + data_len),
         content_type,
-        metadata,
+        metadata: body.slice(metadata_start..data_start),
         occurred_at,
         recorded_at,
     })
 }
 
-fn take_str(cursor: &mut Bytes, len: usize, what: &str) -> Result<String, String> {
-    let bytes = cursor.split_to(len);
-    String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what} is not UTF-8"))
+/// The last stream name decoded, reused while consecutive events share it.
+#[derive(Default)]
+pub struct NameCache {
+    last: Option<StreamName>,
+}
+
+impl NameCache {
+    fn get(&mut self, name: &str) -> Result<StreamName, String> {
+        if let Some(last) = &self.last {
+            if last.as_str() == name {
+                return Ok(last.clone());
+            }
+        }
+        let stream = StreamName::new(name).map_err(|error| error.to_string())?;
+        self.last = Some(stream.clone());
+        Ok(stream)
+    }
+}
+
+/// A bounds-checked reader over a record body.
+struct Fields<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(len).filter(|end| *end <= self.bytes.len());
+        let end = end.ok_or("record body too short")?;
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, String> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
+    fn str(&mut self, len: usize, what: &str) -> Result<&'a str, String> {
+        std::str::from_utf8(self.take(len)?).map_err(|_| format!("{what} is not UTF-8"))
+    }
 }
 
 /// A time as nanoseconds since the Unix epoch (saturating outside ±292 years).
@@ -345,7 +390,7 @@ mod tests {
         assert_eq!(total, frame.len());
         assert_eq!(peek_event_position(body), Some(Position(7)));
         assert_eq!(peek_event_identity(body), Ok((3, Uuid::from_u128(42), "account-1")));
-        let record = decode_record(Bytes::copy_from_slice(body)).unwrap();
+        let record = decode_record(Bytes::copy_from_slice(body), &mut NameCache::default()).unwrap();
         assert!(record.ends_write());
         let Record::Event { event, .. } = record else { panic!("an event") };
         assert_eq!(event.stream.as_str(), "account-1");

@@ -186,13 +186,35 @@ impl Index {
 
     /// Where the event at `position` is, or `None` beyond the end.
     pub fn location(&self, position: u64) -> Option<Location> {
-        let segment_index =
-            self.segments.partition_point(|s| s.first_position.0 <= position).checked_sub(1)?;
-        let segment = &self.segments[segment_index];
+        let segment = &self.segments[self.segment_of(position)?];
         let i = (position - segment.first_position.0) as usize;
         let offset = u64::from(*segment.offsets.get(i)?);
         let end = segment.offsets.get(i + 1).map_or(segment.end, |next| u64::from(*next));
         Some(Location { file: segment.file.clone(), offset, end })
+    }
+
+    /// Where the frame of the event at `position` ends at the latest (the next event's offset,
+    /// or the segment's end). `position` must be indexed.
+    pub fn event_end(&self, position: u64) -> u64 {
+        let segment = &self.segments[self.segment_of(position).expect("an indexed position")];
+        let i = (position - segment.first_position.0) as usize;
+        segment.offsets.get(i + 1).map_or(segment.end, |next| u64::from(*next))
+    }
+
+    /// The positions held by the segment that holds `position` (empty if none).
+    pub fn segment_range(&self, position: u64) -> std::ops::Range<u64> {
+        match self.segment_of(position) {
+            Some(i) => {
+                let segment = &self.segments[i];
+                let first = segment.first_position.0;
+                first..first + segment.offsets.len() as u64
+            }
+            None => 0..0,
+        }
+    }
+
+    fn segment_of(&self, position: u64) -> Option<usize> {
+        self.segments.partition_point(|s| s.first_position.0 <= position).checked_sub(1)
     }
 
     /// The first position whose block of [`TIME_MARK_EVERY`] events may hold the first event

@@ -9,7 +9,7 @@ use eventfold_core::{
     StoreError, StreamFrom, StreamName,
 };
 
-use super::format::{self, check_frame, decode_record, Record};
+use super::format::{self, check_frame, decode_record, NameCache, Record};
 use super::index::{Index, Location};
 
 /// The most bytes one file read covers; longer runs are split.
@@ -27,14 +27,25 @@ struct Run {
 /// Reads the events at `positions` (ascending), checking each frame's checksum.
 pub fn fetch(index: &RwLock<Index>, positions: &[u64]) -> Result<Vec<RecordedEvent>, StoreError> {
     let mut events = Vec::with_capacity(positions.len());
-    visit_events(index, positions, |body| match decode_record(body)? {
+    fetch_into(index, positions, &mut events)?;
+    Ok(events)
+}
+
+/// Like [`fetch`], appending to `events`.
+fn fetch_into(
+    index: &RwLock<Index>,
+    positions: &[u64],
+    events: &mut Vec<RecordedEvent>,
+) -> Result<(), StoreError> {
+    events.reserve(positions.len());
+    let mut names = NameCache::default();
+    visit_events(index, positions, |body| match decode_record(body, &mut names)? {
         Record::Event { event, .. } => {
             events.push(event);
             Ok(())
         }
         Record::StreamState { .. } => Err("expected an event".into()),
-    })?;
-    Ok(events)
+    })
 }
 
 /// Calls `visit` with the checked frame body of each event at `positions` (ascending), in
@@ -54,20 +65,23 @@ pub fn visit_events(
 
 fn plan_runs(index: &Index, positions: &[u64]) -> Result<Vec<Run>, StoreError> {
     let mut runs: Vec<Run> = Vec::new();
+    let mut segment_range = 0..0;
     for &position in positions {
+        if let Some(run) = runs.last_mut() {
+            // Extends the current run: the next position, in the same segment, not too long.
+            if run.last + 1 == position && segment_range.contains(&position) {
+                let end = index.event_end(position);
+                if end - run.location.offset <= READ_RUN_BYTES_MAX {
+                    run.last = position;
+                    run.location.end = end;
+                    continue;
+                }
+            }
+        }
         let location = index.location(position).ok_or_else(|| {
             StoreError::Backend(format!("position {position} is indexed but has no location"))
         })?;
-        if let Some(run) = runs.last_mut() {
-            let contiguous = run.last + 1 == position
-                && std::sync::Arc::ptr_eq(&run.location.file, &location.file)
-                && location.end - run.location.offset <= READ_RUN_BYTES_MAX;
-            if contiguous {
-                run.last = position;
-                run.location.end = location.end;
-                continue;
-            }
-        }
+        segment_range = index.segment_range(position);
         runs.push(Run { location, first: position, last: position });
     }
     Ok(runs)
@@ -182,34 +196,31 @@ pub fn read_all(
         let index = index.read();
         candidates(&index, &request.filter, start, request.direction)
     };
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(request.limit.min(candidates.len()));
     let mut scanned = 0;
     let want = request.limit;
     while scanned < candidates.len() && events.len() < want {
         let chunk_len = (want - events.len()).clamp(64, 4096).min(candidates.len() - scanned);
         let chunk = &candidates[scanned..scanned + chunk_len];
-        let mut page = match request.direction {
-            Direction::Forward => fetch(index, chunk)?,
+        let page_start = events.len();
+        match request.direction {
+            Direction::Forward => fetch_into(index, chunk, &mut events)?,
             Direction::Backward => {
                 let mut ascending = chunk.to_vec();
                 ascending.reverse();
-                let mut page = fetch(index, &ascending)?;
-                page.reverse();
-                page
+                fetch_into(index, &ascending, &mut events)?;
+                events[page_start..].reverse();
             }
-        };
-        keep_matching(index, &request.filter, &mut page, now_secs);
-        let room = want - events.len();
-        if page.len() > room {
+        }
+        keep_matching(index, &request.filter, &mut events, page_start, now_secs);
+        if events.len() > want {
             // Stop right after the last event returned, so the next page starts there.
-            let last = page[room - 1].position.0;
+            let last = events[want - 1].position.0;
             scanned += chunk.iter().position(|p| *p == last).expect("fetched from chunk") + 1;
-            page.truncate(room);
-            events.extend(page);
+            events.truncate(want);
             break;
         }
         scanned += chunk_len;
-        events.extend(page);
     }
     let end_of_log = exhausted && scanned == candidates.len();
     let next = match (end_of_log, request.direction, scanned.checked_sub(1)) {
@@ -320,23 +331,30 @@ fn candidates(
     (merged, next_if_exhausted, exhausted)
 }
 
-/// Drops events the filter rejects or their stream's metadata hides.
+/// Drops events from `from` on that the filter rejects or their stream's metadata hides.
 fn keep_matching(
     index: &RwLock<Index>,
     filter: &EventFilter,
     events: &mut Vec<RecordedEvent>,
+    from: usize,
     now_secs: i64,
 ) {
-    if !filter.is_empty() {
-        events.retain(|event| filter.matches(event));
-    }
     let index = index.read();
-    if index.streams_hiding_events == 0 {
+    let check_visibility = index.streams_hiding_events > 0;
+    if filter.is_empty() && !check_visibility {
         return;
     }
-    events.retain(|event| {
-        index.streams.get(event.stream.as_str()).is_none_or(|entry| {
-            entry.is_visible(event.revision.0, event.recorded_at.timestamp(), now_secs)
-        })
-    });
+    let mut kept = from;
+    for i in from..events.len() {
+        let event = &events[i];
+        let visible = !check_visibility
+            || index.streams.get(event.stream.as_str()).is_none_or(|entry| {
+                entry.is_visible(event.revision.0, event.recorded_at.timestamp(), now_secs)
+            });
+        if visible && filter.matches(event) {
+            events.swap(kept, i);
+            kept += 1;
+        }
+    }
+    events.truncate(kept);
 }

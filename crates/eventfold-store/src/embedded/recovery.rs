@@ -20,7 +20,7 @@ use bytes::Bytes;
 
 use eventfold_core::{Position, StoreError, StreamName};
 
-use super::format::{self, check_frame, decode_record, Record, SEGMENT_HEADER_BYTES};
+use super::format::{self, check_frame, decode_record, NameCache, Record, SEGMENT_HEADER_BYTES};
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
 
@@ -178,6 +178,7 @@ fn scan_segment(
 ) -> Result<Option<TornTail>, StoreError> {
     let mut offset = 0usize;
     let mut complete_end = offset;
+    let mut names = NameCache::default();
     let at = |offset: usize| base + offset as u64;
     let mut pending: Vec<PendingEvent> = Vec::new();
     while offset < bytes.len() {
@@ -190,7 +191,7 @@ fn scan_segment(
             }
         };
         let body = bytes.slice_ref(body);
-        let record = decode_record(body).map_err(|reason| corrupted(file, at(offset), reason))?;
+        let record = decode_record(body, &mut names).map_err(|reason| corrupted(file, at(offset), reason))?;
         let ends_write = record.ends_write();
         match record {
             Record::Event { event, .. } => {
