@@ -3,6 +3,7 @@
 //! Events carry 256-byte JSON payloads, type `Deposited`, in streams `account-<n>`. Durable
 //! means fdatasync'd before the append returns (the only mode the engine has).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -14,8 +15,8 @@ use hdrhistogram::Histogram;
 
 use eventfold_store::embedded::{EmbeddedStore, Options};
 use eventfold_store::{
-    AllFrom, Direction, EventStore, ExpectedRevision, NewEvent, Position, ReadAll, ReadStream,
-    StreamFrom, StreamName,
+    AllFrom, Direction, EventStore, ExpectedRevision, NewEvent, ReadAll, ReadStream, StreamFrom,
+    StreamName,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -64,7 +65,8 @@ struct Figures {
 }
 
 impl Figures {
-    fn print(&self, json: bool) {
+    fn print(&self, json: bool) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
         let events_per_sec = self.events as f64 / self.seconds;
         let p = |q: f64| self.latency_us.value_at_quantile(q);
         if json {
@@ -78,17 +80,22 @@ impl Figures {
                 "p999_us": p(0.999),
                 "max_us": self.latency_us.max(),
             });
-            value.as_object_mut().expect("an object").extend(self.extra.clone());
-            println!("{value}");
+            value
+                .as_object_mut()
+                .expect("an object")
+                .extend(self.extra.clone());
+            writeln!(out, "{value}")?;
         } else {
-            println!(
+            writeln!(
+                out,
                 "{:?}: {} events in {:.2} s = {:.0} events/s; latency p50 {} µs, p99 {} µs, p999 {} µs, max {} µs",
                 self.workload, self.events, self.seconds, events_per_sec, p(0.5), p(0.99), p(0.999), self.latency_us.max()
-            );
+            )?;
             for (key, value) in &self.extra {
-                println!("  {key}: {value}");
+                writeln!(out, "  {key}: {value}")?;
             }
         }
+        Ok(())
     }
 }
 
@@ -122,7 +129,9 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let dir = match &args.bench_data {
         Some(dir) => dir.clone(),
         None => {
-            temporary = tempfile::Builder::new().prefix("eventfold-bench-").tempdir_in(".")
+            temporary = tempfile::Builder::new()
+                .prefix("eventfold-bench-")
+                .tempdir_in(".")
                 .or_else(|_| tempfile::tempdir())
                 .context("creating a temporary data directory")?;
             temporary.path().to_owned()
@@ -136,7 +145,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         Workload::W5 => read_one_stream(&dir, args.events).await?,
         Workload::W6 => reopen(&dir, args.events).await?,
     };
-    figures.print(args.json);
+    figures.print(args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -164,10 +173,15 @@ async fn appends(
                     let (stream, expected, slot) = if batch == 1 {
                         let slot = (round % revisions.len() as u64) as usize;
                         let stream = account(writer + slot as u64 * writers);
-                        let expected = revisions[slot].map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+                        let expected = revisions[slot]
+                            .map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
                         (stream, expected, Some(slot))
                     } else {
-                        (account(1_000_000 + writer * 1_000_000_000 + round), ExpectedRevision::NoStream, None)
+                        (
+                            account(1_000_000 + writer * 1_000_000_000 + round),
+                            ExpectedRevision::NoStream,
+                            None,
+                        )
                     };
                     let events = (0..batch).map(|i| deposited(round + i)).collect();
                     let begun = Instant::now();
@@ -195,7 +209,13 @@ async fn appends(
     let mut extra = serde_json::Map::new();
     extra.insert("writers".into(), writers.into());
     extra.insert("events_per_append".into(), batch.into());
-    Ok(Figures { workload, events, seconds, latency_us: latency, extra })
+    Ok(Figures {
+        workload,
+        events,
+        seconds,
+        latency_us: latency,
+        extra,
+    })
 }
 
 /// Makes sure the store in `dir` holds at least `events` events, written as 100-event streams.
@@ -215,7 +235,13 @@ async fn populate(store: &EmbeddedStore, events: u64) -> anyhow::Result<()> {
                 let mut n = writer;
                 while n < streams_needed {
                     let batch = (0..100).map(deposited).collect();
-                    store.append(&account(first_stream + n), ExpectedRevision::NoStream, batch).await?;
+                    store
+                        .append(
+                            &account(first_stream + n),
+                            ExpectedRevision::NoStream,
+                            batch,
+                        )
+                        .await?;
                     n += writers;
                 }
                 anyhow::Ok(())
@@ -238,10 +264,20 @@ async fn read_everything(dir: &Path, events: u64) -> anyhow::Result<Figures> {
     let mut bytes = 0u64;
     loop {
         let begun = Instant::now();
-        let slice = store.read_all(ReadAll { from, limit: 10_000, ..ReadAll::default() }).await?;
+        let slice = store
+            .read_all(ReadAll {
+                from,
+                limit: 10_000,
+                ..ReadAll::default()
+            })
+            .await?;
         record(&mut latency, begun.elapsed());
         read += slice.events.len() as u64;
-        bytes += slice.events.iter().map(|e| e.data.len() as u64).sum::<u64>();
+        bytes += slice
+            .events
+            .iter()
+            .map(|e| e.data.len() as u64)
+            .sum::<u64>();
         if slice.end_of_log {
             break;
         }
@@ -252,7 +288,13 @@ async fn read_everything(dir: &Path, events: u64) -> anyhow::Result<Figures> {
     let mut extra = serde_json::Map::new();
     extra.insert("latency_is_per".into(), "page of 10,000 events".into());
     extra.insert("data_bytes".into(), bytes.into());
-    Ok(Figures { workload: Workload::W4, events: read, seconds, latency_us: latency, extra })
+    Ok(Figures {
+        workload: Workload::W4,
+        events: read,
+        seconds,
+        latency_us: latency,
+        extra,
+    })
 }
 
 async fn read_one_stream(dir: &Path, events: u64) -> anyhow::Result<Figures> {
@@ -266,7 +308,11 @@ async fn read_one_stream(dir: &Path, events: u64) -> anyhow::Result<Figures> {
     for i in 0..reads {
         // A fixed stride visits streams all over the log, not just recent ones.
         let stream = account(10_000_000 + (i * 7_919) % streams);
-        let request = ReadStream { from: StreamFrom::Start, direction: Direction::Forward, limit: 100 };
+        let request = ReadStream {
+            from: StreamFrom::Start,
+            direction: Direction::Forward,
+            limit: 100,
+        };
         let begun = Instant::now();
         let page = store.read_stream(&stream, request).await?;
         record(&mut latency, begun.elapsed());
@@ -278,9 +324,18 @@ async fn read_one_stream(dir: &Path, events: u64) -> anyhow::Result<Figures> {
     let seconds = started.elapsed().as_secs_f64();
     store.close().await;
     let mut extra = serde_json::Map::new();
-    extra.insert("latency_is_per".into(), "read of one 100-event stream".into());
+    extra.insert(
+        "latency_is_per".into(),
+        "read of one 100-event stream".into(),
+    );
     extra.insert("reads".into(), reads.into());
-    Ok(Figures { workload: Workload::W5, events: read, seconds, latency_us: latency, extra })
+    Ok(Figures {
+        workload: Workload::W5,
+        events: read,
+        seconds,
+        latency_us: latency,
+        extra,
+    })
 }
 
 async fn reopen(dir: &Path, events: u64) -> anyhow::Result<Figures> {
@@ -299,7 +354,10 @@ async fn reopen(dir: &Path, events: u64) -> anyhow::Result<Figures> {
         .await
         .context("running the reopen probe")?;
     if !output.status.success() {
-        bail!("reopen probe failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "reopen probe failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let probe: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let open_us = probe["open_us"].as_u64().unwrap_or(0);
@@ -329,12 +387,11 @@ pub async fn bench_open(data: &Path) -> anyhow::Result<ExitCode> {
         .filter_map(|entry| entry.ok()?.metadata().ok())
         .map(|metadata| metadata.len())
         .sum();
-    println!(
-        "{}",
-        serde_json::json!({ "open_us": open_us, "events": events, "rss_mib": rss_mib(), "log_bytes": log_bytes })
-    );
+    let report = serde_json::json!({
+        "open_us": open_us, "events": events, "rss_mib": rss_mib(), "log_bytes": log_bytes,
+    });
+    writeln!(std::io::stdout(), "{report}")?;
     store.close().await;
-    let _ = Position(events);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -344,6 +401,12 @@ fn rss_mib() -> serde_json::Value {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .map_or(serde_json::Value::Null, |kib| (kib / 1024).into())
 }

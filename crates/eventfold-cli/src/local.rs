@@ -109,7 +109,11 @@ pub struct ReadArgs {
 pub async fn read(data: &Path, args: ReadArgs) -> anyhow::Result<ExitCode> {
     let stream = stream_name(&args.stream)?;
     let store = open(data)?;
-    let direction = if args.backward { Direction::Backward } else { Direction::Forward };
+    let direction = if args.backward {
+        Direction::Backward
+    } else {
+        Direction::Forward
+    };
     let mut from = match (args.from, direction) {
         (Some(revision), _) => StreamFrom::Revision(Revision(revision)),
         (None, Direction::Forward) => StreamFrom::Start,
@@ -118,7 +122,11 @@ pub async fn read(data: &Path, args: ReadArgs) -> anyhow::Result<ExitCode> {
     let mut left = args.limit.unwrap_or(usize::MAX);
     let mut out = JsonLines::stdout();
     while left > 0 {
-        let request = ReadStream { from, direction, limit: left.min(PAGE_EVENTS) };
+        let request = ReadStream {
+            from,
+            direction,
+            limit: left.min(PAGE_EVENTS),
+        };
         let page = store.read_stream(&stream, request).await?;
         let Some(last) = page.last() else { break };
         from = match direction {
@@ -179,7 +187,11 @@ pub struct ReadAllArgs {
 
 pub async fn read_all(data: &Path, args: ReadAllArgs) -> anyhow::Result<ExitCode> {
     let store = open(data)?;
-    let direction = if args.backward { Direction::Backward } else { Direction::Forward };
+    let direction = if args.backward {
+        Direction::Backward
+    } else {
+        Direction::Forward
+    };
     let mut from = match (args.from, args.since, direction) {
         (Some(position), _, _) => AllFrom::Position(Position(position)),
         (None, Some(time), _) => AllFrom::Time(time),
@@ -190,8 +202,12 @@ pub async fn read_all(data: &Path, args: ReadAllArgs) -> anyhow::Result<ExitCode
     let mut left = args.limit.unwrap_or(usize::MAX);
     let mut out = JsonLines::stdout();
     while left > 0 {
-        let request =
-            ReadAll { from, direction, limit: left.min(PAGE_EVENTS), filter: filter.clone() };
+        let request = ReadAll {
+            from,
+            direction,
+            limit: left.min(PAGE_EVENTS),
+            filter: filter.clone(),
+        };
         let slice = store.read_all(request).await?;
         left -= slice.events.len();
         for event in &slice.events {
@@ -225,11 +241,15 @@ pub async fn tail(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
     let store = open(data)?;
     let mut subscription = match &args.stream {
         Some(name) => {
-            let from = args.from.map_or(StreamFrom::End, |r| StreamFrom::Revision(Revision(r)));
+            let from = args
+                .from
+                .map_or(StreamFrom::End, |r| StreamFrom::Revision(Revision(r)));
             store.subscribe_stream(&stream_name(name)?, from).await?
         }
         None => {
-            let from = args.from.map_or(AllFrom::End, |p| AllFrom::Position(Position(p)));
+            let from = args
+                .from
+                .map_or(AllFrom::End, |p| AllFrom::Position(Position(p)));
             store.subscribe_all(from, args.filter.filter()).await?
         }
     };
@@ -294,7 +314,11 @@ pub struct DeleteArgs {
 pub async fn delete(data: &Path, args: DeleteArgs) -> anyhow::Result<ExitCode> {
     let stream = stream_name(&args.stream)?;
     let store = open(data)?;
-    let mode = if args.hard { DeleteMode::Hard } else { DeleteMode::Soft };
+    let mode = if args.hard {
+        DeleteMode::Hard
+    } else {
+        DeleteMode::Soft
+    };
     let result = store.delete_stream(&stream, args.expect, mode).await;
     store.close().await;
     result?;

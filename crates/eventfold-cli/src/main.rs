@@ -18,7 +18,12 @@ use clap::{Parser, Subcommand};
 #[command(name = "eventfold", version, propagate_version = true)]
 struct Cli {
     /// The data directory of the embedded store.
-    #[arg(long, global = true, env = "EVENTFOLD_DATA", default_value = "./eventfold-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "EVENTFOLD_DATA",
+        default_value = "./eventfold-data"
+    )]
     data: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -49,7 +54,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -10,7 +10,9 @@ pub struct JsonLines {
 impl JsonLines {
     /// Standard output, buffered.
     pub fn stdout() -> Self {
-        Self { out: BufWriter::new(io::stdout()) }
+        Self {
+            out: BufWriter::new(io::stdout()),
+        }
     }
 
     /// Writes one value as one line.

@@ -1,5 +1,6 @@
 //! `eventfold verify`: check every frame without changing anything.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -22,13 +23,17 @@ const EXIT_DAMAGED: u8 = 2;
 pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let log = data.join(LOG_DIR);
     if !log.is_dir() {
-        anyhow::bail!("{} is not an Eventfold data directory (no {LOG_DIR}/ inside)", data.display());
+        anyhow::bail!(
+            "{} is not an Eventfold data directory (no {LOG_DIR}/ inside)",
+            data.display()
+        );
     }
     let storage = DirectoryStorage::new(&log)?;
     let (report, damage) = match recover(&storage, Mode::CheckOnly) {
         Ok((_, report)) => (Some(report), None),
         Err(error) => (None, Some(error)),
     };
+    let mut out = std::io::stdout().lock();
     if args.json {
         let value = serde_json::json!({
             "ok": damage.is_none(),
@@ -41,20 +46,25 @@ pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             "removed_segment": report.as_ref().and_then(|r| r.removed_segment.clone()),
             "damage": damage.as_ref().map(|e| e.to_string()),
         });
-        println!("{value}");
+        writeln!(out, "{value}")?;
     } else if let Some(report) = &report {
-        println!(
+        writeln!(
+            out,
             "ok: {} segments, {} events, {} stream-state records; every frame's checksum matches",
             report.segments, report.events, report.stream_states
-        );
+        )?;
         if let Some(tail) = &report.torn_tail {
-            println!(
+            writeln!(
+                out,
                 "note: torn tail in {} at offset {} ({} bytes: {}); it was never acknowledged and is cut at the next open",
                 tail.file, tail.offset, tail.bytes, tail.reason
-            );
+            )?;
         }
         if let Some(segment) = &report.removed_segment {
-            println!("note: half-created last segment, removed at the next open: {segment}");
+            writeln!(
+                out,
+                "note: half-created last segment, removed at the next open: {segment}"
+            )?;
         }
     }
     match damage {

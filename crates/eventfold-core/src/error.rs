@@ -18,10 +18,18 @@ pub enum StoreError {
     EmptyAppend,
     /// An event breaks a shape rule (the field is named).
     #[error("event {id}: `{field}` {reason}")]
-    InvalidEvent { id: Uuid, field: String, reason: String },
+    InvalidEvent {
+        id: Uuid,
+        field: String,
+        reason: String,
+    },
     /// One event is larger than the limit.
     #[error("event {id} is {size_bytes} bytes; the limit is {limit_bytes}")]
-    EventTooLarge { id: Uuid, size_bytes: usize, limit_bytes: usize },
+    EventTooLarge {
+        id: Uuid,
+        size_bytes: usize,
+        limit_bytes: usize,
+    },
     /// The append as a whole is larger than the limit.
     #[error("the append is {size} (bytes or events); the limit is {limit}")]
     AppendTooLarge { size: usize, limit: usize },
@@ -38,7 +46,11 @@ pub enum StoreError {
     },
     /// An event id of this append was already used for a different write.
     #[error("event id {id} was already written to {stream} at revision {revision}, in a different append")]
-    EventIdConflict { id: Uuid, stream: StreamName, revision: u64 },
+    EventIdConflict {
+        id: Uuid,
+        stream: StreamName,
+        revision: u64,
+    },
     /// The stream was hard-deleted (tombstoned): it can never be written or read again.
     #[error("stream {0} is deleted (tombstoned)")]
     StreamDeleted(StreamName),
@@ -47,7 +59,11 @@ pub enum StoreError {
     StreamNotFound(StreamName),
     /// Stored data failed a check. Nothing is skipped: the store refuses to go on.
     #[error("corrupted data in {file} at offset {offset}: {reason}")]
-    Corrupted { file: String, offset: u64, reason: String },
+    Corrupted {
+        file: String,
+        offset: u64,
+        reason: String,
+    },
     /// A previous write or sync failed; the store accepts no more writes until it is reopened.
     #[error("the store stopped accepting writes after an I/O failure ({0}); reopen it to recover")]
     Poisoned(String),
@@ -93,6 +109,9 @@ impl StoreError {
 
     /// Wraps an I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io { context: context.into(), source }
+        Self::Io {
+            context: context.into(),
+            source,
+        }
     }
 }

@@ -124,10 +124,16 @@ impl NewEvent {
                 return Err(invalid("data", format!("is not valid JSON: {error}")));
             }
         }
-        match serde_json::from_slice::<serde_json::Value>(&self.metadata) {
-            Ok(serde_json::Value::Object(_)) => {}
-            Ok(_) => return Err(invalid("metadata", "must be a JSON object".into())),
-            Err(error) => return Err(invalid("metadata", format!("is not valid JSON: {error}"))),
+        if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&self.metadata) {
+            return Err(invalid("metadata", format!("is not valid JSON: {error}")));
+        }
+        if self
+            .metadata
+            .iter()
+            .find(|byte| !byte.is_ascii_whitespace())
+            != Some(&b'{')
+        {
+            return Err(invalid("metadata", "must be a JSON object".into()));
         }
         Ok(size)
     }
@@ -219,9 +225,15 @@ mod tests {
             codes(NewEvent::new("T", "{}").with_metadata(&serde_json::json!([1]))),
             "invalid_event"
         );
+        let mut bad_metadata = NewEvent::new("T", "{}");
+        bad_metadata.metadata = bytes::Bytes::from_static(b" {\"a\": ");
+        assert_eq!(codes(bad_metadata.clone()), "invalid_event");
+        bad_metadata.metadata = bytes::Bytes::from_static(b" \"{\" ");
+        assert_eq!(codes(bad_metadata), "invalid_event");
         let big = format!("\"{}\"", "x".repeat(1 << 20));
-        assert_eq!(codes(NewEvent::new("T", big)), "event_too_large");
-        let binary = NewEvent::new("T", vec![0xff, 0x00]).with_content_type("application/octet-stream");
+        assert_eq!(codes(NewEvent::new("T", big)), "too_large");
+        let binary =
+            NewEvent::new("T", vec![0xff, 0x00]).with_content_type("application/octet-stream");
         assert!(binary.validate(&Limits::default()).is_ok());
     }
 }

@@ -5,12 +5,16 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// The place of an event within its stream: gapless from 0.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Revision(pub u64);
 
 /// The place of an event in the global log (`$all`): strictly increasing in commit order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Position(pub u64);
 
@@ -114,9 +118,15 @@ mod tests {
             ExpectedRevision::StreamExists,
             ExpectedRevision::Exact(7),
         ] {
-            assert_eq!(expected.to_string().parse::<ExpectedRevision>().unwrap(), expected);
+            assert_eq!(
+                expected.to_string().parse::<ExpectedRevision>().unwrap(),
+                expected
+            );
             let json = serde_json::to_string(&expected).unwrap();
-            assert_eq!(serde_json::from_str::<ExpectedRevision>(&json).unwrap(), expected);
+            assert_eq!(
+                serde_json::from_str::<ExpectedRevision>(&json).unwrap(),
+                expected
+            );
         }
         assert!("seven".parse::<ExpectedRevision>().is_err());
         assert!(serde_json::from_str::<ExpectedRevision>("-1").is_err());

@@ -90,7 +90,11 @@ pub struct ReadStream {
 
 impl Default for ReadStream {
     fn default() -> Self {
-        Self { from: StreamFrom::Start, direction: Direction::Forward, limit: 1000 }
+        Self {
+            from: StreamFrom::Start,
+            direction: Direction::Forward,
+            limit: 1000,
+        }
     }
 }
 

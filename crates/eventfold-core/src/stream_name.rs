@@ -105,7 +105,10 @@ mod tests {
     #[test]
     fn category_is_the_part_before_the_first_dash() {
         assert_eq!(StreamName::new("account-42").unwrap().category(), "account");
-        assert_eq!(StreamName::new("account-42-x").unwrap().category(), "account");
+        assert_eq!(
+            StreamName::new("account-42-x").unwrap().category(),
+            "account"
+        );
         assert_eq!(StreamName::new("account").unwrap().category(), "account");
         assert_eq!(StreamName::new("-x").unwrap().category(), "");
     }

@@ -9,4 +9,6 @@ pub mod testing;
 
 pub use eventfold_core::*;
 pub use store::{DeleteMode, EventStore, Subscription, SubscriptionMessage};
-pub use subscription::{subscribe_all_by_polling, subscribe_stream_by_polling, SUBSCRIPTION_PAGE_EVENTS};
+pub use subscription::{
+    subscribe_all_by_polling, subscribe_stream_by_polling, SUBSCRIPTION_PAGE_EVENTS,
+};

@@ -35,7 +35,14 @@ pub fn subscribe_all_by_polling(
     from: AllFrom,
     filter: EventFilter,
 ) -> Subscription {
-    let start = Follow { store, head, cursor: (from, filter), ready: VecDeque::new(), caught_up: false, done: false };
+    let start = Follow {
+        store,
+        head,
+        cursor: (from, filter),
+        ready: VecDeque::new(),
+        caught_up: false,
+        done: false,
+    };
     futures::stream::unfold(start, |mut follow| async move {
         loop {
             if let Some(message) = follow.ready.pop_front() {
@@ -70,9 +77,11 @@ impl Follow<(AllFrom, EventFilter)> {
             _ => None,
         };
         let found_events = !slice.events.is_empty();
-        self.ready.extend(slice.events.into_iter().map(SubscriptionMessage::Event));
+        self.ready
+            .extend(slice.events.into_iter().map(SubscriptionMessage::Event));
         if !found_events && was_at.is_some_and(|at| slice.next > at) {
-            self.ready.push_back(SubscriptionMessage::Checkpoint(slice.next));
+            self.ready
+                .push_back(SubscriptionMessage::Checkpoint(slice.next));
         }
         self.cursor.0 = AllFrom::Position(slice.next);
         if slice.end_of_log {
@@ -110,7 +119,14 @@ pub fn subscribe_stream_by_polling(
     stream: StreamName,
     from: StreamFrom,
 ) -> Subscription {
-    let start = Follow { store, head, cursor: (stream, from), ready: VecDeque::new(), caught_up: false, done: false };
+    let start = Follow {
+        store,
+        head,
+        cursor: (stream, from),
+        ready: VecDeque::new(),
+        caught_up: false,
+        done: false,
+    };
     futures::stream::unfold(start, |mut follow| async move {
         loop {
             if let Some(message) = follow.ready.pop_front() {
@@ -134,12 +150,19 @@ impl Follow<(StreamName, StreamFrom)> {
         let (stream, from) = self.cursor.clone();
         if from == StreamFrom::End {
             // Resolve "the end" once, so events appended from now on are all delivered.
-            let next = self.store.stream_revision(&stream).await?.map_or(0, |r| r.0 + 1);
+            let next = self
+                .store
+                .stream_revision(&stream)
+                .await?
+                .map_or(0, |r| r.0 + 1);
             self.cursor.1 = StreamFrom::Revision(Revision(next));
             return Ok(());
         }
-        let request =
-            ReadStream { from, direction: Direction::Forward, limit: SUBSCRIPTION_PAGE_EVENTS };
+        let request = ReadStream {
+            from,
+            direction: Direction::Forward,
+            limit: SUBSCRIPTION_PAGE_EVENTS,
+        };
         let events = match self.store.read_stream(&stream, request).await {
             Ok(events) => events,
             Err(StoreError::StreamNotFound(_)) => Vec::new(),
@@ -147,7 +170,8 @@ impl Follow<(StreamName, StreamFrom)> {
         };
         if let Some(last) = events.last() {
             self.cursor.1 = StreamFrom::Revision(Revision(last.revision.0 + 1));
-            self.ready.extend(events.into_iter().map(SubscriptionMessage::Event));
+            self.ready
+                .extend(events.into_iter().map(SubscriptionMessage::Event));
             return Ok(());
         }
         if !self.caught_up {

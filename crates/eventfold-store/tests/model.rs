@@ -22,10 +22,18 @@ enum Expect {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Append { stream: u8, expect: Expect, count: u8 },
+    Append {
+        stream: u8,
+        expect: Expect,
+        count: u8,
+    },
     RetryLast,
-    SoftDelete { stream: u8 },
-    HardDelete { stream: u8 },
+    SoftDelete {
+        stream: u8,
+    },
+    HardDelete {
+        stream: u8,
+    },
     Reopen,
 }
 
@@ -66,26 +74,50 @@ fn name(stream: u8) -> StreamName {
 
 fn run(ops: Vec<Op>) {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async move {
         // Small segments and a snapshot at every close: reopens exercise both recovery paths.
-        let options = Options { segment_bytes_max: 2048, snapshot_after_events: 0, ..Options::default() };
+        let options = Options {
+            segment_bytes_max: 2048,
+            snapshot_after_events: 0,
+            ..Options::default()
+        };
         let mut store = EmbeddedStore::open(dir.path(), options.clone()).unwrap();
         let mut model: HashMap<u8, ModelStream> = HashMap::new();
         let mut log: Vec<(u8, usize)> = Vec::new();
-        let mut last: Option<(u8, ExpectedRevision, Vec<NewEvent>, eventfold_store::AppendResult)> = None;
+        let mut last: Option<(
+            u8,
+            ExpectedRevision,
+            Vec<NewEvent>,
+            eventfold_store::AppendResult,
+        )> = None;
         for op in ops {
             match op {
-                Op::Append { stream, expect, count } => {
+                Op::Append {
+                    stream,
+                    expect,
+                    count,
+                } => {
                     let state = model.entry(stream).or_default();
                     let expected = match expect {
                         Expect::Any => ExpectedRevision::Any,
                         Expect::NoStream => ExpectedRevision::NoStream,
                         Expect::Exists => ExpectedRevision::StreamExists,
-                        Expect::Current => state.ids.len().checked_sub(1).map_or(ExpectedRevision::NoStream, |r| ExpectedRevision::Exact(r as u64)),
+                        Expect::Current => state
+                            .ids
+                            .len()
+                            .checked_sub(1)
+                            .map_or(ExpectedRevision::NoStream, |r| {
+                                ExpectedRevision::Exact(r as u64)
+                            }),
                         Expect::Exact(n) => ExpectedRevision::Exact(n),
                     };
-                    let events: Vec<NewEvent> = (0..count).map(|i| NewEvent::json("E", &i)).collect();
+                    let events: Vec<NewEvent> =
+                        (0..count).map(|i| NewEvent::json("E", &i)).collect();
                     let accepted = match expected {
                         ExpectedRevision::Any => true,
                         ExpectedRevision::NoStream => !state.exists(),
@@ -110,17 +142,25 @@ fn run(ops: Vec<Op>) {
                 }
                 Op::RetryLast => {
                     if let Some((stream, expected, events, original)) = &last {
-                        let result = store.append(&name(*stream), *expected, events.clone()).await;
+                        let result = store
+                            .append(&name(*stream), *expected, events.clone())
+                            .await;
                         if model[stream].tombstoned {
                             assert_eq!(result.unwrap_err().code(), "stream_deleted");
                         } else {
-                            assert_eq!(&result.unwrap(), original, "a retry returns the original result");
+                            assert_eq!(
+                                &result.unwrap(),
+                                original,
+                                "a retry returns the original result"
+                            );
                         }
                     }
                 }
                 Op::SoftDelete { stream } => {
                     let state = model.entry(stream).or_default();
-                    let result = store.delete_stream(&name(stream), ExpectedRevision::Any, DeleteMode::Soft).await;
+                    let result = store
+                        .delete_stream(&name(stream), ExpectedRevision::Any, DeleteMode::Soft)
+                        .await;
                     if state.tombstoned {
                         assert_eq!(result.unwrap_err().code(), "stream_deleted");
                     } else if !state.exists() {
@@ -132,7 +172,9 @@ fn run(ops: Vec<Op>) {
                 }
                 Op::HardDelete { stream } => {
                     let state = model.entry(stream).or_default();
-                    let result = store.delete_stream(&name(stream), ExpectedRevision::Any, DeleteMode::Hard).await;
+                    let result = store
+                        .delete_stream(&name(stream), ExpectedRevision::Any, DeleteMode::Hard)
+                        .await;
                     if state.tombstoned {
                         assert_eq!(result.unwrap_err().code(), "stream_deleted");
                     } else {
@@ -153,7 +195,9 @@ fn run(ops: Vec<Op>) {
 
 async fn check(store: &EmbeddedStore, model: &HashMap<u8, ModelStream>, log: &[(u8, usize)]) {
     for (stream, state) in model {
-        let read = store.read_stream(&name(*stream), ReadStream::default()).await;
+        let read = store
+            .read_stream(&name(*stream), ReadStream::default())
+            .await;
         if state.tombstoned {
             assert_eq!(read.unwrap_err().code(), "stream_deleted");
         } else if !state.exists() {
@@ -171,7 +215,13 @@ async fn check(store: &EmbeddedStore, model: &HashMap<u8, ModelStream>, log: &[(
         })
         .map(|(stream, revision)| model[stream].ids[*revision])
         .collect();
-    let all = store.read_all(ReadAll { limit: 10_000, ..ReadAll::default() }).await.unwrap();
+    let all = store
+        .read_all(ReadAll {
+            limit: 10_000,
+            ..ReadAll::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(all.events.iter().map(|e| e.id).collect::<Vec<_>>(), visible);
     assert_eq!(store.head_position().await.unwrap().0, log.len() as u64);
 }

@@ -23,19 +23,27 @@ fn event(n: u64) -> NewEvent {
 }
 
 fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> =
-        std::fs::read_dir(dir.join(LOG_DIR)).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join(LOG_DIR))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     paths.sort();
     paths
 }
 
 fn small_segments() -> Options {
-    Options { segment_bytes_max: 4096, ..Options::default() }
+    Options {
+        segment_bytes_max: 4096,
+        ..Options::default()
+    }
 }
 
 /// No preallocated space: a segment's length is exactly its data.
 fn exact_files() -> Options {
-    Options { preallocate_bytes: 0, ..Options::default() }
+    Options {
+        preallocate_bytes: 0,
+        ..Options::default()
+    }
 }
 
 /// Writes 2 appends with preallocation on, and waits until zeroed space follows the data.
@@ -43,12 +51,18 @@ async fn write_preallocated_log(dir: &Path) {
     let store = EmbeddedStore::open(dir, Options::default()).unwrap();
     for n in 0..2 {
         let events = (0..3).map(|i| event(n * 10 + i)).collect();
-        store.append(&stream(n), ExpectedRevision::Any, events).await.unwrap();
+        store
+            .append(&stream(n), ExpectedRevision::Any, events)
+            .await
+            .unwrap();
     }
     let segment = segments(dir).pop().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::fs::metadata(&segment).unwrap().len() < 1 << 20 {
-        assert!(std::time::Instant::now() < deadline, "space is preallocated in the background");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "space is preallocated in the background"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     store.close().await;
@@ -62,19 +76,34 @@ fn data_end(dir: &Path) -> u64 {
 }
 
 /// Writes `appends` appends of 3 events each, then closes.
-async fn write_log(dir: &Path, options: Options, appends: u64) -> Vec<eventfold_store::AppendResult> {
+async fn write_log(
+    dir: &Path,
+    options: Options,
+    appends: u64,
+) -> Vec<eventfold_store::AppendResult> {
     let store = EmbeddedStore::open(dir, options).unwrap();
     let mut results = Vec::new();
     for n in 0..appends {
         let events = (0..3).map(|i| event(n * 10 + i)).collect();
-        results.push(store.append(&stream(n % 3), ExpectedRevision::Any, events).await.unwrap());
+        results.push(
+            store
+                .append(&stream(n % 3), ExpectedRevision::Any, events)
+                .await
+                .unwrap(),
+        );
     }
     store.close().await;
     results
 }
 
 async fn all_positions(store: &EmbeddedStore) -> Vec<u64> {
-    let slice = store.read_all(ReadAll { limit: 10_000, ..ReadAll::default() }).await.unwrap();
+    let slice = store
+        .read_all(ReadAll {
+            limit: 10_000,
+            ..ReadAll::default()
+        })
+        .await
+        .unwrap();
     slice.events.iter().map(|e| e.position.0).collect()
 }
 
@@ -102,7 +131,10 @@ async fn clean_log_reopens_with_the_same_answers() {
     assert_eq!(revisions, (0..39).collect::<Vec<_>>());
     assert_eq!(store.recovery_report().torn_tail, None);
     // And it keeps writing at the right place.
-    let next = store.append(&stream(1), ExpectedRevision::Exact(38), vec![event(1)]).await.unwrap();
+    let next = store
+        .append(&stream(1), ExpectedRevision::Exact(38), vec![event(1)])
+        .await
+        .unwrap();
     assert_eq!(next.first_position, Position(120));
 }
 
@@ -116,16 +148,30 @@ async fn a_partial_last_write_is_cut_at_every_possible_length() {
     // copy with 2 appends.
     let two = tempfile::tempdir().unwrap();
     write_log(two.path(), exact_files(), 2).await;
-    let two_len = std::fs::metadata(segments(two.path()).pop().unwrap()).unwrap().len() as usize;
+    let two_len = std::fs::metadata(segments(two.path()).pop().unwrap())
+        .unwrap()
+        .len() as usize;
     for cut in (two_len + 1..full.len()).step_by(7) {
         std::fs::write(&segment, &full[..cut]).unwrap();
         let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
-        assert_eq!(all_positions(&store).await, (0..6).collect::<Vec<_>>(), "cut at {cut}: the whole append is gone");
-        let tail = store.recovery_report().torn_tail.as_ref().expect("a torn tail");
+        assert_eq!(
+            all_positions(&store).await,
+            (0..6).collect::<Vec<_>>(),
+            "cut at {cut}: the whole append is gone"
+        );
+        let tail = store
+            .recovery_report()
+            .torn_tail
+            .as_ref()
+            .expect("a torn tail");
         assert_eq!(tail.offset as usize, two_len);
         store.close().await;
         drop(store);
-        assert_eq!(std::fs::metadata(&segment).unwrap().len() as usize, two_len, "the file was cut");
+        assert_eq!(
+            std::fs::metadata(&segment).unwrap().len() as usize,
+            two_len,
+            "the file was cut"
+        );
     }
 }
 
@@ -140,7 +186,10 @@ async fn garbage_after_the_last_write_is_a_torn_tail() {
     std::fs::write(&segment, &bytes).unwrap();
     let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
     assert_eq!(all_positions(&store).await.len(), 6);
-    assert_eq!(store.recovery_report().torn_tail.as_ref().unwrap().offset, len);
+    assert_eq!(
+        store.recovery_report().torn_tail.as_ref().unwrap().offset,
+        len
+    );
 }
 
 #[tokio::test]
@@ -149,12 +198,18 @@ async fn preallocated_zeros_after_the_data_are_not_damage() {
     write_preallocated_log(dir.path()).await;
     let segment = segments(dir.path()).pop().unwrap();
     let end = data_end(dir.path());
-    assert!(std::fs::metadata(&segment).unwrap().len() > end, "space was preallocated");
+    assert!(
+        std::fs::metadata(&segment).unwrap().len() > end,
+        "space was preallocated"
+    );
     let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
     assert_eq!(store.recovery_report().torn_tail, None);
     assert_eq!(all_positions(&store).await.len(), 6);
     // The writer goes on where the data ends, inside the zeroed space.
-    store.append(&stream(1), ExpectedRevision::Any, vec![event(1)]).await.unwrap();
+    store
+        .append(&stream(1), ExpectedRevision::Any, vec![event(1)])
+        .await
+        .unwrap();
     store.close().await;
     drop(store);
     assert!(data_end(dir.path()) > end);
@@ -170,9 +225,15 @@ async fn a_torn_write_into_preallocated_space_is_cut() {
     bytes[end as usize..end as usize + 50].fill(0x5a); // half a frame, then zeros
     std::fs::write(&segment, &bytes).unwrap();
     let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
-    assert_eq!(store.recovery_report().torn_tail.as_ref().unwrap().offset, end);
+    assert_eq!(
+        store.recovery_report().torn_tail.as_ref().unwrap().offset,
+        end
+    );
     assert_eq!(all_positions(&store).await.len(), 6);
-    let next = store.append(&stream(1), ExpectedRevision::Any, vec![event(1)]).await.unwrap();
+    let next = store
+        .append(&stream(1), ExpectedRevision::Any, vec![event(1)])
+        .await
+        .unwrap();
     assert_eq!(next.first_position, Position(6));
 }
 
@@ -186,8 +247,15 @@ async fn damage_in_the_middle_stops_the_open_naming_file_and_offset() {
     bytes[damaged_at] ^= 0xff;
     std::fs::write(&segment, &bytes).unwrap();
     match open_error(dir.path(), Options::default()) {
-        StoreError::Corrupted { file, offset, reason } => {
-            assert!(file.ends_with(segment.file_name().unwrap().to_str().unwrap()), "{file}");
+        StoreError::Corrupted {
+            file,
+            offset,
+            reason,
+        } => {
+            assert!(
+                file.ends_with(segment.file_name().unwrap().to_str().unwrap()),
+                "{file}"
+            );
             assert_eq!(offset, 32, "the damaged frame starts after the header");
             assert!(reason.contains("middle"), "{reason}");
         }
@@ -233,13 +301,19 @@ async fn a_bad_segment_header_stops_the_open() {
 async fn a_half_created_last_segment_is_removed() {
     let dir = tempfile::tempdir().unwrap();
     write_log(dir.path(), Options::default(), 2).await;
-    let orphan = dir.path().join(LOG_DIR).join(DirectoryStorage::segment_file_name(Position(6)));
+    let orphan = dir
+        .path()
+        .join(LOG_DIR)
+        .join(DirectoryStorage::segment_file_name(Position(6)));
     std::fs::write(&orphan, b"EVFO").unwrap();
     let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
     assert!(store.recovery_report().removed_segment.is_some());
     assert!(!orphan.exists());
     assert_eq!(all_positions(&store).await.len(), 6);
-    store.append(&stream(9), ExpectedRevision::Any, vec![event(9)]).await.unwrap();
+    store
+        .append(&stream(9), ExpectedRevision::Any, vec![event(9)])
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -266,11 +340,17 @@ impl Storage for FaultyStorage {
     }
     fn open_segment(&self, first: Position) -> io::Result<Arc<dyn SegmentFile>> {
         let inner = self.inner.open_segment(first)?;
-        Ok(Arc::new(FaultyFile { inner, fail_sync: self.fail_sync.clone() }))
+        Ok(Arc::new(FaultyFile {
+            inner,
+            fail_sync: self.fail_sync.clone(),
+        }))
     }
     fn create_segment(&self, first: Position) -> io::Result<Arc<dyn SegmentFile>> {
         let inner = self.inner.create_segment(first)?;
-        Ok(Arc::new(FaultyFile { inner, fail_sync: self.fail_sync.clone() }))
+        Ok(Arc::new(FaultyFile {
+            inner,
+            fail_sync: self.fail_sync.clone(),
+        }))
     }
     fn remove_segment(&self, first: Position) -> io::Result<()> {
         self.inner.remove_segment(first)
@@ -290,8 +370,8 @@ impl SegmentFile for FaultyFile {
         }
         self.inner.sync_data()
     }
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
+    fn size_bytes(&self) -> io::Result<u64> {
+        self.inner.size_bytes()
     }
     fn truncate(&self, len: u64) -> io::Result<()> {
         self.inner.truncate(len)
@@ -310,28 +390,58 @@ async fn a_failed_sync_poisons_the_writer_until_reopened() {
         fail_sync: fail_sync.clone(),
     });
     let store = EmbeddedStore::open_with_storage(storage, dir.path(), Options::default()).unwrap();
-    store.append(&stream(1), ExpectedRevision::Any, vec![event(1)]).await.unwrap();
+    store
+        .append(&stream(1), ExpectedRevision::Any, vec![event(1)])
+        .await
+        .unwrap();
     fail_sync.store(true, Ordering::SeqCst);
-    let failed = store.append(&stream(1), ExpectedRevision::Any, vec![event(2)]).await.unwrap_err();
+    let failed = store
+        .append(&stream(1), ExpectedRevision::Any, vec![event(2)])
+        .await
+        .unwrap_err();
     assert_eq!(failed.code(), "poisoned");
-    assert!(failed.to_string().contains("injected fdatasync failure"), "{failed}");
+    assert!(
+        failed.to_string().contains("injected fdatasync failure"),
+        "{failed}"
+    );
     // The disk is fine again, but the writer stays poisoned: the page cache proves nothing.
     fail_sync.store(false, Ordering::SeqCst);
-    let later = store.append(&stream(1), ExpectedRevision::Any, vec![event(3)]).await.unwrap_err();
+    let later = store
+        .append(&stream(1), ExpectedRevision::Any, vec![event(3)])
+        .await
+        .unwrap_err();
     assert_eq!(later.code(), "poisoned");
     // Reads still answer, and show only the acknowledged event.
-    let events = store.read_stream(&stream(1), ReadStream::default()).await.unwrap();
+    let events = store
+        .read_stream(&stream(1), ReadStream::default())
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1);
     store.close().await;
     drop(store);
     // After reopening, the store works; the unacknowledged write may or may not be there,
     // but the acknowledged one is.
     let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
-    let events = store.read_stream(&stream(1), ReadStream::default()).await.unwrap();
+    let events = store
+        .read_stream(&stream(1), ReadStream::default())
+        .await
+        .unwrap();
     assert_eq!(events[0].data, event(1).data);
-    store.append(&stream(1), ExpectedRevision::Any, vec![event(4)]).await.unwrap();
-    let slice = store.read_all(ReadAll { from: AllFrom::Start, ..ReadAll::default() }).await.unwrap();
-    assert!(slice.events.windows(2).all(|w| w[0].position.0 + 1 == w[1].position.0));
+    store
+        .append(&stream(1), ExpectedRevision::Any, vec![event(4)])
+        .await
+        .unwrap();
+    let slice = store
+        .read_all(ReadAll {
+            from: AllFrom::Start,
+            ..ReadAll::default()
+        })
+        .await
+        .unwrap();
+    assert!(slice
+        .events
+        .windows(2)
+        .all(|w| w[0].position.0 + 1 == w[1].position.0));
 }
 
 #[tokio::test]
@@ -339,25 +449,52 @@ async fn writes_after_close_are_refused_and_subscriptions_end() {
     use futures::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
-    let mut subscription = store.subscribe_all(AllFrom::Start, Default::default()).await.unwrap();
-    store.append(&stream(1), ExpectedRevision::Any, vec![event(1)]).await.unwrap();
+    let mut subscription = store
+        .subscribe_all(AllFrom::Start, Default::default())
+        .await
+        .unwrap();
+    store
+        .append(&stream(1), ExpectedRevision::Any, vec![event(1)])
+        .await
+        .unwrap();
     store.close().await;
-    assert_eq!(store.append(&stream(1), ExpectedRevision::Any, vec![event(2)]).await.unwrap_err().code(), "closed");
+    assert_eq!(
+        store
+            .append(&stream(1), ExpectedRevision::Any, vec![event(2)])
+            .await
+            .unwrap_err()
+            .code(),
+        "closed"
+    );
     let mut delivered = 0;
     while let Some(message) = subscription.next().await {
         if let eventfold_store::SubscriptionMessage::Event(_) = message.unwrap() {
             delivered += 1;
         }
     }
-    assert_eq!(delivered, 1, "the subscription delivered the history, then ended cleanly");
+    assert_eq!(
+        delivered, 1,
+        "the subscription delivered the history, then ended cleanly"
+    );
 }
 
 fn snapshot_always() -> Options {
-    Options { snapshot_after_events: 0, segment_bytes_max: 4096, ..Options::default() }
+    Options {
+        snapshot_after_events: 0,
+        segment_bytes_max: 4096,
+        ..Options::default()
+    }
 }
 
 async fn everything(store: &EmbeddedStore) -> Vec<eventfold_store::RecordedEvent> {
-    store.read_all(ReadAll { limit: 10_000, ..ReadAll::default() }).await.unwrap().events
+    store
+        .read_all(ReadAll {
+            limit: 10_000,
+            ..ReadAll::default()
+        })
+        .await
+        .unwrap()
+        .events
 }
 
 #[tokio::test]
@@ -371,22 +508,43 @@ async fn the_index_snapshot_gives_the_same_answers_as_a_full_rebuild() {
         let store = EmbeddedStore::open(dir.path(), snapshot_always()).unwrap();
         assert_eq!(store.recovery_report().events_from_snapshot, 60);
         for n in 0..10 {
-            store.append(&stream(n), ExpectedRevision::Any, vec![event(n)]).await.unwrap();
+            store
+                .append(&stream(n), ExpectedRevision::Any, vec![event(n)])
+                .await
+                .unwrap();
         }
-        let metadata = eventfold_store::StreamMetadata { max_count: Some(2), ..Default::default() };
-        eventfold_store::EventStore::set_stream_metadata(&store, &stream(1), metadata).await.unwrap();
+        let metadata = eventfold_store::StreamMetadata {
+            max_count: Some(2),
+            ..Default::default()
+        };
+        eventfold_store::EventStore::set_stream_metadata(&store, &stream(1), metadata)
+            .await
+            .unwrap();
     }
     let from_snapshot = EmbeddedStore::open(dir.path(), snapshot_always()).unwrap();
     assert_eq!(from_snapshot.recovery_report().events_from_snapshot, 60);
     let with_snapshot = everything(&from_snapshot).await;
-    let stream_one = from_snapshot.read_stream(&stream(1), ReadStream::default()).await.unwrap();
+    let stream_one = from_snapshot
+        .read_stream(&stream(1), ReadStream::default())
+        .await
+        .unwrap();
     drop(from_snapshot);
     eventfold_store::embedded::snapshot::remove(dir.path()).unwrap();
     let rebuilt = EmbeddedStore::open(dir.path(), snapshot_always()).unwrap();
     assert_eq!(rebuilt.recovery_report().events_from_snapshot, 0);
     assert_eq!(everything(&rebuilt).await, with_snapshot);
-    assert_eq!(rebuilt.read_stream(&stream(1), ReadStream::default()).await.unwrap(), stream_one);
-    assert_eq!(stream_one.len(), 2, "metadata from after the snapshot is honoured");
+    assert_eq!(
+        rebuilt
+            .read_stream(&stream(1), ReadStream::default())
+            .await
+            .unwrap(),
+        stream_one
+    );
+    assert_eq!(
+        stream_one.len(),
+        2,
+        "metadata from after the snapshot is honoured"
+    );
 }
 
 #[tokio::test]
@@ -400,7 +558,14 @@ async fn a_damaged_snapshot_is_ignored_and_the_index_rebuilt() {
     std::fs::write(&snapshot, &bytes).unwrap();
     let store = EmbeddedStore::open(dir.path(), snapshot_always()).unwrap();
     let report = store.recovery_report();
-    assert!(report.snapshot_unusable.as_deref().unwrap().contains("checksum"), "{report:?}");
+    assert!(
+        report
+            .snapshot_unusable
+            .as_deref()
+            .unwrap()
+            .contains("checksum"),
+        "{report:?}"
+    );
     assert_eq!(everything(&store).await.len(), 30);
 }
 
@@ -415,7 +580,10 @@ async fn a_snapshot_that_does_not_match_the_log_is_ignored() {
     {
         let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
         for n in 0..30 {
-            store.append(&stream(n + 100), ExpectedRevision::Any, vec![event(n)]).await.unwrap();
+            store
+                .append(&stream(n + 100), ExpectedRevision::Any, vec![event(n)])
+                .await
+                .unwrap();
         }
     }
     std::fs::write(eventfold_store::embedded::snapshot::path(dir.path()), saved).unwrap();
@@ -423,5 +591,9 @@ async fn a_snapshot_that_does_not_match_the_log_is_ignored() {
     assert!(store.recovery_report().snapshot_unusable.is_some());
     let events = everything(&store).await;
     assert_eq!(events.len(), 30);
-    assert_eq!(events[0].stream, stream(100), "the log, not the snapshot, is the truth");
+    assert_eq!(
+        events[0].stream,
+        stream(100),
+        "the log, not the snapshot, is the truth"
+    );
 }

@@ -51,7 +51,10 @@ pub fn encode_segment_header(first_position: Position) -> [u8; SEGMENT_HEADER_BY
 /// Decodes a segment header, returning the first position or what is wrong with it.
 pub fn decode_segment_header(header: &[u8]) -> Result<Position, String> {
     if header.len() < SEGMENT_HEADER_BYTES as usize {
-        return Err(format!("header is {} bytes, expected {SEGMENT_HEADER_BYTES}", header.len()));
+        return Err(format!(
+            "header is {} bytes, expected {SEGMENT_HEADER_BYTES}",
+            header.len()
+        ));
     }
     if header[0..8] != SEGMENT_MAGIC {
         return Err("not an Eventfold segment (bad magic)".into());
@@ -66,7 +69,9 @@ pub fn decode_segment_header(header: &[u8]) -> Result<Position, String> {
             "segment format version {version} is not supported (this build reads {SEGMENT_FORMAT_VERSION})"
         ));
     }
-    Ok(Position(u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"))))
+    Ok(Position(u64::from_le_bytes(
+        header[16..24].try_into().expect("8 bytes"),
+    )))
 }
 
 /// The borrowed parts of an event to encode.
@@ -143,7 +148,11 @@ fn begin_frame(out: &mut Vec<u8>, body_len: usize) -> usize {
 
 fn end_frame(out: &mut [u8], start: usize) {
     let body_len = u32::from_le_bytes(out[start..start + 4].try_into().expect("4 bytes")) as usize;
-    assert_eq!(out.len() - start - FRAME_HEADER_BYTES, body_len, "body matches its length");
+    assert_eq!(
+        out.len() - start - FRAME_HEADER_BYTES,
+        body_len,
+        "body matches its length"
+    );
     let crc = frame_checksum(&out[start..start + 4], &out[start + FRAME_HEADER_BYTES..]);
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
@@ -227,11 +236,16 @@ pub fn peek_event_identity(body: &[u8]) -> Result<(u64, Uuid, &str), String> {
 /// Decodes a checked frame body. Data and metadata become slices of `body` (no copy).
 /// `names` remembers the last stream name, so consecutive events of one stream share it.
 pub fn decode_record(body: Bytes, names: &mut NameCache) -> Result<Record, String> {
-    let mut fields = Fields { bytes: &body, at: 0 };
+    let mut fields = Fields {
+        bytes: &body,
+        at: 0,
+    };
     let kind = fields.u8()?;
     let flags = fields.u8()?;
     match kind {
-        KIND_EVENT => decode_event(&body, fields, names).map(|event| Record::Event { event, flags }),
+        KIND_EVENT => {
+            decode_event(&body, fields, names).map(|event| Record::Event { event, flags })
+        }
         KIND_STREAM_STATE => {
             let stream_len = fields.u16()? as usize;
             let json_len = fields.u32()? as usize;
@@ -240,13 +254,20 @@ pub fn decode_record(body: Bytes, names: &mut NameCache) -> Result<Record, Strin
             }
             let stream = fields.str(stream_len, "stream")?.to_owned();
             let start = fields.at;
-            Ok(Record::StreamState { stream, state_json: body.slice(start..start + json_len) })
+            Ok(Record::StreamState {
+                stream,
+                state_json: body.slice(start..start + json_len),
+            })
         }
         other => Err(format!("unknown record kind {other}")),
     }
 }
 
-fn decode_event(body: &Bytes, mut fields: Fields<'_>, names: &mut NameCache) -> Result<RecordedEvent, String> {
+fn decode_event(
+    body: &Bytes,
+    mut fields: Fields<'_>,
+    names: &mut NameCache,
+) -> Result<RecordedEvent, String> {
     let position = Position(fields.u64()?);
     let revision = Revision(fields.u64()?);
     let recorded_at = nanos_to_time(fields.u64()? as i64);
@@ -265,7 +286,8 @@ fn decode_event(body: &Bytes, mut fields: Fields<'_>, names: &mut NameCache) -> 
     }
     let stream = names.get(fields.str(stream_len, "stream")?)?;
     let event_type = fields.str(type_len, "type")?.to_owned();
-    let content_type = eventfold_core::content_type_from(fields.str(content_type_len, "content type")?);
+    let content_type =
+        eventfold_core::content_type_from(fields.str(content_type_len, "content type")?);
     let metadata_start = fields.at;
     let data_start = metadata_start + metadata_len;
     Ok(RecordedEvent {
@@ -309,7 +331,10 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
-        let end = self.at.checked_add(len).filter(|end| *end <= self.bytes.len());
+        let end = self
+            .at
+            .checked_add(len)
+            .filter(|end| *end <= self.bytes.len());
         let end = end.ok_or("record body too short")?;
         let taken = &self.bytes[self.at..end];
         self.at = end;
@@ -325,15 +350,21 @@ impl<'a> Fields<'a> {
     }
 
     fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
 
     fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 
     fn str(&mut self, len: usize, what: &str) -> Result<&'a str, String> {
@@ -343,7 +374,12 @@ impl<'a> Fields<'a> {
 
 /// A time as nanoseconds since the Unix epoch (saturating outside ±292 years).
 pub fn time_to_nanos(time: DateTime<Utc>) -> i64 {
-    time.timestamp_nanos_opt().unwrap_or(if time.timestamp() < 0 { i64::MIN + 1 } else { i64::MAX })
+    time.timestamp_nanos_opt()
+        .unwrap_or(if time.timestamp() < 0 {
+            i64::MIN + 1
+        } else {
+            i64::MAX
+        })
 }
 
 /// Nanoseconds since the Unix epoch as a time.
@@ -379,7 +415,9 @@ mod tests {
         assert_eq!(decode_segment_header(&header), Ok(Position(99)));
         let mut damaged = header;
         damaged[17] ^= 1;
-        assert!(decode_segment_header(&damaged).unwrap_err().contains("checksum"));
+        assert!(decode_segment_header(&damaged)
+            .unwrap_err()
+            .contains("checksum"));
         assert!(decode_segment_header(b"nope").is_err());
     }
 
@@ -389,10 +427,16 @@ mod tests {
         let (body, total) = check_frame(&frame).unwrap();
         assert_eq!(total, frame.len());
         assert_eq!(peek_event_position(body), Some(Position(7)));
-        assert_eq!(peek_event_identity(body), Ok((3, Uuid::from_u128(42), "account-1")));
-        let record = decode_record(Bytes::copy_from_slice(body), &mut NameCache::default()).unwrap();
+        assert_eq!(
+            peek_event_identity(body),
+            Ok((3, Uuid::from_u128(42), "account-1"))
+        );
+        let record =
+            decode_record(Bytes::copy_from_slice(body), &mut NameCache::default()).unwrap();
         assert!(record.ends_write());
-        let Record::Event { event, .. } = record else { panic!("an event") };
+        let Record::Event { event, .. } = record else {
+            panic!("an event")
+        };
         assert_eq!(event.stream.as_str(), "account-1");
         assert_eq!(event.revision, Revision(3));
         assert_eq!(&event.data[..], b"{\"amount\":5}");

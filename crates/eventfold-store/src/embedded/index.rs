@@ -132,8 +132,16 @@ pub struct Location {
 impl Index {
     /// Records a new segment (empty so far).
     pub fn add_segment(&mut self, first_position: Position, file: Arc<dyn SegmentFile>, end: u64) {
-        assert_eq!(first_position.0, self.next_position, "segments are contiguous");
-        self.segments.push(SegmentIndex { first_position, file, offsets: Vec::new(), end });
+        assert_eq!(
+            first_position.0, self.next_position,
+            "segments are contiguous"
+        );
+        self.segments.push(SegmentIndex {
+            first_position,
+            file,
+            offsets: Vec::new(),
+            end,
+        });
     }
 
     /// Records one event, written at `offset` of the last segment.
@@ -146,8 +154,13 @@ impl Index {
         recorded_at_nanos: i64,
     ) {
         let position = self.next_position;
-        let segment = self.segments.last_mut().expect("a segment exists before events");
-        segment.offsets.push(u32::try_from(offset).expect("segments stay below 4 GiB"));
+        let segment = self
+            .segments
+            .last_mut()
+            .expect("a segment exists before events");
+        segment
+            .offsets
+            .push(u32::try_from(offset).expect("segments stay below 4 GiB"));
         let entry = match self.streams.get_mut(stream.as_str()) {
             Some(entry) => entry,
             None => self.streams.entry(stream.clone()).or_default(),
@@ -156,7 +169,7 @@ impl Index {
         entry.positions.push(position);
         push_to(&mut self.types, event_type, position);
         push_to(&mut self.categories, stream.category(), position);
-        if position % TIME_MARK_EVERY == 0 {
+        if position.is_multiple_of(TIME_MARK_EVERY) {
             self.time_marks.push(recorded_at_nanos);
         }
         self.last_recorded_at_nanos = self.last_recorded_at_nanos.max(recorded_at_nanos);
@@ -189,8 +202,15 @@ impl Index {
         let segment = &self.segments[self.segment_of(position)?];
         let i = (position - segment.first_position.0) as usize;
         let offset = u64::from(*segment.offsets.get(i)?);
-        let end = segment.offsets.get(i + 1).map_or(segment.end, |next| u64::from(*next));
-        Some(Location { file: segment.file.clone(), offset, end })
+        let end = segment
+            .offsets
+            .get(i + 1)
+            .map_or(segment.end, |next| u64::from(*next));
+        Some(Location {
+            file: segment.file.clone(),
+            offset,
+            end,
+        })
     }
 
     /// Where the frame of the event at `position` ends at the latest (the next event's offset,
@@ -198,7 +218,10 @@ impl Index {
     pub fn event_end(&self, position: u64) -> u64 {
         let segment = &self.segments[self.segment_of(position).expect("an indexed position")];
         let i = (position - segment.first_position.0) as usize;
-        segment.offsets.get(i + 1).map_or(segment.end, |next| u64::from(*next))
+        segment
+            .offsets
+            .get(i + 1)
+            .map_or(segment.end, |next| u64::from(*next))
     }
 
     /// The positions held by the segment that holds `position` (empty if none).
@@ -214,7 +237,9 @@ impl Index {
     }
 
     fn segment_of(&self, position: u64) -> Option<usize> {
-        self.segments.partition_point(|s| s.first_position.0 <= position).checked_sub(1)
+        self.segments
+            .partition_point(|s| s.first_position.0 <= position)
+            .checked_sub(1)
     }
 
     /// The first position whose block of [`TIME_MARK_EVERY`] events may hold the first event

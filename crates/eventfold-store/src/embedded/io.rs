@@ -18,7 +18,7 @@ pub trait SegmentFile: Send + Sync {
     /// Makes everything written so far durable (fdatasync).
     fn sync_data(&self) -> io::Result<()>;
     /// The file's length in bytes.
-    fn len(&self) -> io::Result<u64>;
+    fn size_bytes(&self) -> io::Result<u64>;
     /// Cuts the file to `len` bytes and makes that durable.
     fn truncate(&self, len: u64) -> io::Result<()>;
     /// A name for error messages.
@@ -48,7 +48,9 @@ impl DirectoryStorage {
     /// Segment files live in `dir`, which is created if missing.
     pub fn new(dir: &Path) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        Ok(Self { dir: dir.to_owned() })
+        Ok(Self {
+            dir: dir.to_owned(),
+        })
     }
 
     /// The file name of a segment: its first position, zero-padded so names sort.
@@ -88,14 +90,24 @@ impl Storage for DirectoryStorage {
     fn open_segment(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>> {
         let path = self.segment_path(first_position);
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
-        Ok(Arc::new(OsSegmentFile { file, name: path.display().to_string() }))
+        Ok(Arc::new(OsSegmentFile {
+            file,
+            name: path.display().to_string(),
+        }))
     }
 
     fn create_segment(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>> {
         let path = self.segment_path(first_position);
-        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
         self.sync_dir()?;
-        Ok(Arc::new(OsSegmentFile { file, name: path.display().to_string() }))
+        Ok(Arc::new(OsSegmentFile {
+            file,
+            name: path.display().to_string(),
+        }))
     }
 
     fn remove_segment(&self, first_position: Position) -> io::Result<()> {
@@ -122,7 +134,7 @@ impl SegmentFile for OsSegmentFile {
         self.file.sync_data()
     }
 
-    fn len(&self) -> io::Result<u64> {
+    fn size_bytes(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
     }
 

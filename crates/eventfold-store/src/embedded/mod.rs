@@ -8,8 +8,8 @@
 pub mod format;
 pub mod index;
 pub mod io;
-mod reader;
 mod preallocator;
+mod reader;
 mod recent_ids;
 pub mod recovery;
 pub mod snapshot;
@@ -110,7 +110,13 @@ fn recover_with_snapshot(
         tracing::warn!(%reason, "index snapshot not used; rebuilding the index from the log");
     }
     let (index, report) = recovery::recover(storage, RecoveryMode::Repair)?;
-    Ok((index, RecoveryReport { snapshot_unusable: problem, ..report }))
+    Ok((
+        index,
+        RecoveryReport {
+            snapshot_unusable: problem,
+            ..report
+        },
+    ))
 }
 
 impl EmbeddedStore {
@@ -159,7 +165,10 @@ impl EmbeddedStore {
         }
         let last = index.segments.last().expect("a segment exists");
         let file_end = last.end;
-        let file_len = last.file.len().map_err(|e| StoreError::io(last.file.name(), e))?;
+        let file_len = last
+            .file
+            .size_bytes()
+            .map_err(|e| StoreError::io(last.file.name(), e))?;
         let preallocator = preallocator::Preallocator::start(
             last.file.clone(),
             file_end,
@@ -215,7 +224,13 @@ impl EmbeddedStore {
     /// `Closed` and subscriptions end. Reads keep working.
     pub async fn close(&self) {
         let (reply, done) = oneshot::channel();
-        if self.inner.commands.send(Command::Shutdown { reply }).await.is_ok() {
+        if self
+            .inner
+            .commands
+            .send(Command::Shutdown { reply })
+            .await
+            .is_ok()
+        {
             let _ = done.await;
         }
         let thread = self.inner.writer_thread.lock().take();
@@ -243,7 +258,11 @@ impl EmbeddedStore {
         make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.inner.commands.send(make(reply)).await.map_err(|_| StoreError::Closed)?;
+        self.inner
+            .commands
+            .send(make(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -303,7 +322,10 @@ pub fn validate_append(limits: &Limits, events: &[NewEvent]) -> Result<usize, St
         total += event.validate(limits)?;
     }
     if total > limits.append_bytes_max {
-        return Err(StoreError::AppendTooLarge { size: total, limit: limits.append_bytes_max });
+        return Err(StoreError::AppendTooLarge {
+            size: total,
+            limit: limits.append_bytes_max,
+        });
     }
     let mut ids = std::collections::HashSet::with_capacity(events.len());
     if let Some(duplicate) = events.iter().find(|event| !ids.insert(event.id)) {
@@ -326,7 +348,14 @@ impl EventStore for EmbeddedStore {
     ) -> Result<AppendResult, StoreError> {
         let size_bytes = validate_append(&self.inner.limits, &events)?;
         let stream = stream.clone();
-        self.send(|reply| Command::Append { stream, expected, events, size_bytes, reply }).await
+        self.send(|reply| Command::Append {
+            stream,
+            expected,
+            events,
+            size_bytes,
+            reply,
+        })
+        .await
     }
 
     async fn read_stream(
@@ -336,12 +365,14 @@ impl EventStore for EmbeddedStore {
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.check_read_limit(request.limit)?;
         let stream = stream.clone();
-        self.blocking(move |index, now| reader::read_stream(index, &stream, request, now)).await
+        self.blocking(move |index, now| reader::read_stream(index, &stream, request, now))
+            .await
     }
 
     async fn read_all(&self, request: ReadAll) -> Result<AllSlice, StoreError> {
         self.check_read_limit(request.limit)?;
-        self.blocking(move |index, now| reader::read_all(index, &request, now)).await
+        self.blocking(move |index, now| reader::read_all(index, &request, now))
+            .await
     }
 
     async fn subscribe_all(
@@ -401,7 +432,12 @@ impl EventStore for EmbeddedStore {
             return Err(StoreError::AppendTooLarge { size, limit: max });
         }
         let stream = stream.clone();
-        self.send(|reply| Command::SetMetadata { stream, metadata, reply }).await
+        self.send(|reply| Command::SetMetadata {
+            stream,
+            metadata,
+            reply,
+        })
+        .await
     }
 
     async fn delete_stream(
@@ -411,7 +447,13 @@ impl EventStore for EmbeddedStore {
         mode: DeleteMode,
     ) -> Result<(), StoreError> {
         let stream = stream.clone();
-        self.send(|reply| Command::Delete { stream, expected, mode, reply }).await
+        self.send(|reply| Command::Delete {
+            stream,
+            expected,
+            mode,
+            reply,
+        })
+        .await
     }
 
     async fn head_position(&self) -> Result<Position, StoreError> {

@@ -64,8 +64,12 @@ impl Preallocator {
             filling: None,
             stop: false,
         };
-        let shared =
-            Arc::new(Shared { frontier: Mutex::new(frontier), changed: Condvar::new(), ahead_bytes, limit_bytes });
+        let shared = Arc::new(Shared {
+            frontier: Mutex::new(frontier),
+            changed: Condvar::new(),
+            ahead_bytes,
+            limit_bytes,
+        });
         let thread = if ahead_bytes == 0 {
             None
         } else {
@@ -88,7 +92,9 @@ impl Preallocator {
             frontier.zeroed_end = start;
             frontier.writer_end = start;
         }
-        while frontier.filling.is_some_and(|(fill_start, _)| fill_start < end)
+        while frontier
+            .filling
+            .is_some_and(|(fill_start, _)| fill_start < end)
             && Arc::ptr_eq(&frontier.file, file)
         {
             self.shared.changed.wait(&mut frontier);

@@ -39,12 +39,14 @@ fn fetch_into(
 ) -> Result<(), StoreError> {
     events.reserve(positions.len());
     let mut names = NameCache::default();
-    visit_events(index, positions, |body| match decode_record(body, &mut names)? {
-        Record::Event { event, .. } => {
-            events.push(event);
-            Ok(())
+    visit_events(index, positions, |body| {
+        match decode_record(body, &mut names)? {
+            Record::Event { event, .. } => {
+                events.push(event);
+                Ok(())
+            }
+            Record::StreamState { .. } => Err("expected an event".into()),
         }
-        Record::StreamState { .. } => Err("expected an event".into()),
     })
 }
 
@@ -55,7 +57,10 @@ pub fn visit_events(
     positions: &[u64],
     mut visit: impl FnMut(Bytes) -> Result<(), String>,
 ) -> Result<(), StoreError> {
-    debug_assert!(positions.windows(2).all(|w| w[0] < w[1]), "ascending positions");
+    debug_assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "ascending positions"
+    );
     let runs = plan_runs(&index.read(), positions)?;
     for run in runs {
         read_run(&run, &mut visit)?;
@@ -79,10 +84,16 @@ fn plan_runs(index: &Index, positions: &[u64]) -> Result<Vec<Run>, StoreError> {
             }
         }
         let location = index.location(position).ok_or_else(|| {
-            StoreError::Backend(format!("position {position} is indexed but has no location"))
+            StoreError::Backend(format!(
+                "position {position} is indexed but has no location"
+            ))
         })?;
         segment_range = index.segment_range(position);
-        runs.push(Run { location, first: position, last: position });
+        runs.push(Run {
+            location,
+            first: position,
+            last: position,
+        });
     }
     Ok(runs)
 }
@@ -109,7 +120,10 @@ fn read_run(
             .map_err(|error| corrupted(at, format!("{error:?} frame on read")))?;
         if let Some(position) = format::peek_event_position(body) {
             if position.0 != wanted {
-                return Err(corrupted(at, format!("expected the event at position {wanted}")));
+                return Err(corrupted(
+                    at,
+                    format!("expected the event at position {wanted}"),
+                ));
             }
             visit(bytes.slice_ref(body)).map_err(|reason| corrupted(at, reason))?;
             wanted += 1;
@@ -155,11 +169,15 @@ pub fn read_stream(
                 (Direction::Backward, StreamFrom::Start) => Some(first..=first.min(last)),
                 (Direction::Backward, StreamFrom::Revision(r)) => Some(first..=r.0.min(last)),
             };
-            let Some(range) = range.filter(|r| !r.is_empty()) else { break };
+            let Some(range) = range.filter(|r| !r.is_empty()) else {
+                break;
+            };
             let (low, high) = (*range.start() as usize, *range.end() as usize);
             let slice = match request.direction {
                 Direction::Forward => &entry.positions[low..=high.min(low + want - 1)],
-                Direction::Backward => &entry.positions[high.saturating_sub(want - 1).max(low)..=high],
+                Direction::Backward => {
+                    &entry.positions[high.saturating_sub(want - 1).max(low)..=high]
+                }
             };
             let exhausted = slice.len() == high - low + 1;
             (slice.to_vec(), entry.state.metadata.max_age_secs, exhausted)
@@ -169,8 +187,12 @@ pub fn read_stream(
             page.reverse();
         }
         let next_cursor = page.last().map(|last| match request.direction {
-            Direction::Forward => StreamFrom::Revision(eventfold_core::Revision(last.revision.0 + 1)),
-            Direction::Backward => StreamFrom::Revision(eventfold_core::Revision(last.revision.0.saturating_sub(1))),
+            Direction::Forward => {
+                StreamFrom::Revision(eventfold_core::Revision(last.revision.0 + 1))
+            }
+            Direction::Backward => {
+                StreamFrom::Revision(eventfold_core::Revision(last.revision.0.saturating_sub(1)))
+            }
         });
         let at_bottom = page.last().is_some_and(|last| last.revision.0 == 0);
         events.extend(page.into_iter().filter(|event| match max_age {
@@ -200,7 +222,9 @@ pub fn read_all(
     let mut scanned = 0;
     let want = request.limit;
     while scanned < candidates.len() && events.len() < want {
-        let chunk_len = (want - events.len()).clamp(64, 4096).min(candidates.len() - scanned);
+        let chunk_len = (want - events.len())
+            .clamp(64, 4096)
+            .min(candidates.len() - scanned);
         let chunk = &candidates[scanned..scanned + chunk_len];
         let page_start = events.len();
         match request.direction {
@@ -216,7 +240,11 @@ pub fn read_all(
         if events.len() > want {
             // Stop right after the last event returned, so the next page starts there.
             let last = events[want - 1].position.0;
-            scanned += chunk.iter().position(|p| *p == last).expect("fetched from chunk") + 1;
+            scanned += chunk
+                .iter()
+                .position(|p| *p == last)
+                .expect("fetched from chunk")
+                + 1;
             events.truncate(want);
             break;
         }
@@ -229,7 +257,11 @@ pub fn read_all(
         (false, Direction::Backward, Some(last)) => candidates[last] - 1,
         (false, _, None) => start,
     };
-    Ok(AllSlice { events, next: Position(next), end_of_log })
+    Ok(AllSlice {
+        events,
+        next: Position(next),
+        end_of_log,
+    })
 }
 
 /// The first position a read starts from (inclusive), before filtering.
@@ -288,7 +320,10 @@ fn candidates(
         return (Vec::new(), 0, true);
     }
     let lists: Vec<&[u64]> = if let Some(category) = &filter.category {
-        vec![index.categories.get(category.as_str()).map_or(&[][..], Vec::as_slice)]
+        vec![index
+            .categories
+            .get(category.as_str())
+            .map_or(&[][..], Vec::as_slice)]
     } else if !filter.event_types.is_empty() {
         filter
             .event_types
@@ -348,9 +383,12 @@ fn keep_matching(
     for i in from..events.len() {
         let event = &events[i];
         let visible = !check_visibility
-            || index.streams.get(event.stream.as_str()).is_none_or(|entry| {
-                entry.is_visible(event.revision.0, event.recorded_at.timestamp(), now_secs)
-            });
+            || index
+                .streams
+                .get(event.stream.as_str())
+                .is_none_or(|entry| {
+                    entry.is_visible(event.revision.0, event.recorded_at.timestamp(), now_secs)
+                });
         if visible && filter.matches(event) {
             events.swap(kept, i);
             kept += 1;

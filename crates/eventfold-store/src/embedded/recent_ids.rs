@@ -30,7 +30,11 @@ impl RecentIds {
     /// An empty window of `capacity` ids.
     pub fn new(capacity: usize) -> Self {
         assert!(capacity > 0, "the window holds at least one id");
-        Self { by_id: HashMap::new(), order: VecDeque::new(), capacity }
+        Self {
+            by_id: HashMap::new(),
+            order: VecDeque::new(),
+            capacity,
+        }
     }
 
     /// A window holding the ids of the last `capacity` events of the log, so retries are
@@ -56,7 +60,14 @@ impl RecentIds {
                         name
                     }
                 };
-                window.insert(id, WrittenAt { stream, revision, position: at });
+                window.insert(
+                    id,
+                    WrittenAt {
+                        stream,
+                        revision,
+                        position: at,
+                    },
+                );
                 at += 1;
                 Ok(())
             })?;
@@ -91,7 +102,11 @@ mod tests {
         let stream = StreamName::new("s").unwrap();
         let mut window = RecentIds::new(2);
         for n in 0..3u128 {
-            let at = WrittenAt { stream: stream.clone(), revision: n as u64, position: n as u64 };
+            let at = WrittenAt {
+                stream: stream.clone(),
+                revision: n as u64,
+                position: n as u64,
+            };
             window.insert(Uuid::from_u128(n), at);
         }
         assert!(window.get(&Uuid::from_u128(0)).is_none());

@@ -78,9 +78,13 @@ pub fn recover_from(
     mode: Mode,
     mut index: Index,
 ) -> Result<(Index, RecoveryReport), StoreError> {
-    let firsts = storage.list_segments().map_err(|e| StoreError::io("listing segments", e))?;
-    let mut report =
-        RecoveryReport { events_from_snapshot: index.next_position, ..RecoveryReport::default() };
+    let firsts = storage
+        .list_segments()
+        .map_err(|e| StoreError::io("listing segments", e))?;
+    let mut report = RecoveryReport {
+        events_from_snapshot: index.next_position,
+        ..RecoveryReport::default()
+    };
     let known = index.segments.len();
     for (i, first) in firsts.iter().enumerate() {
         let is_last = i + 1 == firsts.len();
@@ -95,7 +99,9 @@ pub fn recover_from(
             let file = storage
                 .open_segment(*first)
                 .map_err(|e| StoreError::io(format!("opening segment {}", first.0), e))?;
-            let len = file.len().map_err(|e| StoreError::io(file.name(), e))?;
+            let len = file
+                .size_bytes()
+                .map_err(|e| StoreError::io(file.name(), e))?;
             let header = read_range(&*file, 0, len.min(SEGMENT_HEADER_BYTES))?;
             match check_header(&index, *first, &header) {
                 Err(reason) if is_last && len <= SEGMENT_HEADER_BYTES => {
@@ -115,14 +121,17 @@ pub fn recover_from(
             (file, SEGMENT_HEADER_BYTES)
         };
         report.segments += 1;
-        let len = file.len().map_err(|e| StoreError::io(file.name(), e))?;
+        let len = file
+            .size_bytes()
+            .map_err(|e| StoreError::io(file.name(), e))?;
         let bytes = Bytes::from(read_range(&*file, start, len)?);
         if let Some(tail) = scan_segment(&mut index, &*file, bytes, start, &mut report)? {
             if !is_last {
                 return Err(corrupted(&*file, tail.offset, tail.reason));
             }
             if mode == Mode::Repair {
-                file.truncate(tail.offset).map_err(|e| StoreError::io(file.name(), e))?;
+                file.truncate(tail.offset)
+                    .map_err(|e| StoreError::io(file.name(), e))?;
             }
             report.torn_tail = Some(tail);
         }
@@ -131,7 +140,10 @@ pub fn recover_from(
         return Err(StoreError::Corrupted {
             file: "log".into(),
             offset: 0,
-            reason: format!("the index snapshot knows {known} segments, the log has {}", report.segments),
+            reason: format!(
+                "the index snapshot knows {known} segments, the log has {}",
+                report.segments
+            ),
         });
     }
     Ok((index, report))
@@ -150,12 +162,17 @@ fn check_header(index: &Index, first: Position, header: &[u8]) -> Result<(), Str
 
 fn read_range(file: &dyn SegmentFile, start: u64, end: u64) -> Result<Vec<u8>, StoreError> {
     let mut bytes = vec![0u8; end.saturating_sub(start) as usize];
-    file.read_exact_at(&mut bytes, start).map_err(|e| StoreError::io(file.name(), e))?;
+    file.read_exact_at(&mut bytes, start)
+        .map_err(|e| StoreError::io(file.name(), e))?;
     Ok(bytes)
 }
 
 fn corrupted(file: &dyn SegmentFile, offset: u64, reason: String) -> StoreError {
-    StoreError::Corrupted { file: file.name().to_owned(), offset, reason }
+    StoreError::Corrupted {
+        file: file.name().to_owned(),
+        offset,
+        reason,
+    }
 }
 
 /// An event of a write whose end has not been seen yet.
@@ -191,18 +208,26 @@ fn scan_segment(
             }
         };
         let body = bytes.slice_ref(body);
-        let record = decode_record(body, &mut names).map_err(|reason| corrupted(file, at(offset), reason))?;
+        let record = decode_record(body, &mut names)
+            .map_err(|reason| corrupted(file, at(offset), reason))?;
         let ends_write = record.ends_write();
         match record {
             Record::Event { event, .. } => {
                 let expected_position = index.next_position + pending.len() as u64;
                 let expected_revision = pending.last().map_or_else(
-                    || index.streams.get(event.stream.as_str()).map_or(0, |e| e.next_revision()),
+                    || {
+                        index
+                            .streams
+                            .get(event.stream.as_str())
+                            .map_or(0, |e| e.next_revision())
+                    },
                     |last| last.revision + 1,
                 );
                 if event.position != Position(expected_position)
                     || event.revision.0 != expected_revision
-                    || pending.last().is_some_and(|last| last.stream != event.stream)
+                    || pending
+                        .last()
+                        .is_some_and(|last| last.stream != event.stream)
                 {
                     return Err(corrupted(
                         file,

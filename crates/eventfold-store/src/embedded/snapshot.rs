@@ -36,11 +36,19 @@ pub fn write(dir: &Path, index: &Index) -> std::io::Result<()> {
             put_u32(&mut out, *offset);
         }
     }
-    put_u64s(&mut out, index.time_marks.iter().map(|t| *t as u64), index.time_marks.len());
+    put_u64s(
+        &mut out,
+        index.time_marks.iter().map(|t| *t as u64),
+        index.time_marks.len(),
+    );
     put_u64(&mut out, index.streams.len() as u64);
     for (name, entry) in &index.streams {
         put_str(&mut out, name.as_str());
-        put_u64s(&mut out, entry.positions.iter().copied(), entry.positions.len());
+        put_u64s(
+            &mut out,
+            entry.positions.iter().copied(),
+            entry.positions.len(),
+        );
         let state = if entry.state == StreamState::default() {
             Vec::new()
         } else {
@@ -96,7 +104,9 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
     if crc32c::crc32c(content) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
         return Err("checksum mismatch".into());
     }
-    let mut reader = Reader { bytes: &content[8..] };
+    let mut reader = Reader {
+        bytes: &content[8..],
+    };
     if reader.u32()? != VERSION {
         return Err("unsupported snapshot version".into());
     }
@@ -111,12 +121,19 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
         let end = reader.u64()?;
         let tail_crc = reader.u32()?;
         let count = reader.len(4)?;
-        let offsets = (0..count).map(|_| reader.u32()).collect::<Result<Vec<_>, _>>()?;
+        let offsets = (0..count)
+            .map(|_| reader.u32())
+            .collect::<Result<Vec<_>, _>>()?;
         let file = storage
             .open_segment(first_position)
             .map_err(|e| format!("segment {first_position} is gone: {e}"))?;
         check_segment(&*file, end, tail_crc)?;
-        index.segments.push(SegmentIndex { first_position, file, offsets, end });
+        index.segments.push(SegmentIndex {
+            first_position,
+            file,
+            offsets,
+            end,
+        });
     }
     index.time_marks = reader.u64s()?.into_iter().map(|t| t as i64).collect();
     let stream_count = reader.u64()?;
@@ -129,7 +146,13 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
         } else {
             serde_json::from_slice(reader.take(state_len)?).map_err(|e| e.to_string())?
         };
-        index.streams.insert(name.clone(), StreamEntry { positions, state: StreamState::default() });
+        index.streams.insert(
+            name.clone(),
+            StreamEntry {
+                positions,
+                state: StreamState::default(),
+            },
+        );
         index.set_stream_state(&name, state);
     }
     for map in [&mut index.types, &mut index.categories] {
@@ -150,13 +173,19 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
 }
 
 fn check_segment(file: &dyn SegmentFile, end: u64, tail_crc: u32) -> Result<(), String> {
-    let len = file.len().map_err(|e| e.to_string())?;
+    let len = file.size_bytes().map_err(|e| e.to_string())?;
     if len < end {
-        return Err(format!("{} is shorter ({len} bytes) than the snapshot says ({end})", file.name()));
+        return Err(format!(
+            "{} is shorter ({len} bytes) than the snapshot says ({end})",
+            file.name()
+        ));
     }
     match tail_checksum(file, end) {
         Ok(crc) if crc == tail_crc => Ok(()),
-        Ok(_) => Err(format!("{} does not hold what the snapshot describes", file.name())),
+        Ok(_) => Err(format!(
+            "{} does not hold what the snapshot describes",
+            file.name()
+        )),
         Err(error) => Err(error.to_string()),
     }
 }
@@ -203,11 +232,15 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
 
     fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
 
     /// A count of items of `item_bytes` each, checked against what is left.
@@ -222,7 +255,10 @@ impl<'a> Reader<'a> {
     fn u64s(&mut self) -> Result<Vec<u64>, String> {
         let count = self.len(8)?;
         let bytes = self.take(count * 8)?;
-        Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect())
     }
 
     fn string(&mut self) -> Result<String, String> {

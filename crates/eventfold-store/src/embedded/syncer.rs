@@ -78,12 +78,21 @@ impl Pipeline {
             moved: Condvar::new(),
             poisoned: Mutex::new(None),
         });
-        let syncer = Syncer { index, head_position, progress: progress.clone() };
+        let syncer = Syncer {
+            index,
+            head_position,
+            progress: progress.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("eventfold-sync".into())
             .spawn(move || syncer.run(inbox))
             .map_err(|e| StoreError::io("starting the sync thread", e))?;
-        Ok(Self { messages, progress, submitted: 0, thread: Some(thread) })
+        Ok(Self {
+            messages,
+            progress,
+            submitted: 0,
+            thread: Some(thread),
+        })
     }
 
     /// The number the next group gets.
@@ -93,11 +102,18 @@ impl Pipeline {
 
     /// Hands a written group to the sync thread.
     pub fn submit(&mut self, group: WrittenGroup) {
-        assert_eq!(group.seq, self.submitted + 1, "groups are submitted in order");
+        assert_eq!(
+            group.seq,
+            self.submitted + 1,
+            "groups are submitted in order"
+        );
         self.submitted = group.seq;
         if let Err(unsent) = self.messages.send(Message::Group(group)) {
             if let Message::Group(group) = unsent.0 {
-                group.replies.into_iter().for_each(|r| r.fail(|| StoreError::Closed));
+                group
+                    .replies
+                    .into_iter()
+                    .for_each(|r| r.fail(|| StoreError::Closed));
             }
         }
     }
@@ -176,7 +192,9 @@ impl Syncer {
     }
 
     fn make_durable(&self, groups: &mut Vec<WrittenGroup>) {
-        let Some(last_seq) = groups.last().map(|g| g.seq) else { return };
+        let Some(last_seq) = groups.last().map(|g| g.seq) else {
+            return;
+        };
         let outcome = match self.progress.poisoned.lock().clone() {
             Some(reason) => Err(reason),
             None => sync_files(groups),
@@ -202,9 +220,18 @@ impl Syncer {
         for group in groups.iter_mut() {
             for staged in group.staged.drain(..) {
                 match staged {
-                    Staged::Event { stream, revision, event_type, offset } => {
-                        index.add_event(&stream, revision, &event_type, offset, group.recorded_at_nanos)
-                    }
+                    Staged::Event {
+                        stream,
+                        revision,
+                        event_type,
+                        offset,
+                    } => index.add_event(
+                        &stream,
+                        revision,
+                        &event_type,
+                        offset,
+                        group.recorded_at_nanos,
+                    ),
                     Staged::State { stream, state } => index.set_stream_state(&stream, state),
                 }
             }

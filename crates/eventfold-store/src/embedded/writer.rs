@@ -22,10 +22,10 @@ use super::format::{self, EventParts, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES};
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
 use super::preallocator::Preallocator;
-use super::syncer::{Pipeline, WrittenGroup};
 use super::reader;
 pub use super::recent_ids::RecentIds;
 use super::recent_ids::WrittenAt;
+use super::syncer::{Pipeline, WrittenGroup};
 use crate::DeleteMode;
 
 /// The most bytes of events one group commit writes; the rest waits for the next group.
@@ -71,8 +71,14 @@ impl Command {
 
 /// An answer waiting for the group's fdatasync.
 pub enum Reply {
-    Append(oneshot::Sender<Result<AppendResult, StoreError>>, Result<AppendResult, StoreError>),
-    Unit(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+    Append(
+        oneshot::Sender<Result<AppendResult, StoreError>>,
+        Result<AppendResult, StoreError>,
+    ),
+    Unit(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
 }
 
 impl Reply {
@@ -98,9 +104,17 @@ impl Reply {
 /// A change to the index, applied in log order once the group is durable.
 pub enum Staged {
     /// An event at `offset` of the group's segment file.
-    Event { stream: StreamName, revision: u64, event_type: String, offset: u64 },
+    Event {
+        stream: StreamName,
+        revision: u64,
+        event_type: String,
+        offset: u64,
+    },
     /// A stream's new state.
-    State { stream: StreamName, state: StreamState },
+    State {
+        stream: StreamName,
+        state: StreamState,
+    },
 }
 
 /// A stream's head as this group sees it: the index plus the group's own earlier changes.
@@ -165,7 +179,11 @@ impl Writer {
         let (file, next_position, last_recorded_at_nanos) = {
             let index = index.read();
             let last = index.segments.last().expect("a segment exists");
-            (last.file.clone(), index.next_position, index.last_recorded_at_nanos)
+            (
+                last.file.clone(),
+                index.next_position,
+                index.last_recorded_at_nanos,
+            )
         };
         Self {
             storage,
@@ -225,7 +243,8 @@ impl Writer {
         }
         if self.in_flight_heads.len() >= IN_FLIGHT_HEADS_PRUNE_AT {
             let durable = self.pipeline.durable_group();
-            self.in_flight_heads.retain(|_, (_, group)| *group > durable);
+            self.in_flight_heads
+                .retain(|_, (_, group)| *group > durable);
         }
         let seq = self.pipeline.next_group();
         let now = format::time_to_nanos(chrono::Utc::now());
@@ -241,20 +260,38 @@ impl Writer {
                     shutdown = Some(reply);
                     break;
                 }
-                Command::Append { stream, expected, events, reply, .. } => {
+                Command::Append {
+                    stream,
+                    expected,
+                    events,
+                    reply,
+                    ..
+                } => {
                     let result = self.stage_append(&mut staged, seq, stream, expected, events);
                     replies.push(Reply::Append(reply, result));
                 }
-                Command::SetMetadata { stream, metadata, reply } => {
+                Command::SetMetadata {
+                    stream,
+                    metadata,
+                    reply,
+                } => {
                     let result = self.stage_state(&mut staged, seq, &stream, |head| {
                         if head.state.tombstoned {
                             return Err(StoreError::StreamDeleted(stream.clone()));
                         }
-                        Ok(StreamState { metadata: metadata.clone(), ..head.state.clone() })
+                        Ok(StreamState {
+                            metadata: metadata.clone(),
+                            ..head.state.clone()
+                        })
                     });
                     replies.push(Reply::Unit(reply, result));
                 }
-                Command::Delete { stream, expected, mode, reply } => {
+                Command::Delete {
+                    stream,
+                    expected,
+                    mode,
+                    reply,
+                } => {
                     let result = self.stage_state(&mut staged, seq, &stream, |head| {
                         delete_state(&stream, head, expected, mode)
                     });
@@ -273,7 +310,9 @@ impl Writer {
                 let error = StoreError::io(format!("writing {}", self.file.name()), error);
                 self.pipeline.poison(&error);
                 let reason = error.to_string();
-                replies.into_iter().for_each(|r| r.fail(|| StoreError::Poisoned(reason.clone())));
+                replies
+                    .into_iter()
+                    .for_each(|r| r.fail(|| StoreError::Poisoned(reason.clone())));
                 return shutdown;
             }
             self.file_end += self.buffer.len() as u64;
@@ -297,8 +336,14 @@ impl Writer {
         }
         let index = self.index.read();
         match index.streams.get(stream.as_str()) {
-            Some(entry) => Head { next_revision: entry.next_revision(), state: entry.state.clone() },
-            None => Head { next_revision: 0, state: StreamState::default() },
+            Some(entry) => Head {
+                next_revision: entry.next_revision(),
+                state: entry.state.clone(),
+            },
+            None => Head {
+                next_revision: 0,
+                state: StreamState::default(),
+            },
         }
     }
 
@@ -330,7 +375,11 @@ impl Writer {
         for (i, event) in events.iter().enumerate() {
             let revision = first_revision + i as u64;
             let position = first_position + i as u64;
-            let flags = if i + 1 == events.len() { FLAG_END_OF_WRITE } else { 0 };
+            let flags = if i + 1 == events.len() {
+                FLAG_END_OF_WRITE
+            } else {
+                0
+            };
             let offset = self.file_end + self.buffer.len() as u64;
             let parts = EventParts {
                 position: Position(position),
@@ -345,7 +394,11 @@ impl Writer {
                 data: &event.data,
             };
             format::encode_event(&mut self.buffer, &parts, flags);
-            let written = WrittenAt { stream: stream.clone(), revision, position };
+            let written = WrittenAt {
+                stream: stream.clone(),
+                revision,
+                position,
+            };
             self.recent_ids.insert(event.id, written);
             staged.push(Staged::Event {
                 stream: stream.clone(),
@@ -355,7 +408,10 @@ impl Writer {
             });
         }
         self.next_position += count;
-        let head = Head { next_revision: first_revision + count, ..head };
+        let head = Head {
+            next_revision: first_revision + count,
+            ..head
+        };
         self.in_flight_heads.insert(stream, (head, seq));
         Ok(AppendResult {
             first_revision: Revision(first_revision),
@@ -440,7 +496,11 @@ impl Writer {
         Ok(stored
             .first()
             .filter(|stored| stored.id == event.id)
-            .map(|_| WrittenAt { stream: stream.clone(), revision, position }))
+            .map(|_| WrittenAt {
+                stream: stream.clone(),
+                revision,
+                position,
+            }))
     }
 
     fn stage_state(
@@ -454,8 +514,12 @@ impl Writer {
         let state = change(&head)?;
         let json = serde_json::to_vec(&state).expect("stream state serialises");
         format::encode_stream_state(&mut self.buffer, stream.as_str(), &json);
-        staged.push(Staged::State { stream: stream.clone(), state: state.clone() });
-        self.in_flight_heads.insert(stream.clone(), (Head { state, ..head }, seq));
+        staged.push(Staged::State {
+            stream: stream.clone(),
+            state: state.clone(),
+        });
+        self.in_flight_heads
+            .insert(stream.clone(), (Head { state, ..head }, seq));
         Ok(())
     }
 
@@ -475,7 +539,9 @@ impl Writer {
             .create_segment(first_position)
             .map_err(|e| StoreError::io(format!("creating segment {first_position}"), e))?;
         write_segment_header(&*file, first_position)?;
-        self.index.write().add_segment(first_position, file.clone(), SEGMENT_HEADER_BYTES);
+        self.index
+            .write()
+            .add_segment(first_position, file.clone(), SEGMENT_HEADER_BYTES);
         self.file = file;
         self.file_end = SEGMENT_HEADER_BYTES;
         Ok(())
@@ -532,10 +598,13 @@ fn delete_state(
     }
     match mode {
         DeleteMode::Soft if !head.exists() => Err(StoreError::StreamNotFound(stream.clone())),
-        DeleteMode::Soft => {
-            Ok(StreamState { deleted_before: head.next_revision, ..head.state.clone() })
-        }
-        DeleteMode::Hard => Ok(StreamState { tombstoned: true, ..head.state.clone() }),
+        DeleteMode::Soft => Ok(StreamState {
+            deleted_before: head.next_revision,
+            ..head.state.clone()
+        }),
+        DeleteMode::Hard => Ok(StreamState {
+            tombstoned: true,
+            ..head.state.clone()
+        }),
     }
 }
-

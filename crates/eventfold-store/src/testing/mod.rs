@@ -30,7 +30,10 @@ pub fn embedded_store() -> TestStore {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = crate::embedded::EmbeddedStore::open(dir.path(), Default::default())
         .expect("the embedded store opens");
-    TestStore { store: Arc::new(store), guard: Box::new(dir) }
+    TestStore {
+        store: Arc::new(store),
+        guard: Box::new(dir),
+    }
 }
 
 /// Generates one `#[tokio::test]` per conformance case, each on a store from `$make` (an async
