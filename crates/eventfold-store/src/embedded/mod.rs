@@ -266,12 +266,21 @@ impl EmbeddedStore {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Runs a file read off the async scheduler: on a multi-threaded runtime in place (the
+    /// worker's other tasks move to another thread; no hand-off to a pool thread, which halves
+    /// a small read's latency), on a current-thread runtime on the blocking pool.
     async fn blocking<T: Send + 'static>(
         &self,
         read: impl FnOnce(&RwLock<Index>, i64) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let index = self.inner.index.clone();
-        tokio::task::spawn_blocking(move || read(&index, chrono::Utc::now().timestamp()))
+        let now = chrono::Utc::now().timestamp();
+        if tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            return tokio::task::block_in_place(move || read(&index, now));
+        }
+        tokio::task::spawn_blocking(move || read(&index, now))
             .await
             .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
     }
