@@ -1,0 +1,370 @@
+//! The `eventfold` binary, driven as a user drives it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn eventfold(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_eventfold"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok_lines(output: &Output) -> Vec<serde_json::Value> {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+        .collect()
+}
+
+fn failure(output: &Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(output.stdout.is_empty(), "nothing on stdout when failing");
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn append_then_read_a_stream_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let appended = ok_lines(&eventfold(
+        data,
+        &["append", "account-1", "Deposited", r#"{"amount": 10}"#],
+    ));
+    assert_eq!(appended[0]["first_revision"], 0);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eventfold"))
+        .arg("--data")
+        .arg(data)
+        .args([
+            "append",
+            "account-1",
+            "Withdrawn",
+            "--expect",
+            "0",
+            "--metadata",
+            r#"{"by": "teller"}"#,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"amount": 3}"#)
+        .unwrap();
+    assert!(
+        child.wait_with_output().unwrap().status.success(),
+        "JSON from standard input"
+    );
+
+    let events = ok_lines(&eventfold(data, &["read", "account-1"]));
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["type"], "Deposited");
+    assert_eq!(events[0]["data"]["amount"], 10);
+    assert_eq!(events[1]["metadata"]["by"], "teller");
+    assert_eq!(events[1]["revision"], 1);
+    let last = ok_lines(&eventfold(
+        data,
+        &["read", "account-1", "--backward", "--limit", "1"],
+    ));
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0]["type"], "Withdrawn");
+    let from_one = ok_lines(&eventfold(data, &["read", "account-1", "--from", "1"]));
+    assert_eq!(from_one.len(), 1);
+}
+
+#[test]
+fn idempotent_retry_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "5b0c52a3-8a0e-4a5e-9c1e-0d6b2d1c9a11";
+    let args = [
+        "append",
+        "account-9",
+        "Deposited",
+        "{}",
+        "--expect",
+        "no_stream",
+        "--id",
+        id,
+    ];
+    let first = ok_lines(&eventfold(dir.path(), &args));
+    let again = ok_lines(&eventfold(dir.path(), &args));
+    assert_eq!(first, again);
+    assert_eq!(
+        ok_lines(&eventfold(dir.path(), &["read", "account-9"])).len(),
+        1
+    );
+}
+
+#[test]
+fn read_all_filters_and_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    for (stream, event_type) in [
+        ("account-1", "Opened"),
+        ("order-1", "Placed"),
+        ("account-2", "Opened"),
+        ("account-1", "Closed"),
+    ] {
+        ok_lines(&eventfold(data, &["append", stream, event_type, "{}"]));
+    }
+    let accounts = ok_lines(&eventfold(data, &["read-all", "--category", "account"]));
+    assert_eq!(accounts.len(), 3);
+    let opened = ok_lines(&eventfold(data, &["read-all", "--type", "Opened"]));
+    assert_eq!(opened.len(), 2);
+    let prefix = ok_lines(&eventfold(data, &["read-all", "--prefix", "account-1"]));
+    assert_eq!(prefix.len(), 2);
+    let from_two = ok_lines(&eventfold(
+        data,
+        &["read-all", "--from", "2", "--limit", "1"],
+    ));
+    assert_eq!(from_two[0]["position"], 2);
+    let newest = ok_lines(&eventfold(
+        data,
+        &["read-all", "--backward", "--limit", "1"],
+    ));
+    assert_eq!(newest[0]["type"], "Closed");
+    let since = ok_lines(&eventfold(
+        data,
+        &["read-all", "--since", "2000-01-01T00:00:00Z"],
+    ));
+    assert_eq!(since.len(), 4);
+}
+
+#[test]
+fn metadata_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    for n in 0..5 {
+        ok_lines(&eventfold(
+            data,
+            &[
+                "append",
+                "account-1",
+                "Deposited",
+                &format!(r#"{{"n": {n}}}"#),
+            ],
+        ));
+    }
+    let metadata = ok_lines(&eventfold(
+        data,
+        &["metadata", "account-1", "--set", r#"{"max_count": 2}"#],
+    ));
+    assert_eq!(metadata[0]["max_count"], 2);
+    assert_eq!(ok_lines(&eventfold(data, &["read", "account-1"])).len(), 2);
+    let error = failure(&eventfold(
+        data,
+        &["metadata", "account-1", "--set", r#"{"max_cont": 2}"#],
+    ));
+    assert!(error.contains("max_cont"), "{error}");
+
+    ok_lines(&eventfold(data, &["delete", "account-1"]));
+    assert!(failure(&eventfold(data, &["read", "account-1"])).contains("not found"));
+    let again = ok_lines(&eventfold(
+        data,
+        &["append", "account-1", "Deposited", "{}"],
+    ));
+    assert_eq!(
+        again[0]["first_revision"], 5,
+        "revisions continue after a soft delete"
+    );
+
+    ok_lines(&eventfold(data, &["delete", "account-1", "--hard"]));
+    assert!(failure(&eventfold(
+        data,
+        &["append", "account-1", "Deposited", "{}"]
+    ))
+    .contains("tombstoned"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok_lines(&eventfold(
+        data,
+        &["append", "account-1", "Deposited", "{}"],
+    ));
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["append", "account-1", "Deposited", "{not json"],
+            "not valid JSON",
+        ),
+        (&["append", "", "Deposited", "{}"], "cannot be empty"),
+        (
+            &["append", "account-1", "Deposited", "{}", "--expect", "7"],
+            "wrong expected revision",
+        ),
+        (
+            &[
+                "append",
+                "account-1",
+                "Deposited",
+                "{}",
+                "--metadata",
+                "[1]",
+            ],
+            "must be a JSON object",
+        ),
+        (&["read", "nobody-1"], "not found"),
+        (
+            &["append", &"x".repeat(300), "T", "{}"],
+            "at most 256 bytes",
+        ),
+    ];
+    for (args, message) in cases {
+        let error = failure(&eventfold(data, args));
+        assert!(error.contains(message), "{args:?}: {error}");
+    }
+    let usage = eventfold(
+        data,
+        &[
+            "append",
+            "account-1",
+            "Deposited",
+            "{}",
+            "--expect",
+            "maybe",
+        ],
+    );
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "argument errors are usage errors"
+    );
+    assert_eq!(
+        ok_lines(&eventfold(data, &["read-all"])).len(),
+        1,
+        "nothing was written"
+    );
+}
+
+#[test]
+fn tail_follows_live_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok_lines(&eventfold(
+        data,
+        &["append", "account-1", "Deposited", r#"{"n": 0}"#],
+    ));
+    let mut tail = Command::new(env!("CARGO_BIN_EXE_eventfold"))
+        .arg("--data")
+        .arg(data)
+        .args(["tail", "--all", "--from", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["data"]["n"], 0);
+    // A second process cannot open the directory meanwhile: one process at a time.
+    let locked = failure(&eventfold(
+        data,
+        &["append", "account-1", "Deposited", "{}"],
+    ));
+    assert!(locked.contains("in use by another process"), "{locked}");
+    unsafe_interrupt(&tail);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = tail.try_wait().unwrap() {
+            assert!(status.success(), "Ctrl-C ends tail cleanly");
+            break;
+        }
+        assert!(Instant::now() < deadline, "tail stops on interrupt");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends SIGINT, as Ctrl-C does.
+fn unsafe_interrupt(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn verify_reports_damage_with_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    for n in 0..3 {
+        ok_lines(&eventfold(
+            data,
+            &[
+                "append",
+                "account-1",
+                "Deposited",
+                &format!(r#"{{"n": {n}}}"#),
+            ],
+        ));
+    }
+    let clean = eventfold(data, &["verify"]);
+    assert!(clean.status.success());
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("3 events"));
+    let segment = std::fs::read_dir(data.join("log"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[40] ^= 0xff; // inside the first frame
+    std::fs::write(&segment, &bytes).unwrap();
+    let damaged = eventfold(data, &["verify", "--json"]);
+    assert_eq!(damaged.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&damaged.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let damage = report["damage"].as_str().unwrap();
+    assert!(
+        damage.contains("00000000000000000000.seg") && damage.contains("offset 32"),
+        "{damage}"
+    );
+    let open = failure(&eventfold(data, &["read", "account-1"]));
+    assert!(
+        open.contains("corrupted data") && open.contains("offset 32"),
+        "{open}"
+    );
+    assert!(failure(&eventfold(&data.join("nope"), &["verify"]))
+        .contains("not an Eventfold data directory"));
+}
+
+#[test]
+fn bench_prints_the_documented_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = eventfold(
+        dir.path(),
+        &["bench", "--workload", "w1", "--seconds", "1", "--json"],
+    );
+    let figures = &ok_lines(&output)[0];
+    for key in [
+        "workload",
+        "events",
+        "seconds",
+        "events_per_sec",
+        "p50_us",
+        "p99_us",
+        "p999_us",
+    ] {
+        assert!(!figures[key].is_null(), "{key} in {figures}");
+    }
+    assert_eq!(figures["workload"], "w1");
+    assert!(figures["events"].as_u64().unwrap() > 0);
+}
