@@ -23,8 +23,15 @@ const PAGE_EVENTS: usize = 1000;
 /// The largest event data read from standard input, in bytes.
 const STDIN_BYTES_MAX: u64 = 16 << 20;
 
+/// Opens the store to write (takes the directory's lock).
 fn open(data: &Path) -> anyhow::Result<EmbeddedStore> {
     EmbeddedStore::open(data, Options::default())
+        .with_context(|| format!("opening the data directory {}", data.display()))
+}
+
+/// Opens the store to read, beside whichever process writes to it.
+fn open_to_read(data: &Path) -> anyhow::Result<EmbeddedStore> {
+    EmbeddedStore::open_read_only(data, Options::default())
         .with_context(|| format!("opening the data directory {}", data.display()))
 }
 
@@ -108,7 +115,7 @@ pub struct ReadArgs {
 
 pub async fn read(data: &Path, args: ReadArgs) -> anyhow::Result<ExitCode> {
     let stream = stream_name(&args.stream)?;
-    let store = open(data)?;
+    let store = open_to_read(data)?;
     let direction = if args.backward {
         Direction::Backward
     } else {
@@ -186,7 +193,7 @@ pub struct ReadAllArgs {
 }
 
 pub async fn read_all(data: &Path, args: ReadAllArgs) -> anyhow::Result<ExitCode> {
-    let store = open(data)?;
+    let store = open_to_read(data)?;
     let direction = if args.backward {
         Direction::Backward
     } else {
@@ -238,7 +245,7 @@ pub struct TailArgs {
 }
 
 pub async fn tail(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
-    let store = open(data)?;
+    let store = open_to_read(data)?;
     let mut subscription = match &args.stream {
         Some(name) => {
             let from = args
@@ -285,12 +292,16 @@ pub struct MetadataArgs {
 
 pub async fn metadata(data: &Path, args: MetadataArgs) -> anyhow::Result<ExitCode> {
     let stream = stream_name(&args.stream)?;
-    let store = open(data)?;
-    if let Some(json) = args.set {
-        let metadata: StreamMetadata =
-            serde_json::from_str(&json).context("--set is not a valid metadata document")?;
-        store.set_stream_metadata(&stream, metadata).await?;
-    }
+    let store = match &args.set {
+        Some(json) => {
+            let metadata: StreamMetadata =
+                serde_json::from_str(json).context("--set is not a valid metadata document")?;
+            let store = open(data)?;
+            store.set_stream_metadata(&stream, metadata).await?;
+            store
+        }
+        None => open_to_read(data)?,
+    };
     let metadata = store.stream_metadata(&stream).await?;
     store.close().await;
     let mut out = JsonLines::stdout();

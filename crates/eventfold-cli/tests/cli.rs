@@ -257,7 +257,7 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
 }
 
 #[test]
-fn tail_follows_live_events() {
+fn tail_follows_live_events_appended_by_another_process() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     ok_lines(&eventfold(
@@ -267,20 +267,28 @@ fn tail_follows_live_events() {
     let mut tail = Command::new(env!("CARGO_BIN_EXE_eventfold"))
         .arg("--data")
         .arg(data)
-        .args(["tail", "--all", "--from", "0"])
+        .args(["tail", "--all", "--from", "0", "--category", "account"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
-    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    assert_eq!(first["data"]["n"], 0);
-    // A second process cannot open the directory meanwhile: one process at a time.
-    let locked = failure(&eventfold(
+    let mut next =
+        || -> serde_json::Value { serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap() };
+    assert_eq!(next()["data"]["n"], 0, "history first");
+    // Another process writes while tail runs; tail delivers it live, and skips other categories.
+    ok_lines(&eventfold(data, &["append", "order-1", "Placed", "{}"]));
+    ok_lines(&eventfold(
         data,
-        &["append", "account-1", "Deposited", "{}"],
+        &["append", "account-2", "Deposited", r#"{"n": 1}"#],
     ));
-    assert!(locked.contains("in use by another process"), "{locked}");
-    unsafe_interrupt(&tail);
+    let live = next();
+    assert_eq!(
+        (live["stream"].as_str(), live["data"]["n"].as_u64()),
+        (Some("account-2"), Some(1))
+    );
+    // Reads work beside a writer too.
+    assert_eq!(ok_lines(&eventfold(data, &["read-all"])).len(), 3);
+    interrupt(&tail);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = tail.try_wait().unwrap() {
@@ -292,8 +300,29 @@ fn tail_follows_live_events() {
     }
 }
 
+#[test]
+fn one_writing_process_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    ok_lines(&eventfold(
+        dir.path(),
+        &["append", "account-1", "Deposited", "{}"],
+    ));
+    let lock = std::fs::File::open(dir.path().join("LOCK")).unwrap();
+    lock.try_lock().unwrap();
+    let locked = failure(&eventfold(
+        dir.path(),
+        &["append", "account-1", "Deposited", "{}"],
+    ));
+    assert!(locked.contains("in use by another process"), "{locked}");
+    assert_eq!(
+        ok_lines(&eventfold(dir.path(), &["read", "account-1"])).len(),
+        1,
+        "reading needs no lock"
+    );
+}
+
 /// Sends SIGINT, as Ctrl-C does.
-fn unsafe_interrupt(child: &std::process::Child) {
+fn interrupt(child: &std::process::Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

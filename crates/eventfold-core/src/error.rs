@@ -70,6 +70,9 @@ pub enum StoreError {
     /// The store is closed or closing.
     #[error("the store is closed")]
     Closed,
+    /// The store was opened read-only.
+    #[error("the store was opened read-only; writes go through the process that owns it")]
+    ReadOnly,
     /// Another process holds the data directory.
     #[error("data directory {0} is in use by another process")]
     Locked(String),
@@ -101,6 +104,7 @@ impl StoreError {
             Self::Corrupted { .. } => "corrupted",
             Self::Poisoned(_) => "poisoned",
             Self::Closed => "closed",
+            Self::ReadOnly => "read_only",
             Self::Locked(_) => "locked",
             Self::Io { .. } => "io",
             Self::Backend(_) => "backend",

@@ -5,6 +5,7 @@
 //! [`recovery`]), and reads that go straight to the files ([`reader`]). See
 //! docs/ARCHITECTURE.md and docs/FORMAT.md.
 
+mod follower;
 pub mod format;
 pub mod index;
 pub mod io;
@@ -86,21 +87,26 @@ struct Inner {
     limits: Limits,
     index: Arc<RwLock<Index>>,
     head_position: watch::Receiver<Position>,
-    commands: mpsc::Sender<Command>,
+    /// `None` when opened read-only.
+    commands: Option<mpsc::Sender<Command>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// `Some` when opened read-only.
+    follower: Mutex<Option<follower::Follower>>,
     recovery: RecoveryReport,
     snapshot_after_events: u64,
-    _lock: File,
+    /// The directory lock, held by a writing store only.
+    _lock: Option<File>,
 }
 
 /// Recovers from the index snapshot if there is a usable one, from the whole log otherwise.
 fn recover_with_snapshot(
     storage: &dyn Storage,
     dir: &Path,
+    mode: RecoveryMode,
 ) -> Result<(Index, RecoveryReport), StoreError> {
     let problem = match snapshot::load(dir, storage) {
         Ok(None) => None,
-        Ok(Some(index)) => match recovery::recover_from(storage, RecoveryMode::Repair, index) {
+        Ok(Some(index)) => match recovery::recover_from(storage, mode, index) {
             Ok(recovered) => return Ok(recovered),
             Err(error) => Some(error.to_string()),
         },
@@ -109,7 +115,7 @@ fn recover_with_snapshot(
     if let Some(reason) = &problem {
         tracing::warn!(%reason, "index snapshot not used; rebuilding the index from the log");
     }
-    let (index, report) = recovery::recover(storage, RecoveryMode::Repair)?;
+    let (index, report) = recovery::recover(storage, mode)?;
     Ok((
         index,
         RecoveryReport {
@@ -150,7 +156,7 @@ impl EmbeddedStore {
         lock: File,
         options: Options,
     ) -> Result<Self, StoreError> {
-        let (mut index, report) = recover_with_snapshot(&*storage, &dir)?;
+        let (mut index, report) = recover_with_snapshot(&*storage, &dir, RecoveryMode::Repair)?;
         if let Some(tail) = &report.torn_tail {
             tracing::warn!(file = %tail.file, offset = tail.offset, bytes = tail.bytes, reason = %tail.reason,
                 "cut a torn tail left by a crash (it was never acknowledged)");
@@ -201,11 +207,50 @@ impl EmbeddedStore {
                 limits: options.limits,
                 index,
                 head_position: head_rx,
-                commands: commands_tx,
+                commands: Some(commands_tx),
                 writer_thread: Mutex::new(Some(writer_thread)),
+                follower: Mutex::new(None),
                 recovery: report,
                 snapshot_after_events: options.snapshot_after_events,
-                _lock: lock,
+                _lock: Some(lock),
+            }),
+        })
+    }
+
+    /// Opens the store in `dir` for reading only. It takes no lock, so it works beside a
+    /// writing process (such as `eventfold serve`): it follows what that process commits,
+    /// looking at the log every few milliseconds, and its subscriptions deliver those events
+    /// live. It changes no file: a torn tail is left for the writer's next open to cut. Writes
+    /// fail with `read_only`.
+    pub fn open_read_only(dir: impl AsRef<Path>, options: Options) -> Result<Self, StoreError> {
+        let dir = dir.as_ref().to_owned();
+        let log = dir.join(LOG_DIR);
+        if !log.is_dir() {
+            return Err(StoreError::InvalidRequest(format!(
+                "{} is not an Eventfold data directory (no {LOG_DIR}/ inside)",
+                dir.display()
+            )));
+        }
+        let storage: Arc<dyn Storage> = Arc::new(
+            DirectoryStorage::new(&log)
+                .map_err(|e| StoreError::io(log.display().to_string(), e))?,
+        );
+        let (index, report) = recover_with_snapshot(&*storage, &dir, RecoveryMode::CheckOnly)?;
+        let (head_tx, head_rx) = watch::channel(Position(index.next_position));
+        let index = Arc::new(RwLock::new(index));
+        let follower = follower::Follower::start(storage, index.clone(), head_tx)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir,
+                limits: options.limits,
+                index,
+                head_position: head_rx,
+                commands: None,
+                writer_thread: Mutex::new(None),
+                follower: Mutex::new(Some(follower)),
+                recovery: report,
+                snapshot_after_events: options.snapshot_after_events,
+                _lock: None,
             }),
         })
     }
@@ -223,14 +268,16 @@ impl EmbeddedStore {
     /// Finishes every command sent before, then stops the writer: later writes fail with
     /// `Closed` and subscriptions end. Reads keep working.
     pub async fn close(&self) {
+        let follower = self.inner.follower.lock().take();
+        if let Some(mut follower) = follower {
+            let _ = tokio::task::spawn_blocking(move || follower.stop()).await;
+            return;
+        }
         let (reply, done) = oneshot::channel();
-        if self
-            .inner
-            .commands
-            .send(Command::Shutdown { reply })
-            .await
-            .is_ok()
-        {
+        let Some(commands) = &self.inner.commands else {
+            return;
+        };
+        if commands.send(Command::Shutdown { reply }).await.is_ok() {
             let _ = done.await;
         }
         let thread = self.inner.writer_thread.lock().take();
@@ -258,8 +305,8 @@ impl EmbeddedStore {
         make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.inner
-            .commands
+        let commands = self.inner.commands.as_ref().ok_or(StoreError::ReadOnly)?;
+        commands
             .send(make(reply))
             .await
             .map_err(|_| StoreError::Closed)?;

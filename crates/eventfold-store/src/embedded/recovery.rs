@@ -70,6 +70,71 @@ pub fn recover(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryRepo
     recover_from(storage, mode, Index::default())
 }
 
+/// Bytes a follower reads from a segment per look.
+const FOLLOW_WINDOW_BYTES: u64 = 8 << 20;
+
+/// One look at the log by a read-only reader following a writer in another process: indexes
+/// the complete writes that appeared since the last look. A write still in progress (or torn)
+/// is left for a later look; damage followed by valid frames is an error, as at open.
+pub fn follow_step(storage: &dyn Storage, index: &mut Index) -> Result<(), StoreError> {
+    loop {
+        let Some(last) = index.segments.last() else {
+            return match open_next_segment(storage, index)? {
+                true => continue,
+                false => Ok(()),
+            };
+        };
+        let (file, end) = (last.file.clone(), last.end);
+        let len = file
+            .size_bytes()
+            .map_err(|e| StoreError::io(file.name(), e))?;
+        let window = read_range(&*file, end, len.min(end + FOLLOW_WINDOW_BYTES))?;
+        if window.len() >= FRAME_PEEK_BYTES && window[..FRAME_PEEK_BYTES] != [0; FRAME_PEEK_BYTES] {
+            let mut report = RecoveryReport::default();
+            scan_segment(index, &*file, Bytes::from(window), end, &mut report)?;
+            if index
+                .segments
+                .last()
+                .is_some_and(|segment| segment.end > end)
+            {
+                continue;
+            }
+            return Ok(()); // a write in progress
+        }
+        // Nothing more here: the writer moved on only if the next segment exists.
+        if !open_next_segment(storage, index)? {
+            return Ok(());
+        }
+    }
+}
+
+/// Bytes looked at to tell whether anything follows the indexed end of a segment.
+const FRAME_PEEK_BYTES: usize = 8;
+
+/// Adds the segment that continues the index, if it exists and its header is complete.
+fn open_next_segment(storage: &dyn Storage, index: &mut Index) -> Result<bool, StoreError> {
+    let next = Position(index.next_position);
+    let exists = storage
+        .list_segments()
+        .map_err(|e| StoreError::io("listing segments", e))?
+        .contains(&next);
+    if !exists {
+        return Ok(false);
+    }
+    let file = storage
+        .open_segment(next)
+        .map_err(|e| StoreError::io(format!("opening segment {next}"), e))?;
+    let len = file
+        .size_bytes()
+        .map_err(|e| StoreError::io(file.name(), e))?;
+    let header = read_range(&*file, 0, len.min(SEGMENT_HEADER_BYTES))?;
+    if check_header(index, next, &header).is_err() {
+        return Ok(false); // being created: look again later
+    }
+    index.add_segment(next, file, SEGMENT_HEADER_BYTES);
+    Ok(true)
+}
+
 /// Like [`recover`], but starts from `index`, which already describes a prefix of the log (its
 /// segments are the first ones, each complete up to its `end`; see [`super::snapshot`]). Only
 /// what follows that prefix is read and checked.
@@ -290,6 +355,25 @@ fn scan_segment(
     }))
 }
 
+/// The first offset at or after `from` where a valid frame starts. A frame's length is at least
+/// 2, so its first four bytes are never all zero: long runs of zeros (preallocated space) are
+/// skipped rather than tried at every offset.
+fn first_valid_frame(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while at < bytes.len() {
+        if bytes[at..].len() >= 4 && bytes[at..at + 4] == [0; 4] {
+            let next_nonzero = bytes[at..].iter().position(|byte| *byte != 0)?;
+            at += next_nonzero.saturating_sub(3).max(1);
+            continue;
+        }
+        if check_frame(&bytes[at..]).is_ok() {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
+}
+
 /// True when every byte is zero: preallocated space the writer has not reached yet.
 fn is_zero(bytes: &[u8]) -> bool {
     bytes.iter().all(|byte| *byte == 0)
@@ -304,8 +388,7 @@ fn tail_or_corruption(
     complete_end: usize,
     reason: String,
 ) -> Result<Option<TornTail>, StoreError> {
-    if let Some(valid_at) = (offset + 1..bytes.len()).find(|at| check_frame(&bytes[*at..]).is_ok())
-    {
+    if let Some(valid_at) = first_valid_frame(bytes, offset + 1) {
         return Err(corrupted(
             file,
             base + offset as u64,
