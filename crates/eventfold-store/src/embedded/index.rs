@@ -92,7 +92,10 @@ impl StreamEntry {
             return false;
         }
         match self.state.metadata.max_age_secs {
-            Some(max_age) => now_secs.saturating_sub(recorded_at_secs) <= max_age as i64,
+            Some(max_age) => {
+                now_secs.saturating_sub(recorded_at_secs)
+                    <= i64::try_from(max_age).unwrap_or(i64::MAX)
+            }
             None => true,
         }
     }

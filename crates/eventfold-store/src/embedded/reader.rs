@@ -196,7 +196,10 @@ pub fn read_stream(
         });
         let at_bottom = page.last().is_some_and(|last| last.revision.0 == 0);
         events.extend(page.into_iter().filter(|event| match max_age {
-            Some(age) => now_secs.saturating_sub(event.recorded_at.timestamp()) <= age as i64,
+            Some(age) => {
+                now_secs.saturating_sub(event.recorded_at.timestamp())
+                    <= i64::try_from(age).unwrap_or(i64::MAX)
+            }
             None => true,
         }));
         if exhausted || events.len() >= request.limit || at_bottom {

@@ -440,12 +440,15 @@ impl Writer {
                 })
             }
             (Some(at), _) => at.revision,
-            (None, ExpectedRevision::Exact(n)) => n + 1,
+            (None, ExpectedRevision::Exact(n)) => match n.checked_add(1) {
+                Some(next) => next,
+                None => return Ok(None),
+            },
             (None, ExpectedRevision::NoStream) => 0,
             (None, _) => return Ok(None),
         };
         let count = events.len() as u64;
-        if candidate + count > head.next_revision {
+        if candidate.saturating_add(count) > head.next_revision {
             return Ok(None);
         }
         let mut written = Vec::with_capacity(events.len());

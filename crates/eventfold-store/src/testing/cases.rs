@@ -1095,6 +1095,67 @@ pub async fn bad_appends_are_refused_and_change_nothing(store: &dyn EventStore) 
     );
 }
 
+pub async fn extreme_numbers_are_ordinary_inputs(store: &dyn EventStore) {
+    let s = stream(&fresh_category(), 1);
+    store
+        .append(&s, ExpectedRevision::NoStream, events(0..1))
+        .await
+        .unwrap();
+    let head = store.head_position().await.unwrap();
+    let max = ExpectedRevision::Exact(u64::MAX);
+    assert_code(
+        store.append(&s, max, events(0..1)).await,
+        "wrong_expected_revision",
+    );
+    let almost = ExpectedRevision::Exact(u64::MAX - 1);
+    assert_code(
+        store.append(&s, almost, events(0..2)).await,
+        "wrong_expected_revision",
+    );
+    assert_eq!(
+        store.head_position().await.unwrap(),
+        head,
+        "nothing was written"
+    );
+    let forever = StreamMetadata {
+        max_age_secs: Some(u64::MAX),
+        max_count: Some(u64::MAX),
+        truncate_before: Some(0),
+        ..StreamMetadata::default()
+    };
+    store.set_stream_metadata(&s, forever).await.unwrap();
+    assert_eq!(
+        read_forward(store, &s).await.len(),
+        1,
+        "huge limits hide nothing"
+    );
+    let far = ReadAll {
+        from: AllFrom::Position(Position(u64::MAX)),
+        ..ReadAll::default()
+    };
+    assert!(store.read_all(far).await.unwrap().events.is_empty());
+    let far_back = ReadAll {
+        from: AllFrom::Position(Position(u64::MAX)),
+        direction: Direction::Backward,
+        limit: 1,
+        ..ReadAll::default()
+    };
+    assert_eq!(store.read_all(far_back).await.unwrap().events.len(), 1);
+    let far_stream = ReadStream {
+        from: StreamFrom::Revision(Revision(u64::MAX)),
+        direction: Direction::Backward,
+        limit: 5,
+    };
+    assert_eq!(store.read_stream(&s, far_stream).await.unwrap().len(), 1);
+    let ancient = chrono::DateTime::from_timestamp(-62_000_000_000, 0).unwrap();
+    let from_ancient = ReadAll {
+        from: AllFrom::Time(ancient),
+        limit: 1,
+        ..ReadAll::default()
+    };
+    assert_eq!(store.read_all(from_ancient).await.unwrap().events.len(), 1);
+}
+
 pub async fn event_fields_round_trip(store: &dyn EventStore) {
     let s = stream(&fresh_category(), 1);
     let occurred = chrono::DateTime::parse_from_rfc3339("2020-02-29T12:34:56.789Z")

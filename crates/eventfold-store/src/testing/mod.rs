@@ -67,6 +67,7 @@ macro_rules! conformance_suite {
             stream_revision_reports_the_head,
             missing_stream_is_not_found,
             bad_appends_are_refused_and_change_nothing,
+            extreme_numbers_are_ordinary_inputs,
             event_fields_round_trip,
         );
     };
