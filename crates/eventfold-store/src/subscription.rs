@@ -19,6 +19,11 @@ use crate::{EventStore, Subscription, SubscriptionMessage};
 /// Events a subscription reads per page.
 pub const SUBSCRIPTION_PAGE_EVENTS: usize = 512;
 
+/// Reads the next page of a subscription into `ready` (or waits for the head to move).
+trait NextPage {
+    fn next_page(&mut self) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+}
+
 struct Follow<C> {
     store: Arc<dyn EventStore>,
     head: watch::Receiver<Position>,
@@ -43,6 +48,14 @@ pub fn subscribe_all_by_polling(
         caught_up: false,
         done: false,
     };
+    deliver(start)
+}
+
+/// Turns a follower into a subscription: hand out what is ready, read more when empty.
+fn deliver<C: Send + 'static>(start: Follow<C>) -> Subscription
+where
+    Follow<C>: NextPage,
+{
     futures::stream::unfold(start, |mut follow| async move {
         loop {
             if let Some(message) = follow.ready.pop_front() {
@@ -51,7 +64,7 @@ pub fn subscribe_all_by_polling(
             if follow.done {
                 return None;
             }
-            if let Err(error) = follow.next_all_page().await {
+            if let Err(error) = follow.next_page().await {
                 follow.done = true;
                 return Some((Err(error), follow));
             }
@@ -60,8 +73,8 @@ pub fn subscribe_all_by_polling(
     .boxed()
 }
 
-impl Follow<(AllFrom, EventFilter)> {
-    async fn next_all_page(&mut self) -> Result<(), StoreError> {
+impl NextPage for Follow<(AllFrom, EventFilter)> {
+    async fn next_page(&mut self) -> Result<(), StoreError> {
         // Mark the head seen *before* reading, so a commit during the read still wakes us.
         let head = *self.head.borrow_and_update();
         let (from, filter) = &self.cursor;
@@ -127,25 +140,11 @@ pub fn subscribe_stream_by_polling(
         caught_up: false,
         done: false,
     };
-    futures::stream::unfold(start, |mut follow| async move {
-        loop {
-            if let Some(message) = follow.ready.pop_front() {
-                return Some((Ok(message), follow));
-            }
-            if follow.done {
-                return None;
-            }
-            if let Err(error) = follow.next_stream_page().await {
-                follow.done = true;
-                return Some((Err(error), follow));
-            }
-        }
-    })
-    .boxed()
+    deliver(start)
 }
 
-impl Follow<(StreamName, StreamFrom)> {
-    async fn next_stream_page(&mut self) -> Result<(), StoreError> {
+impl NextPage for Follow<(StreamName, StreamFrom)> {
+    async fn next_page(&mut self) -> Result<(), StoreError> {
         self.head.borrow_and_update();
         let (stream, from) = self.cursor.clone();
         if from == StreamFrom::End {

@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 use eventfold_core::{Position, RecordedEvent, Revision, StreamName};
 
+use super::field_reader::FieldReader;
+
 /// The first eight bytes of every segment file.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"EVFOLDLG";
 /// The segment format version this code writes and reads.
@@ -236,10 +238,7 @@ pub fn peek_event_identity(body: &[u8]) -> Result<(u64, Uuid, &str), String> {
 /// Decodes a checked frame body. Data and metadata become slices of `body` (no copy).
 /// `names` remembers the last stream name, so consecutive events of one stream share it.
 pub fn decode_record(body: Bytes, names: &mut NameCache) -> Result<Record, String> {
-    let mut fields = Fields {
-        bytes: &body,
-        at: 0,
-    };
+    let mut fields = FieldReader::new(&body);
     let kind = fields.u8()?;
     let flags = fields.u8()?;
     match kind {
@@ -253,7 +252,7 @@ pub fn decode_record(body: Bytes, names: &mut NameCache) -> Result<Record, Strin
                 return Err("stream-state record lengths do not add up".into());
             }
             let stream = fields.str(stream_len, "stream")?.to_owned();
-            let start = fields.at;
+            let start = fields.position();
             Ok(Record::StreamState {
                 stream,
                 state_json: body.slice(start..start + json_len),
@@ -265,7 +264,7 @@ pub fn decode_record(body: Bytes, names: &mut NameCache) -> Result<Record, Strin
 
 fn decode_event(
     body: &Bytes,
-    mut fields: Fields<'_>,
+    mut fields: FieldReader<'_>,
     names: &mut NameCache,
 ) -> Result<RecordedEvent, String> {
     let position = Position(fields.u64()?);
@@ -288,7 +287,7 @@ fn decode_event(
     let event_type = fields.str(type_len, "type")?.to_owned();
     let content_type =
         eventfold_core::content_type_from(fields.str(content_type_len, "content type")?);
-    let metadata_start = fields.at;
+    let metadata_start = fields.position();
     let data_start = metadata_start + metadata_len;
     Ok(RecordedEvent {
         id,
@@ -320,55 +319,6 @@ impl NameCache {
         let stream = StreamName::new(name).map_err(|error| error.to_string())?;
         self.last = Some(stream.clone());
         Ok(stream)
-    }
-}
-
-/// A bounds-checked reader over a record body.
-struct Fields<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Fields<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(len)
-            .filter(|end| *end <= self.bytes.len());
-        let end = end.ok_or("record body too short")?;
-        let taken = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(taken)
-    }
-
-    fn remaining(&self) -> usize {
-        self.bytes.len() - self.at
-    }
-
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from_le_bytes(
-            self.take(2)?.try_into().expect("2 bytes"),
-        ))
-    }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-
-    fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
-    }
-
-    fn str(&mut self, len: usize, what: &str) -> Result<&'a str, String> {
-        std::str::from_utf8(self.take(len)?).map_err(|_| format!("{what} is not UTF-8"))
     }
 }
 

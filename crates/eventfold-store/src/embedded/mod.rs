@@ -5,6 +5,7 @@
 //! [`recovery`]), and reads that go straight to the files ([`reader`]). See
 //! docs/ARCHITECTURE.md and docs/FORMAT.md.
 
+mod field_reader;
 mod follower;
 pub mod format;
 pub mod index;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use eventfold_core::{Position, StreamName};
 
+use super::field_reader::FieldReader;
 use super::index::{Index, SegmentIndex, StreamEntry, StreamState};
 use super::io::{SegmentFile, Storage};
 
@@ -104,9 +105,7 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
     if crc32c::crc32c(content) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
         return Err("checksum mismatch".into());
     }
-    let mut reader = Reader {
-        bytes: &content[8..],
-    };
+    let mut reader = FieldReader::new(&content[8..]);
     if reader.u32()? != VERSION {
         return Err("unsupported snapshot version".into());
     }
@@ -120,7 +119,7 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
         let first_position = Position(reader.u64()?);
         let end = reader.u64()?;
         let tail_crc = reader.u32()?;
-        let count = reader.len(4)?;
+        let count = count(&mut reader, 4)?;
         let offsets = (0..count)
             .map(|_| reader.u32())
             .collect::<Result<Vec<_>, _>>()?;
@@ -135,12 +134,12 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
             end,
         });
     }
-    index.time_marks = reader.u64s()?.into_iter().map(|t| t as i64).collect();
+    index.time_marks = u64s(&mut reader)?.into_iter().map(|t| t as i64).collect();
     let stream_count = reader.u64()?;
     for _ in 0..stream_count {
-        let name = StreamName::new(&reader.string()?).map_err(|e| e.to_string())?;
-        let positions = reader.u64s()?;
-        let state_len = reader.len(1)?;
+        let name = StreamName::new(&string(&mut reader)?).map_err(|e| e.to_string())?;
+        let positions = u64s(&mut reader)?;
+        let state_len = count(&mut reader, 1)?;
         let state: StreamState = if state_len == 0 {
             StreamState::default()
         } else {
@@ -158,11 +157,11 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
     for map in [&mut index.types, &mut index.categories] {
         let count = reader.u64()?;
         for _ in 0..count {
-            let key = reader.string()?;
-            map.insert(key.into(), reader.u64s()?);
+            let key = string(&mut reader)?;
+            map.insert(key.into(), u64s(&mut reader)?);
         }
     }
-    if !reader.bytes.is_empty() {
+    if reader.remaining() != 0 {
         return Err("trailing bytes".into());
     }
     let counted: usize = index.segments.iter().map(|s| s.offsets.len()).sum();
@@ -216,53 +215,25 @@ fn put_str(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
 }
 
-/// Reads the snapshot's fields, failing (never panicking) on a short or inconsistent file.
-struct Reader<'a> {
-    bytes: &'a [u8],
+/// A count of items of `item_bytes` each, checked against what is left.
+fn count(reader: &mut FieldReader<'_>, item_bytes: usize) -> Result<usize, String> {
+    let count = reader.u64()?;
+    if count.saturating_mul(item_bytes as u64) > reader.remaining() as u64 {
+        return Err("a length runs past the end of the snapshot".into());
+    }
+    Ok(count as usize)
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
-        if self.bytes.len() < len {
-            return Err("the snapshot ends early".into());
-        }
-        let (taken, rest) = self.bytes.split_at(len);
-        self.bytes = rest;
-        Ok(taken)
-    }
+fn u64s(reader: &mut FieldReader<'_>) -> Result<Vec<u64>, String> {
+    let count = count(reader, 8)?;
+    let bytes = reader.take(count * 8)?;
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
+}
 
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-
-    fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
-    }
-
-    /// A count of items of `item_bytes` each, checked against what is left.
-    fn len(&mut self, item_bytes: usize) -> Result<usize, String> {
-        let count = self.u64()?;
-        if count.saturating_mul(item_bytes as u64) > self.bytes.len() as u64 {
-            return Err("a length runs past the end of the snapshot".into());
-        }
-        Ok(count as usize)
-    }
-
-    fn u64s(&mut self) -> Result<Vec<u64>, String> {
-        let count = self.len(8)?;
-        let bytes = self.take(count * 8)?;
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect())
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        let len = self.len(1)?;
-        String::from_utf8(self.take(len)?.to_vec()).map_err(|_| "a name is not UTF-8".into())
-    }
+fn string(reader: &mut FieldReader<'_>) -> Result<String, String> {
+    let len = count(reader, 1)?;
+    Ok(reader.str(len, "a name")?.to_owned())
 }
