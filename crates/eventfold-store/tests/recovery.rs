@@ -597,3 +597,66 @@ async fn a_snapshot_that_does_not_match_the_log_is_ignored() {
         "the log, not the snapshot, is the truth"
     );
 }
+
+#[tokio::test]
+async fn retries_are_recognised_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    // A window of 4 ids: after reopening it holds the last whole append (3 events); the one
+    // before is cut by the window's edge and left out.
+    let options = Options {
+        recent_ids_max: 4,
+        ..Options::default()
+    };
+    let store = EmbeddedStore::open(dir.path(), options.clone()).unwrap();
+    let appends: Vec<Vec<NewEvent>> = (0..3)
+        .map(|n| (0..3).map(|i| event(n * 10 + i)).collect())
+        .collect();
+    let mut results = Vec::new();
+    for (n, batch) in appends.iter().enumerate() {
+        let expected = if n == 0 {
+            ExpectedRevision::NoStream
+        } else {
+            ExpectedRevision::Exact(n as u64 * 3 - 1)
+        };
+        results.push(
+            store
+                .append(&stream(1), expected, batch.clone())
+                .await
+                .unwrap(),
+        );
+    }
+    store.close().await;
+    drop(store);
+    let store = EmbeddedStore::open(dir.path(), options).unwrap();
+    // In the window: recognised even with `any`.
+    assert_eq!(
+        store
+            .append(&stream(1), ExpectedRevision::Any, appends[2].clone())
+            .await
+            .unwrap(),
+        results[2]
+    );
+    // Beyond the window: recognised from the log when the retry names where it went.
+    assert_eq!(
+        store
+            .append(&stream(1), ExpectedRevision::Exact(2), appends[1].clone())
+            .await
+            .unwrap(),
+        results[1]
+    );
+    assert_eq!(
+        store
+            .append(&stream(1), ExpectedRevision::NoStream, appends[0].clone())
+            .await
+            .unwrap(),
+        results[0]
+    );
+    assert_eq!(
+        store
+            .read_stream(&stream(1), ReadStream::default())
+            .await
+            .unwrap()
+            .len(),
+        9
+    );
+}

@@ -220,19 +220,31 @@ pub fn peek_event_position(body: &[u8]) -> Option<Position> {
         .then(|| Position(u64::from_le_bytes(body[2..10].try_into().expect("8 bytes"))))
 }
 
-/// The identity of an event record without decoding the rest: revision, id and stream name.
-pub fn peek_event_identity(body: &[u8]) -> Result<(u64, Uuid, &str), String> {
+/// What identifies an event record, read without decoding the rest.
+#[derive(Debug, PartialEq, Eq)]
+pub struct EventIdentity<'a> {
+    pub revision: u64,
+    pub id: Uuid,
+    pub stream: &'a str,
+    /// True when the record ends its write (the last event of an append).
+    pub ends_write: bool,
+}
+
+/// The identity of an event record without decoding the rest.
+pub fn peek_event_identity(body: &[u8]) -> Result<EventIdentity<'_>, String> {
     if body.len() < EVENT_FIXED_BYTES || body[0] != KIND_EVENT {
         return Err("not an event record".into());
     }
-    let revision = u64::from_le_bytes(body[10..18].try_into().expect("8 bytes"));
-    let id = Uuid::from_slice(&body[34..50]).expect("16 bytes");
     let stream_len = u16::from_le_bytes(body[50..52].try_into().expect("2 bytes")) as usize;
     let stream = body
         .get(EVENT_FIXED_BYTES..EVENT_FIXED_BYTES + stream_len)
         .ok_or("stream name runs past the record")?;
-    let stream = std::str::from_utf8(stream).map_err(|_| "stream name is not UTF-8")?;
-    Ok((revision, id, stream))
+    Ok(EventIdentity {
+        revision: u64::from_le_bytes(body[10..18].try_into().expect("8 bytes")),
+        id: Uuid::from_slice(&body[34..50]).expect("16 bytes"),
+        stream: std::str::from_utf8(stream).map_err(|_| "stream name is not UTF-8")?,
+        ends_write: body[1] & FLAG_END_OF_WRITE != 0,
+    })
 }
 
 /// Decodes a checked frame body. Data and metadata become slices of `body` (no copy).
@@ -377,10 +389,12 @@ mod tests {
         let (body, total) = check_frame(&frame).unwrap();
         assert_eq!(total, frame.len());
         assert_eq!(peek_event_position(body), Some(Position(7)));
+        let identity = peek_event_identity(body).unwrap();
         assert_eq!(
-            peek_event_identity(body),
-            Ok((3, Uuid::from_u128(42), "account-1"))
+            (identity.revision, identity.id, identity.stream),
+            (3, Uuid::from_u128(42), "account-1")
         );
+        assert!(identity.ends_write);
         let record =
             decode_record(Bytes::copy_from_slice(body), &mut NameCache::default()).unwrap();
         assert!(record.ends_write());

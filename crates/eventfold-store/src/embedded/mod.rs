@@ -483,11 +483,7 @@ impl EventStore for EmbeddedStore {
         stream: &StreamName,
         metadata: StreamMetadata,
     ) -> Result<(), StoreError> {
-        let size = serde_json::to_vec(&metadata).map_or(usize::MAX, |json| json.len());
-        let max = self.inner.limits.stream_metadata_bytes_max;
-        if size > max {
-            return Err(StoreError::AppendTooLarge { size, limit: max });
-        }
+        metadata.validate(&self.inner.limits)?;
         let stream = stream.clone();
         self.send(|reply| Command::SetMetadata {
             stream,

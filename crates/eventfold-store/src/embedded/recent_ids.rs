@@ -17,6 +17,10 @@ pub struct WrittenAt {
     pub stream: StreamName,
     pub revision: u64,
     pub position: u64,
+    /// The first revision of the append that wrote it.
+    pub append_start: u64,
+    /// How many events that append had.
+    pub append_len: u32,
 }
 
 /// The last `capacity` event ids written, oldest forgotten first.
@@ -46,34 +50,61 @@ impl RecentIds {
         window.by_id.reserve((head - first) as usize);
         window.order.reserve((head - first) as usize);
         let mut names: HashMap<Box<str>, StreamName> = HashMap::new();
+        // An append's events are consecutive in the log and its last one ends the write; the
+        // events before the first end in the window belong to an append cut by the window's
+        // edge and are left out.
+        let mut append: Vec<(Uuid, StreamName, u64, u64)> = Vec::new();
+        let mut seen_an_end = first == 0; // the log's start is an append boundary
         let mut position = first;
         while position < head {
             let chunk: Vec<u64> = (position..head.min(position + 8192)).collect();
             let mut at = position;
             reader::visit_events(index, &chunk, |body| {
-                let (revision, id, stream) = format::peek_event_identity(&body)?;
-                let stream = match names.get(stream) {
+                let identity = format::peek_event_identity(&body)?;
+                let stream = match names.get(identity.stream) {
                     Some(name) => name.clone(),
                     None => {
-                        let name = StreamName::new(stream).map_err(|e| e.to_string())?;
-                        names.insert(stream.into(), name.clone());
+                        let name = StreamName::new(identity.stream).map_err(|e| e.to_string())?;
+                        names.insert(identity.stream.into(), name.clone());
                         name
                     }
                 };
-                window.insert(
-                    id,
-                    WrittenAt {
-                        stream,
-                        revision,
-                        position: at,
-                    },
-                );
+                append.push((identity.id, stream, identity.revision, at));
                 at += 1;
+                if identity.ends_write {
+                    if seen_an_end {
+                        window.insert_append(append.drain(..));
+                    }
+                    append.clear();
+                    seen_an_end = true;
+                }
                 Ok(())
             })?;
             position += chunk.len() as u64;
         }
         Ok(window)
+    }
+
+    /// Remembers the events of one append: `(id, stream, revision, position)` in order.
+    fn insert_append(
+        &mut self,
+        events: impl ExactSizeIterator<Item = (Uuid, StreamName, u64, u64)>,
+    ) {
+        let append_len = events.len() as u32;
+        let mut append_start = None;
+        for (id, stream, revision, position) in events {
+            let append_start = *append_start.get_or_insert(revision);
+            self.insert(
+                id,
+                WrittenAt {
+                    stream,
+                    revision,
+                    position,
+                    append_start,
+                    append_len,
+                },
+            );
+        }
     }
 
     /// Remembers that `id` was written at `at`.
@@ -106,6 +137,8 @@ mod tests {
                 stream: stream.clone(),
                 revision: n as u64,
                 position: n as u64,
+                append_start: n as u64,
+                append_len: 1,
             };
             window.insert(Uuid::from_u128(n), at);
         }

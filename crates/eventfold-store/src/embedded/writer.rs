@@ -101,6 +101,24 @@ impl Reply {
     }
 }
 
+/// What an append is, as far as retries go.
+enum Retry {
+    /// It repeats an earlier append: here is that append's result.
+    Original(AppendResult),
+    /// It reuses ids already written elsewhere or otherwise.
+    IdsTaken(StoreError),
+    /// Its ids are new.
+    New,
+}
+
+fn id_conflict(id: uuid::Uuid, at: &WrittenAt) -> StoreError {
+    StoreError::EventIdConflict {
+        id,
+        stream: at.stream.clone(),
+        revision: at.revision,
+    }
+}
+
 /// A change to the index, applied in log order once the group is durable.
 pub enum Staged {
     /// An event at `offset` of the group's segment file.
@@ -359,7 +377,8 @@ impl Writer {
         if head.state.tombstoned {
             return Err(StoreError::StreamDeleted(stream));
         }
-        if let Some(original) = self.find_retry(&stream, expected, &events, &head)? {
+        let retry = self.find_retry(&stream, expected, &events, &head)?;
+        if let Retry::Original(original) = retry {
             return Ok(original);
         }
         if !head.accepts(expected) {
@@ -368,6 +387,9 @@ impl Writer {
                 expected,
                 actual: head.current_revision(),
             });
+        }
+        if let Retry::IdsTaken(conflict) = retry {
+            return Err(conflict);
         }
         let first_revision = head.next_revision;
         let first_position = self.next_position;
@@ -398,6 +420,8 @@ impl Writer {
                 stream: stream.clone(),
                 revision,
                 position,
+                append_start: first_revision,
+                append_len: events.len() as u32,
             };
             self.recent_ids.insert(event.id, written);
             staged.push(Staged::Event {
@@ -421,89 +445,116 @@ impl Writer {
         })
     }
 
-    /// If this append repeats one already written (same ids, same stream, consecutive
-    /// revisions), returns the original result.
+    /// Whether this append repeats one already written. A retry repeats a whole earlier
+    /// append (the same ids in the same order, in the same stream) with an expectation that
+    /// append could have had; it gets the original result. Any other reuse of a written id is
+    /// refused, so an id is never stored twice.
     fn find_retry(
         &self,
         stream: &StreamName,
         expected: ExpectedRevision,
         events: &[NewEvent],
         head: &Head,
-    ) -> Result<Option<AppendResult>, StoreError> {
+    ) -> Result<Retry, StoreError> {
         let first_id = events[0].id;
-        let candidate = match (self.recent_ids.get(&first_id), expected) {
-            (Some(at), _) if at.stream != *stream => {
-                return Err(StoreError::EventIdConflict {
-                    id: first_id,
-                    stream: at.stream.clone(),
-                    revision: at.revision,
-                })
-            }
-            (Some(at), _) => at.revision,
-            (None, ExpectedRevision::Exact(n)) => match n.checked_add(1) {
-                Some(next) => next,
-                None => return Ok(None),
-            },
-            (None, ExpectedRevision::NoStream) => 0,
-            (None, _) => return Ok(None),
-        };
-        let count = events.len() as u64;
-        if candidate.saturating_add(count) > head.next_revision {
-            return Ok(None);
-        }
-        let mut written = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            let revision = candidate + i as u64;
-            let at = match self.recent_ids.get(&event.id) {
-                Some(at) if at.stream == *stream && at.revision == revision => Some(at.clone()),
-                Some(_) => None,
-                None => self.written_on_disk(stream, revision, event)?,
-            };
-            match at {
-                Some(at) => written.push(at),
-                None if i == 0 && self.recent_ids.get(&first_id).is_none() => return Ok(None),
-                None => {
-                    return Err(StoreError::EventIdConflict {
-                        id: first_id,
-                        stream: stream.clone(),
-                        revision: candidate,
+        if let Some(at) = self.recent_ids.get(&first_id) {
+            let whole_append = at.stream == *stream
+                && at.revision == at.append_start
+                && at.append_len as usize == events.len()
+                && events.iter().enumerate().all(|(i, event)| {
+                    self.recent_ids.get(&event.id).is_some_and(|other| {
+                        other.stream == *stream && other.revision == at.revision + i as u64
                     })
+                });
+            let expectation_fits = match expected {
+                ExpectedRevision::Any => true,
+                ExpectedRevision::NoStream => {
+                    at.append_start == 0 || at.append_start == head.state.deleted_before
                 }
+                ExpectedRevision::StreamExists => at.append_start > 0,
+                ExpectedRevision::Exact(n) => n.checked_add(1) == Some(at.append_start),
+            };
+            if whole_append && expectation_fits {
+                let last = self
+                    .recent_ids
+                    .get(&events[events.len() - 1].id)
+                    .expect("matched");
+                return Ok(Retry::Original(AppendResult {
+                    first_revision: Revision(at.revision),
+                    last_revision: Revision(last.revision),
+                    first_position: Position(at.position),
+                    last_position: Position(last.position),
+                }));
             }
+            return Ok(Retry::IdsTaken(id_conflict(first_id, at)));
         }
-        let (first, last) = (&written[0], &written[written.len() - 1]);
-        Ok(Some(AppendResult {
-            first_revision: Revision(first.revision),
-            last_revision: Revision(last.revision),
-            first_position: Position(first.position),
-            last_position: Position(last.position),
-        }))
+        if let Some((event, at)) = events
+            .iter()
+            .find_map(|event| Some((event, self.recent_ids.get(&event.id)?)))
+        {
+            return Ok(Retry::IdsTaken(id_conflict(event.id, at)));
+        }
+        // Older than the window: a retry that names where it went can be checked in the log.
+        let candidate = match expected {
+            ExpectedRevision::Exact(n) => n.checked_add(1),
+            ExpectedRevision::NoStream => Some(head.state.deleted_before),
+            _ => None,
+        };
+        match candidate {
+            Some(candidate) => self.retry_in_log(stream, candidate, events, head),
+            None => Ok(Retry::New),
+        }
     }
 
-    /// Where `event` was written, if the durable event at `revision` of `stream` has its id.
-    fn written_on_disk(
+    /// Compares `events` with the durable events of `stream` from revision `candidate` on.
+    fn retry_in_log(
         &self,
         stream: &StreamName,
-        revision: u64,
-        event: &NewEvent,
-    ) -> Result<Option<WrittenAt>, StoreError> {
-        let position = {
+        candidate: u64,
+        events: &[NewEvent],
+        head: &Head,
+    ) -> Result<Retry, StoreError> {
+        let count = events.len() as u64;
+        if candidate.saturating_add(count) > head.next_revision {
+            return Ok(Retry::New);
+        }
+        let positions = {
             let index = self.index.read();
-            let entry = index.streams.get(stream.as_str());
-            match entry.and_then(|entry| entry.positions.get(revision as usize)) {
-                Some(position) => *position,
-                None => return Ok(None),
+            let Some(entry) = index.streams.get(stream.as_str()) else {
+                return Ok(Retry::New);
+            };
+            match entry
+                .positions
+                .get(candidate as usize..(candidate + count) as usize)
+            {
+                Some(positions) => positions.to_vec(),
+                None => return Ok(Retry::New), // still in flight: not durable yet
             }
         };
-        let stored = reader::fetch(&self.index, &[position])?;
-        Ok(stored
-            .first()
-            .filter(|stored| stored.id == event.id)
-            .map(|_| WrittenAt {
+        let stored = reader::fetch(&self.index, &positions)?;
+        if stored[0].id != events[0].id {
+            return Ok(Retry::New);
+        }
+        if stored
+            .iter()
+            .zip(events)
+            .any(|(stored, event)| stored.id != event.id)
+        {
+            let at = WrittenAt {
                 stream: stream.clone(),
-                revision,
-                position,
-            }))
+                revision: candidate,
+                position: positions[0],
+                append_start: candidate,
+                append_len: 0,
+            };
+            return Ok(Retry::IdsTaken(id_conflict(events[0].id, &at)));
+        }
+        Ok(Retry::Original(AppendResult {
+            first_revision: Revision(candidate),
+            last_revision: Revision(candidate + count - 1),
+            first_position: Position(positions[0]),
+            last_position: Position(positions[positions.len() - 1]),
+        }))
     }
 
     fn stage_state(

@@ -429,6 +429,74 @@ pub async fn idempotent_retry_with_any(store: &dyn EventStore) {
     assert_eq!(read_forward(store, &s).await.len(), 4, "nothing written");
 }
 
+pub async fn only_a_whole_earlier_append_is_a_retry(store: &dyn EventStore) {
+    let s = stream(&fresh_category(), 1);
+    let first = events(0..1);
+    store
+        .append(&s, ExpectedRevision::Any, first.clone())
+        .await
+        .unwrap();
+    let triple = events(1..4);
+    let original = store
+        .append(&s, ExpectedRevision::Exact(0), triple.clone())
+        .await
+        .unwrap();
+    // A superset, a prefix, a suffix, or a new event mixed with a written one: ids are taken.
+    let superset: Vec<NewEvent> = first.iter().cloned().chain(events(9..10)).collect();
+    assert_code(
+        store.append(&s, ExpectedRevision::Any, superset).await,
+        "event_id_conflict",
+    );
+    assert_code(
+        store
+            .append(&s, ExpectedRevision::Any, triple[..2].to_vec())
+            .await,
+        "event_id_conflict",
+    );
+    assert_code(
+        store
+            .append(&s, ExpectedRevision::Any, triple[1..].to_vec())
+            .await,
+        "event_id_conflict",
+    );
+    let mixed = vec![event(20), triple[2].clone()];
+    assert_code(
+        store.append(&s, ExpectedRevision::Any, mixed).await,
+        "event_id_conflict",
+    );
+    // The whole append again: with its own expectation, or with `any`, it is a retry.
+    assert_eq!(
+        store
+            .append(&s, ExpectedRevision::Exact(0), triple.clone())
+            .await
+            .unwrap(),
+        original
+    );
+    assert_eq!(
+        store
+            .append(&s, ExpectedRevision::Any, triple.clone())
+            .await
+            .unwrap(),
+        original
+    );
+    // With an expectation the original could not have had, it is a wrong expectation.
+    assert_code(
+        store
+            .append(&s, ExpectedRevision::Exact(2), triple.clone())
+            .await,
+        "wrong_expected_revision",
+    );
+    assert_code(
+        store.append(&s, ExpectedRevision::NoStream, triple).await,
+        "wrong_expected_revision",
+    );
+    assert_eq!(
+        read_forward(store, &s).await.len(),
+        4,
+        "nothing was written twice"
+    );
+}
+
 pub async fn reused_event_id_in_another_stream_is_refused(store: &dyn EventStore) {
     let category = fresh_category();
     let batch = events(0..1);
@@ -903,6 +971,30 @@ pub async fn metadata_round_trips(store: &dyn EventStore) {
     assert_code(
         store.read_stream(&s, ReadStream::default()).await,
         "stream_not_found",
+    );
+}
+
+pub async fn oversized_or_too_deep_metadata_is_refused(store: &dyn EventStore) {
+    let s = stream(&fresh_category(), 1);
+    store
+        .append(&s, ExpectedRevision::Any, events(0..1))
+        .await
+        .unwrap();
+    let text = format!("{}1{}", "[".repeat(126), "]".repeat(126));
+    let deep = StreamMetadata {
+        custom: Some(serde_json::from_str(&text).unwrap()),
+        ..StreamMetadata::default()
+    };
+    assert_code(store.set_stream_metadata(&s, deep).await, "invalid_request");
+    let big = StreamMetadata {
+        custom: Some("x".repeat(1 << 20).into()),
+        ..StreamMetadata::default()
+    };
+    assert_code(store.set_stream_metadata(&s, big).await, "too_large");
+    assert_eq!(
+        store.stream_metadata(&s).await.unwrap(),
+        StreamMetadata::default(),
+        "nothing changed"
     );
 }
 
