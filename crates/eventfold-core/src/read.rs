@@ -50,7 +50,38 @@ pub struct EventFilter {
     pub event_types: Vec<String>,
 }
 
+/// The most event types one filter may name.
+pub const FILTER_EVENT_TYPES_MAX: usize = 32;
+/// The longest prefix, category or event type in a filter, in bytes.
+pub const FILTER_TEXT_BYTES_MAX: usize = 256;
+
 impl EventFilter {
+    /// Checks the filter's size: at most [`FILTER_EVENT_TYPES_MAX`] types, each part at most
+    /// [`FILTER_TEXT_BYTES_MAX`] bytes.
+    pub fn validate(&self) -> Result<(), crate::StoreError> {
+        if self.event_types.len() > FILTER_EVENT_TYPES_MAX {
+            return Err(crate::StoreError::InvalidRequest(format!(
+                "a filter names at most {FILTER_EVENT_TYPES_MAX} event types, this one {}",
+                self.event_types.len()
+            )));
+        }
+        let texts = self
+            .event_types
+            .iter()
+            .chain(&self.stream_prefix)
+            .chain(&self.category);
+        if let Some(long) = texts
+            .into_iter()
+            .find(|text| text.len() > FILTER_TEXT_BYTES_MAX)
+        {
+            return Err(crate::StoreError::InvalidRequest(format!(
+                "filter value {:?}… is longer than {FILTER_TEXT_BYTES_MAX} bytes",
+                long.chars().take(32).collect::<String>()
+            )));
+        }
+        Ok(())
+    }
+
     /// True when the filter lets every event through.
     pub fn is_empty(&self) -> bool {
         self.stream_prefix.is_none() && self.category.is_none() && self.event_types.is_empty()

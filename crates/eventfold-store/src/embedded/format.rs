@@ -104,7 +104,9 @@ pub fn encode_event(out: &mut Vec<u8>, event: &EventParts<'_>, flags: u8) {
     out.put_u64_le(event.position.0);
     out.put_u64_le(event.revision.0);
     out.put_i64_le(event.recorded_at_nanos);
-    out.put_i64_le(event.occurred_at_nanos.unwrap_or(NO_TIME));
+    // The one instant that equals the "not given" marker is stored a nanosecond later.
+    let occurred_at = event.occurred_at_nanos.map(|nanos| nanos.max(NO_TIME + 1));
+    out.put_i64_le(occurred_at.unwrap_or(NO_TIME));
     out.put_slice(event.id.as_bytes());
     out.put_u16_le(len_u16(event.stream.len()));
     out.put_u16_le(len_u16(event.event_type.len()));

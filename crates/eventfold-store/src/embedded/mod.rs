@@ -64,6 +64,38 @@ pub struct Options {
     pub recent_ids_max: usize,
 }
 
+impl Options {
+    /// Checks the settings against what the format and the engine can hold.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        let invalid = |what: &str| Err(StoreError::InvalidRequest(format!("option {what}")));
+        let limits = &self.limits;
+        if !(1 << 10..=1 << 30).contains(&self.segment_bytes_max) {
+            return invalid("segment_bytes_max must be between 1 KiB and 1 GiB");
+        }
+        if limits.event_bytes_max == 0 || limits.event_bytes_max > EVENT_BYTES_LIMIT {
+            return invalid("limits.event_bytes_max must be between 1 byte and 4 MiB - 64 KiB");
+        }
+        if limits.append_bytes_max < limits.event_bytes_max || limits.append_bytes_max > 64 << 20 {
+            return invalid("limits.append_bytes_max must be between event_bytes_max and 64 MiB");
+        }
+        if limits.append_events_max == 0 || limits.read_events_max == 0 {
+            return invalid(
+                "limits.append_events_max and limits.read_events_max must be at least 1",
+            );
+        }
+        if limits.event_type_bytes_max > 4096 || limits.content_type_bytes_max > 4096 {
+            return invalid("limits on type and content type names must be at most 4096 bytes");
+        }
+        if self.recent_ids_max == 0 || self.queue_commands_max == 0 {
+            return invalid("recent_ids_max and queue_commands_max must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// The largest event the format can frame, leaving room for the record's own fields.
+const EVENT_BYTES_LIMIT: usize = format::FRAME_BODY_BYTES_MAX - (64 << 10);
+
 impl Default for Options {
     fn default() -> Self {
         Self {
@@ -129,6 +161,7 @@ fn recover_with_snapshot(
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`, recovering from a crash if needed.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, StoreError> {
+        options.validate()?;
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir)
             .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
@@ -146,6 +179,7 @@ impl EmbeddedStore {
         dir: &Path,
         options: Options,
     ) -> Result<Self, StoreError> {
+        options.validate()?;
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir.display().to_string(), e))?;
         let lock = lock_directory(dir)?;
         Self::open_on(storage, dir.to_owned(), lock, options)
@@ -171,13 +205,19 @@ impl EmbeddedStore {
             index.add_segment(first, file, format::SEGMENT_HEADER_BYTES);
         }
         let last = index.segments.last().expect("a segment exists");
+        // What recovery found may still be only in the page cache (after a SIGKILL): make it
+        // durable before anything is served or acknowledged on top of it.
+        last.file
+            .sync_data()
+            .map_err(|e| StoreError::io(format!("syncing {}", last.file.name()), e))?;
         let file_end = last.end;
         let file_len = last
             .file
             .size_bytes()
             .map_err(|e| StoreError::io(last.file.name(), e))?;
         let preallocator = preallocator::Preallocator::start(
-            last.file.clone(),
+            storage.clone(),
+            last.first_position,
             file_end,
             file_len,
             options.preallocate_bytes,
@@ -224,6 +264,7 @@ impl EmbeddedStore {
     /// live. It changes no file: a torn tail is left for the writer's next open to cut. Writes
     /// fail with `read_only`.
     pub fn open_read_only(dir: impl AsRef<Path>, options: Options) -> Result<Self, StoreError> {
+        options.validate()?;
         let dir = dir.as_ref().to_owned();
         let log = dir.join(LOG_DIR);
         if !log.is_dir() {
@@ -428,6 +469,7 @@ impl EventStore for EmbeddedStore {
 
     async fn read_all(&self, request: ReadAll) -> Result<AllSlice, StoreError> {
         self.check_read_limit(request.limit)?;
+        request.filter.validate()?;
         self.blocking(move |index, now| reader::read_all(index, &request, now))
             .await
     }
@@ -437,6 +479,7 @@ impl EventStore for EmbeddedStore {
         from: AllFrom,
         filter: EventFilter,
     ) -> Result<Subscription, StoreError> {
+        filter.validate()?;
         let store: Arc<dyn EventStore> = Arc::new(self.clone());
         Ok(subscription::subscribe_all_by_polling(
             store,

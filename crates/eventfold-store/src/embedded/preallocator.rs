@@ -9,13 +9,20 @@
 //!
 //! The two threads share one rule: the filler only zeroes ranges at or beyond everything the
 //! writer has reserved, and the writer waits if it would write into a range being zeroed.
+//!
+//! The filler writes and syncs through its **own** file descriptor. Linux reports a writeback
+//! error once per open file description; with a shared descriptor the filler's fdatasync could
+//! consume an error about the writer's pages, and the sync thread's next fdatasync would then
+//! succeed and acknowledge data that never reached the disk.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::io::SegmentFile;
+use eventfold_core::Position;
+
+use super::io::{SegmentFile, Storage};
 
 /// Bytes zeroed per step.
 const FILL_STEP_BYTES: u64 = 1 << 20;
@@ -23,7 +30,8 @@ const FILL_STEP_BYTES: u64 = 1 << 20;
 const ZERO_CHUNK_BYTES: usize = 1 << 20;
 
 struct Frontier {
-    file: Arc<dyn SegmentFile>,
+    /// The segment being written (its first position).
+    segment: Position,
     /// Everything below this is reserved by the writer.
     writer_end: u64,
     /// Everything from `writer_end` to this is zeroed.
@@ -34,6 +42,7 @@ struct Frontier {
 }
 
 struct Shared {
+    storage: Arc<dyn Storage>,
     frontier: Mutex<Frontier>,
     changed: Condvar,
     ahead_bytes: u64,
@@ -47,24 +56,26 @@ pub struct Preallocator {
 }
 
 impl Preallocator {
-    /// Keeps `file` zeroed up to `ahead_bytes` beyond the writer, never past `limit_bytes`
-    /// (the segment size). `data_end` is where the writer starts; `file_len` the file's length.
-    /// With `ahead_bytes` 0 no thread is started.
+    /// Keeps the segment `segment` zeroed up to `ahead_bytes` beyond the writer, never past
+    /// `limit_bytes` (the segment size). `data_end` is where the writer starts; `file_len` the
+    /// file's length. With `ahead_bytes` 0 no thread is started.
     pub fn start(
-        file: Arc<dyn SegmentFile>,
+        storage: Arc<dyn Storage>,
+        segment: Position,
         data_end: u64,
         file_len: u64,
         ahead_bytes: u64,
         limit_bytes: u64,
     ) -> std::io::Result<Self> {
         let frontier = Frontier {
-            file,
+            segment,
             writer_end: data_end,
             zeroed_end: file_len.max(data_end),
             filling: None,
             stop: false,
         };
         let shared = Arc::new(Shared {
+            storage,
             frontier: Mutex::new(frontier),
             changed: Condvar::new(),
             ahead_bytes,
@@ -83,21 +94,21 @@ impl Preallocator {
         Ok(Self { shared, thread })
     }
 
-    /// Reserves `[start, end)` of `file` for the writer, waiting if it is being zeroed.
-    pub fn reserve(&self, file: &Arc<dyn SegmentFile>, start: u64, end: u64) {
+    /// Reserves `[start, end)` of `segment` for the writer, waiting if it is being zeroed.
+    pub fn reserve(&self, segment: Position, start: u64, end: u64) {
         let mut frontier = self.shared.frontier.lock();
-        if !Arc::ptr_eq(&frontier.file, file) {
-            // A new segment: nothing in it is zeroed yet.
-            frontier.file = file.clone();
-            frontier.zeroed_end = start;
-            frontier.writer_end = start;
-        }
+        // A fill in progress may be in the previous segment; wait for it either way (rare).
         while frontier
             .filling
             .is_some_and(|(fill_start, _)| fill_start < end)
-            && Arc::ptr_eq(&frontier.file, file)
         {
             self.shared.changed.wait(&mut frontier);
+        }
+        if frontier.segment != segment {
+            // A new segment: nothing in it is zeroed yet.
+            frontier.segment = segment;
+            frontier.zeroed_end = start;
+            frontier.writer_end = start;
         }
         frontier.writer_end = frontier.writer_end.max(end);
         frontier.zeroed_end = frontier.zeroed_end.max(frontier.writer_end);
@@ -119,8 +130,9 @@ impl Drop for Preallocator {
 
 fn fill(shared: &Shared) {
     let zeros = vec![0u8; ZERO_CHUNK_BYTES];
+    let mut own: Option<(Position, Arc<dyn SegmentFile>)> = None;
     loop {
-        let (file, start, end) = {
+        let (segment, start, end) = {
             let mut frontier = shared.frontier.lock();
             loop {
                 if frontier.stop {
@@ -135,17 +147,25 @@ fn fill(shared: &Shared) {
             let start = frontier.zeroed_end.max(frontier.writer_end);
             let end = (start + FILL_STEP_BYTES).min(shared.limit_bytes);
             frontier.filling = Some((start, end));
-            (frontier.file.clone(), start, end)
+            (frontier.segment, start, end)
         };
-        let result = zero_range(&*file, &zeros, start, end);
+        let result = match &own {
+            Some((open, file)) if *open == segment => Ok(file.clone()),
+            _ => shared.storage.open_segment(segment),
+        }
+        .and_then(|file| {
+            own = Some((segment, file.clone()));
+            zero_range(&*file, &zeros, start, end)
+        });
         let mut frontier = shared.frontier.lock();
         frontier.filling = None;
         match result {
-            Ok(()) if Arc::ptr_eq(&frontier.file, &file) => frontier.zeroed_end = end,
+            Ok(()) if frontier.segment == segment => frontier.zeroed_end = end,
             Ok(()) => {}
             Err(error) => {
-                // Not fatal: writes simply grow the file. Stop trying.
-                tracing::warn!(%error, file = file.name(), "could not preallocate segment space");
+                // Not fatal: writes simply grow the file, and the sync thread's own descriptor
+                // still reports any writeback error. Stop trying.
+                tracing::warn!(%error, %segment, "could not preallocate segment space");
                 frontier.stop = true;
             }
         }

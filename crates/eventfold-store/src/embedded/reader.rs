@@ -328,10 +328,12 @@ fn candidates(
             .get(category.as_str())
             .map_or(&[][..], Vec::as_slice)]
     } else if !filter.event_types.is_empty() {
-        filter
-            .event_types
+        let mut types: Vec<&str> = filter.event_types.iter().map(String::as_str).collect();
+        types.sort_unstable();
+        types.dedup();
+        types
             .iter()
-            .filter_map(|t| index.types.get(t.as_str()).map(Vec::as_slice))
+            .filter_map(|t| index.types.get(*t).map(Vec::as_slice))
             .collect()
     } else {
         let positions: Vec<u64> = match direction {

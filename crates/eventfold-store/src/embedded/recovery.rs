@@ -70,8 +70,9 @@ pub fn recover(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryRepo
     recover_from(storage, mode, Index::default())
 }
 
-/// Bytes a follower reads from a segment per look.
-const FOLLOW_WINDOW_BYTES: u64 = 8 << 20;
+/// Bytes a follower reads from a segment per look: more than the largest write (a 16 MiB
+/// append plus framing), so a complete write always fits in one look.
+const FOLLOW_WINDOW_BYTES: u64 = 64 << 20;
 
 /// One look at the log by a read-only reader following a writer in another process: indexes
 /// the complete writes that appeared since the last look. A write still in progress (or torn)

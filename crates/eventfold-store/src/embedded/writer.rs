@@ -168,6 +168,8 @@ pub struct Writer {
     index: Arc<RwLock<Index>>,
     pipeline: Pipeline,
     preallocator: Preallocator,
+    /// The first position of the segment being written.
+    segment: Position,
     file: Arc<dyn SegmentFile>,
     file_end: u64,
     segment_bytes_max: u64,
@@ -177,6 +179,8 @@ pub struct Writer {
     next_position: u64,
     last_recorded_at_nanos: i64,
     buffer: Vec<u8>,
+    /// Set once the tail past the durable end was cut after a failure.
+    tail_cut: bool,
 }
 
 /// Prune heads of durable groups once the in-flight map holds this many streams.
@@ -194,10 +198,11 @@ impl Writer {
         segment_bytes_max: u64,
         recent_ids: RecentIds,
     ) -> Self {
-        let (file, next_position, last_recorded_at_nanos) = {
+        let (segment, file, next_position, last_recorded_at_nanos) = {
             let index = index.read();
             let last = index.segments.last().expect("a segment exists");
             (
+                last.first_position,
                 last.file.clone(),
                 index.next_position,
                 index.last_recorded_at_nanos,
@@ -208,6 +213,7 @@ impl Writer {
             index,
             pipeline,
             preallocator,
+            segment,
             file,
             file_end,
             segment_bytes_max,
@@ -216,6 +222,7 @@ impl Writer {
             next_position,
             last_recorded_at_nanos,
             buffer: Vec::with_capacity(1 << 20),
+            tail_cut: false,
         }
     }
 
@@ -253,6 +260,7 @@ impl Writer {
     /// the shutdown reply if one was among them.
     fn write_group(&mut self, group: &mut Vec<Command>) -> Option<oneshot::Sender<()>> {
         if let Some(reason) = self.pipeline.poisoned() {
+            self.cut_unsynced_tail();
             return refuse_all(group, || StoreError::Poisoned(reason.clone()));
         }
         if let Err(error) = self.roll_segment_if_full() {
@@ -323,7 +331,7 @@ impl Writer {
         let base = self.file_end;
         if !self.buffer.is_empty() {
             let end = base + self.buffer.len() as u64;
-            self.preallocator.reserve(&self.file, base, end);
+            self.preallocator.reserve(self.segment, base, end);
             if let Err(error) = self.file.write_all_at(&self.buffer, base) {
                 let error = StoreError::io(format!("writing {}", self.file.name()), error);
                 self.pipeline.poison(&error);
@@ -345,6 +353,32 @@ impl Writer {
             replies,
         });
         shutdown
+    }
+
+    /// After a failed write or sync, cuts the segment back to its last durable end (once).
+    /// Linux may keep pages that failed to write in its cache, marked clean: a reopen in the
+    /// same boot would read them as if they were on disk, and later syncs would never write
+    /// them. Cutting the file drops them; nothing past the durable end was acknowledged.
+    fn cut_unsynced_tail(&mut self) {
+        if self.tail_cut {
+            return;
+        }
+        self.tail_cut = true;
+        self.pipeline.wait_until_idle();
+        let durable_end = self.index.read().segments.last().map(|segment| segment.end);
+        let Some(durable_end) = durable_end else {
+            return;
+        };
+        match self.file.truncate(durable_end) {
+            Ok(()) => tracing::warn!(
+                file = self.file.name(),
+                durable_end,
+                "cut the segment back to its durable end after the failure"
+            ),
+            Err(error) => {
+                tracing::error!(%error, file = self.file.name(), "could not cut the segment back to its durable end; check the disk before reopening")
+            }
+        }
     }
 
     /// The head of `stream`: from a group still in flight, or from the index.
@@ -596,6 +630,7 @@ impl Writer {
         self.index
             .write()
             .add_segment(first_position, file.clone(), SEGMENT_HEADER_BYTES);
+        self.segment = first_position;
         self.file = file;
         self.file_end = SEGMENT_HEADER_BYTES;
         Ok(())

@@ -57,6 +57,11 @@ fn category_filter(category: &str) -> EventFilter {
 
 /// Every event of a category in `$all`, forward, following `next` cursors.
 async fn read_category(store: &dyn EventStore, category: &str) -> Vec<RecordedEvent> {
+    read_filtered(store, category_filter(category)).await
+}
+
+/// Every event `filter` lets through, forward, following `next` cursors.
+async fn read_filtered(store: &dyn EventStore, filter: EventFilter) -> Vec<RecordedEvent> {
     let mut found = Vec::new();
     let mut from = AllFrom::Start;
     loop {
@@ -64,7 +69,7 @@ async fn read_category(store: &dyn EventStore, category: &str) -> Vec<RecordedEv
             from,
             direction: Direction::Forward,
             limit: 100,
-            filter: category_filter(category),
+            filter: filter.clone(),
         };
         let slice = store.read_all(request).await.expect("read all");
         found.extend(slice.events);
@@ -1246,6 +1251,55 @@ pub async fn extreme_numbers_are_ordinary_inputs(store: &dyn EventStore) {
         ..ReadAll::default()
     };
     assert_eq!(store.read_all(from_ancient).await.unwrap().events.len(), 1);
+}
+
+pub async fn oversized_filters_are_refused(store: &dyn EventStore) {
+    let many = EventFilter {
+        event_types: (0..33).map(|n| format!("T{n}")).collect(),
+        ..EventFilter::default()
+    };
+    assert_code(
+        store
+            .read_all(ReadAll {
+                filter: many.clone(),
+                ..ReadAll::default()
+            })
+            .await,
+        "invalid_request",
+    );
+    assert_code(
+        store.subscribe_all(AllFrom::Start, many).await.map(|_| ()),
+        "invalid_request",
+    );
+    let long = EventFilter {
+        stream_prefix: Some("x".repeat(257)),
+        ..EventFilter::default()
+    };
+    assert_code(
+        store
+            .read_all(ReadAll {
+                filter: long,
+                ..ReadAll::default()
+            })
+            .await,
+        "invalid_request",
+    );
+    // Repeating a type is fine and returns each event once.
+    let category = fresh_category();
+    store
+        .append(&stream(&category, 1), ExpectedRevision::Any, events(0..2))
+        .await
+        .unwrap();
+    let twice = EventFilter {
+        category: None,
+        stream_prefix: Some(format!("{category}-")),
+        event_types: vec!["Deposited".into(), "Deposited".into()],
+    };
+    assert_eq!(
+        read_filtered(store, twice).await.len(),
+        2,
+        "each event once"
+    );
 }
 
 pub async fn event_fields_round_trip(store: &dyn EventStore) {

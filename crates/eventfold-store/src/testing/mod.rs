@@ -70,6 +70,7 @@ macro_rules! conformance_suite {
             missing_stream_is_not_found,
             bad_appends_are_refused_and_change_nothing,
             extreme_numbers_are_ordinary_inputs,
+            oversized_filters_are_refused,
             event_fields_round_trip,
         );
     };
