@@ -661,3 +661,54 @@ async fn retries_are_recognised_after_a_reopen() {
         9
     );
 }
+
+#[tokio::test]
+async fn a_frame_hidden_in_event_data_does_not_turn_a_torn_write_into_damage() {
+    use eventfold_store::embedded::format::{encode_event, EventParts, Salt};
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), exact_files(), 1).await;
+    let segment = segments(dir.path()).pop().unwrap();
+    let before = std::fs::metadata(&segment).unwrap().len() as usize;
+    // A client stores bytes that form a perfect frame, for every salt it could guess.
+    let mut crafted = Vec::new();
+    for guess in [0u32, 1, 0xffff_ffff] {
+        let parts = EventParts {
+            position: Position(99),
+            revision: eventfold_store::Revision(0),
+            recorded_at_nanos: 0,
+            occurred_at_nanos: None,
+            id: uuid::Uuid::nil(),
+            stream: "fake-1",
+            event_type: "Fake",
+            content_type: "application/json",
+            metadata: b"{}",
+            data: b"{}",
+        };
+        encode_event(&mut crafted, Salt(guess), &parts, 1);
+    }
+    crafted.extend_from_slice(&[7u8; 64]);
+    {
+        let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
+        let binary =
+            NewEvent::new("Blob", crafted.clone()).with_content_type("application/octet-stream");
+        store
+            .append(&stream(1), ExpectedRevision::Any, vec![binary])
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    // A SIGKILL tears that write right after the crafted bytes.
+    let full = std::fs::read(&segment).unwrap();
+    let cut = full.len() - 32;
+    assert!(
+        cut > before + crafted.len() - 64,
+        "the cut is after the crafted frames"
+    );
+    std::fs::write(&segment, &full[..cut]).unwrap();
+    let store = EmbeddedStore::open(dir.path(), exact_files()).expect("a torn write, not damage");
+    assert_eq!(
+        store.recovery_report().torn_tail.as_ref().unwrap().offset as usize,
+        before
+    );
+    assert_eq!(all_positions(&store).await.len(), 3);
+}

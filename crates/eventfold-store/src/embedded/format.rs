@@ -1,7 +1,10 @@
 //! The on-disk format of log segments (see docs/FORMAT.md, which this file implements).
 //!
 //! A segment is a 32-byte header followed by frames. A frame is
-//! `body_len: u32 LE | crc32c(body_len bytes ‖ body): u32 LE | body`.
+//! `body_len: u32 LE | header check: u32 LE | body check: u32 LE | body`, both checks CRC-32C
+//! seeded with the segment's random salt (over the 4 length bytes, and over the body). Without
+//! the salt, bytes inside an event's data cannot pass for a frame, so a torn write is never
+//! mistaken for damage, and scanning for the next valid frame costs O(1) per offset.
 //! A body is an event record or a stream-state record; the last record of every atomic write
 //! carries [`FLAG_END_OF_WRITE`], so a write that did not fully reach the disk is recognised and
 //! cut away at open.
@@ -17,11 +20,22 @@ use super::field_reader::FieldReader;
 /// The first eight bytes of every segment file.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"EVFOLDLG";
 /// The segment format version this code writes and reads.
-pub const SEGMENT_FORMAT_VERSION: u32 = 1;
+pub const SEGMENT_FORMAT_VERSION: u32 = 2;
 /// Bytes before the first frame.
 pub const SEGMENT_HEADER_BYTES: u64 = 32;
 /// Bytes of a frame before its body.
-pub const FRAME_HEADER_BYTES: usize = 8;
+pub const FRAME_HEADER_BYTES: usize = 12;
+
+/// A segment's random checksum seed (in its header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Salt(pub u32);
+
+impl Salt {
+    /// A fresh random salt, for a new segment.
+    pub fn random() -> Self {
+        Self(Uuid::new_v4().as_u128() as u32)
+    }
+}
 /// The largest frame body this code accepts; anything larger is damage, not data.
 pub const FRAME_BODY_BYTES_MAX: usize = 4 << 20;
 
@@ -40,18 +54,22 @@ const STREAM_STATE_FIXED_BYTES: usize = 1 + 1 + 2 + 4;
 const NO_TIME: i64 = i64::MIN;
 
 /// Encodes a segment header for a segment whose first event has `first_position`.
-pub fn encode_segment_header(first_position: Position) -> [u8; SEGMENT_HEADER_BYTES as usize] {
+pub fn encode_segment_header(
+    first_position: Position,
+    salt: Salt,
+) -> [u8; SEGMENT_HEADER_BYTES as usize] {
     let mut header = [0u8; SEGMENT_HEADER_BYTES as usize];
     header[0..8].copy_from_slice(&SEGMENT_MAGIC);
     header[8..12].copy_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
+    header[12..16].copy_from_slice(&salt.0.to_le_bytes());
     header[16..24].copy_from_slice(&first_position.0.to_le_bytes());
     let crc = crc32c::crc32c(&header[0..24]);
     header[24..28].copy_from_slice(&crc.to_le_bytes());
     header
 }
 
-/// Decodes a segment header, returning the first position or what is wrong with it.
-pub fn decode_segment_header(header: &[u8]) -> Result<Position, String> {
+/// Decodes a segment header: its first position and salt, or what is wrong with it.
+pub fn decode_segment_header(header: &[u8]) -> Result<(Position, Salt), String> {
     if header.len() < SEGMENT_HEADER_BYTES as usize {
         return Err(format!(
             "header is {} bytes, expected {SEGMENT_HEADER_BYTES}",
@@ -71,9 +89,13 @@ pub fn decode_segment_header(header: &[u8]) -> Result<Position, String> {
             "segment format version {version} is not supported (this build reads {SEGMENT_FORMAT_VERSION})"
         ));
     }
-    Ok(Position(u64::from_le_bytes(
+    let salt = Salt(u32::from_le_bytes(
+        header[12..16].try_into().expect("4 bytes"),
+    ));
+    let first_position = Position(u64::from_le_bytes(
         header[16..24].try_into().expect("8 bytes"),
-    )))
+    ));
+    Ok((first_position, salt))
 }
 
 /// The borrowed parts of an event to encode.
@@ -91,7 +113,7 @@ pub struct EventParts<'a> {
 }
 
 /// Appends one framed event record to `out`.
-pub fn encode_event(out: &mut Vec<u8>, event: &EventParts<'_>, flags: u8) {
+pub fn encode_event(out: &mut Vec<u8>, salt: Salt, event: &EventParts<'_>, flags: u8) {
     let body_len = EVENT_FIXED_BYTES
         + event.stream.len()
         + event.event_type.len()
@@ -118,11 +140,11 @@ pub fn encode_event(out: &mut Vec<u8>, event: &EventParts<'_>, flags: u8) {
     out.put_slice(event.content_type.as_bytes());
     out.put_slice(event.metadata);
     out.put_slice(event.data);
-    end_frame(out, start);
+    end_frame(out, start, salt);
 }
 
 /// Appends one framed stream-state record (always the end of its write) to `out`.
-pub fn encode_stream_state(out: &mut Vec<u8>, stream: &str, state_json: &[u8]) {
+pub fn encode_stream_state(out: &mut Vec<u8>, salt: Salt, stream: &str, state_json: &[u8]) {
     let body_len = STREAM_STATE_FIXED_BYTES + stream.len() + state_json.len();
     let start = begin_frame(out, body_len);
     out.put_u8(KIND_STREAM_STATE);
@@ -131,7 +153,7 @@ pub fn encode_stream_state(out: &mut Vec<u8>, stream: &str, state_json: &[u8]) {
     out.put_u32_le(len_u32(state_json.len()));
     out.put_slice(stream.as_bytes());
     out.put_slice(state_json);
-    end_frame(out, start);
+    end_frame(out, start, salt);
 }
 
 fn len_u16(len: usize) -> u16 {
@@ -146,23 +168,21 @@ fn begin_frame(out: &mut Vec<u8>, body_len: usize) -> usize {
     assert!(body_len <= FRAME_BODY_BYTES_MAX, "limits keep frames small");
     let start = out.len();
     out.put_u32_le(len_u32(body_len));
-    out.put_u32_le(0); // checksum, filled in by end_frame
+    out.put_u64_le(0); // the two checks, filled in by end_frame
     start
 }
 
-fn end_frame(out: &mut [u8], start: usize) {
+fn end_frame(out: &mut [u8], start: usize, salt: Salt) {
     let body_len = u32::from_le_bytes(out[start..start + 4].try_into().expect("4 bytes")) as usize;
     assert_eq!(
         out.len() - start - FRAME_HEADER_BYTES,
         body_len,
         "body matches its length"
     );
-    let crc = frame_checksum(&out[start..start + 4], &out[start + FRAME_HEADER_BYTES..]);
-    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
-}
-
-fn frame_checksum(len_bytes: &[u8], body: &[u8]) -> u32 {
-    crc32c::crc32c_append(crc32c::crc32c(len_bytes), body)
+    let header_check = crc32c::crc32c_append(salt.0, &out[start..start + 4]);
+    let body_check = crc32c::crc32c_append(salt.0, &out[start + FRAME_HEADER_BYTES..]);
+    out[start + 4..start + 8].copy_from_slice(&header_check.to_le_bytes());
+    out[start + 8..start + 12].copy_from_slice(&body_check.to_le_bytes());
 }
 
 /// Why the bytes at some offset are not a valid frame.
@@ -176,22 +196,26 @@ pub enum FrameError {
     BadChecksum,
 }
 
-/// Checks the frame at the start of `bytes`; returns its body and its total length.
-pub fn check_frame(bytes: &[u8]) -> Result<(&[u8], usize), FrameError> {
+/// Checks the frame at the start of `bytes` against the segment's `salt`; returns its body
+/// and its total length. The header check comes first, so garbage is rejected in O(1).
+pub fn check_frame(bytes: &[u8], salt: Salt) -> Result<(&[u8], usize), FrameError> {
     if bytes.len() < FRAME_HEADER_BYTES {
         return Err(FrameError::Truncated);
     }
-    let body_len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes"));
+    let read_u32 = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    let body_len = read_u32(0);
     if body_len < 2 || body_len as usize > FRAME_BODY_BYTES_MAX {
         return Err(FrameError::BadLength(body_len));
+    }
+    if read_u32(4) != crc32c::crc32c_append(salt.0, &bytes[0..4]) {
+        return Err(FrameError::BadChecksum);
     }
     let total = FRAME_HEADER_BYTES + body_len as usize;
     if bytes.len() < total {
         return Err(FrameError::Truncated);
     }
-    let stored = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
     let body = &bytes[FRAME_HEADER_BYTES..total];
-    if stored != frame_checksum(&bytes[0..4], body) {
+    if read_u32(8) != crc32c::crc32c_append(salt.0, body) {
         return Err(FrameError::BadChecksum);
     }
     Ok((body, total))
@@ -355,6 +379,18 @@ pub fn nanos_to_time(nanos: i64) -> DateTime<Utc> {
 mod tests {
     use super::*;
 
+    const SALT: Salt = Salt(0x5eed_1234);
+
+    #[test]
+    fn a_frame_is_only_valid_with_its_own_salt() {
+        let frame = sample(FLAG_END_OF_WRITE);
+        assert!(check_frame(&frame, SALT).is_ok());
+        assert_eq!(
+            check_frame(&frame, Salt(SALT.0 + 1)),
+            Err(FrameError::BadChecksum)
+        );
+    }
+
     fn sample(flags: u8) -> Vec<u8> {
         let mut out = Vec::new();
         let parts = EventParts {
@@ -369,14 +405,14 @@ mod tests {
             metadata: b"{}",
             data: b"{\"amount\":5}",
         };
-        encode_event(&mut out, &parts, flags);
+        encode_event(&mut out, SALT, &parts, flags);
         out
     }
 
     #[test]
     fn header_round_trips_and_rejects_damage() {
-        let header = encode_segment_header(Position(99));
-        assert_eq!(decode_segment_header(&header), Ok(Position(99)));
+        let header = encode_segment_header(Position(99), SALT);
+        assert_eq!(decode_segment_header(&header), Ok((Position(99), SALT)));
         let mut damaged = header;
         damaged[17] ^= 1;
         assert!(decode_segment_header(&damaged)
@@ -388,7 +424,7 @@ mod tests {
     #[test]
     fn event_round_trips() {
         let frame = sample(FLAG_END_OF_WRITE);
-        let (body, total) = check_frame(&frame).unwrap();
+        let (body, total) = check_frame(&frame, SALT).unwrap();
         assert_eq!(total, frame.len());
         assert_eq!(peek_event_position(body), Some(Position(7)));
         let identity = peek_event_identity(body).unwrap();
@@ -413,12 +449,12 @@ mod tests {
     fn every_flipped_bit_and_every_cut_is_detected() {
         let frame = sample(0);
         for cut in 0..frame.len() {
-            assert!(check_frame(&frame[..cut]).is_err(), "cut at {cut}");
+            assert!(check_frame(&frame[..cut], SALT).is_err(), "cut at {cut}");
         }
         for byte in 0..frame.len() {
             let mut damaged = frame.clone();
             damaged[byte] ^= 0x10;
-            assert!(check_frame(&damaged).is_err(), "flip in byte {byte}");
+            assert!(check_frame(&damaged, SALT).is_err(), "flip in byte {byte}");
         }
     }
 }

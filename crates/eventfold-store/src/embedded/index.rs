@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use eventfold_core::{Position, StreamMetadata, StreamName};
 
+use super::format::Salt;
 use super::io::SegmentFile;
 
 /// One in this many positions has its `recorded_at` kept in memory, to find a time quickly.
@@ -24,6 +25,8 @@ pub struct SegmentIndex {
     pub offsets: Vec<u32>,
     /// Length of the file's durable, complete content.
     pub end: u64,
+    /// The segment's checksum seed.
+    pub salt: Salt,
 }
 
 /// A stream's state beyond its events: metadata and deletion. Stored in the log as JSON.
@@ -130,11 +133,19 @@ pub struct Location {
     /// The end of the range to read: the next event's offset in the same segment, or the
     /// segment's end. The event's frame lies at the start of `[offset, end)`.
     pub end: u64,
+    /// The segment's checksum seed.
+    pub salt: Salt,
 }
 
 impl Index {
     /// Records a new segment (empty so far).
-    pub fn add_segment(&mut self, first_position: Position, file: Arc<dyn SegmentFile>, end: u64) {
+    pub fn add_segment(
+        &mut self,
+        first_position: Position,
+        file: Arc<dyn SegmentFile>,
+        end: u64,
+        salt: Salt,
+    ) {
         assert_eq!(
             first_position.0, self.next_position,
             "segments are contiguous"
@@ -144,6 +155,7 @@ impl Index {
             file,
             offsets: Vec::new(),
             end,
+            salt,
         });
     }
 
@@ -213,6 +225,7 @@ impl Index {
             file: segment.file.clone(),
             offset,
             end,
+            salt: segment.salt,
         })
     }
 

@@ -201,8 +201,9 @@ impl EmbeddedStore {
             let file = storage
                 .create_segment(first)
                 .map_err(|e| StoreError::io("creating the first segment", e))?;
-            writer::write_segment_header(&*file, first)?;
-            index.add_segment(first, file, format::SEGMENT_HEADER_BYTES);
+            let salt = format::Salt::random();
+            writer::write_segment_header(&*file, first, salt)?;
+            index.add_segment(first, file, format::SEGMENT_HEADER_BYTES, salt);
         }
         let last = index.segments.last().expect("a segment exists");
         // What recovery found may still be only in the page cache (after a SIGKILL): make it

@@ -116,7 +116,7 @@ fn read_run(
     let mut at = 0;
     let mut wanted = run.first;
     while wanted <= run.last {
-        let (body, frame_len) = check_frame(&bytes[at..])
+        let (body, frame_len) = check_frame(&bytes[at..], run.location.salt)
             .map_err(|error| corrupted(at, format!("{error:?} frame on read")))?;
         if let Some(position) = format::peek_event_position(body) {
             if position.0 != wanted {

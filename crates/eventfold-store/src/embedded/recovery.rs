@@ -20,7 +20,9 @@ use bytes::Bytes;
 
 use eventfold_core::{Position, StoreError, StreamName};
 
-use super::format::{self, check_frame, decode_record, NameCache, Record, SEGMENT_HEADER_BYTES};
+use super::format::{
+    self, check_frame, decode_record, NameCache, Record, Salt, SEGMENT_HEADER_BYTES,
+};
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
 
@@ -129,10 +131,10 @@ fn open_next_segment(storage: &dyn Storage, index: &mut Index) -> Result<bool, S
         .size_bytes()
         .map_err(|e| StoreError::io(file.name(), e))?;
     let header = read_range(&*file, 0, len.min(SEGMENT_HEADER_BYTES))?;
-    if check_header(index, next, &header).is_err() {
+    let Ok(salt) = check_header(index, next, &header) else {
         return Ok(false); // being created: look again later
-    }
-    index.add_segment(next, file, SEGMENT_HEADER_BYTES);
+    };
+    index.add_segment(next, file, SEGMENT_HEADER_BYTES, salt);
     Ok(true)
 }
 
@@ -169,7 +171,7 @@ pub fn recover_from(
                 .size_bytes()
                 .map_err(|e| StoreError::io(file.name(), e))?;
             let header = read_range(&*file, 0, len.min(SEGMENT_HEADER_BYTES))?;
-            match check_header(&index, *first, &header) {
+            let salt = match check_header(&index, *first, &header) {
                 Err(reason) if is_last && len <= SEGMENT_HEADER_BYTES => {
                     // Created but its header never became durable: nothing in it was acknowledged.
                     report.removed_segment = Some(format!("{}: {reason}", file.name()));
@@ -181,9 +183,9 @@ pub fn recover_from(
                     break;
                 }
                 Err(reason) => return Err(corrupted(&*file, 0, reason)),
-                Ok(()) => {}
-            }
-            index.add_segment(*first, file.clone(), SEGMENT_HEADER_BYTES);
+                Ok(salt) => salt,
+            };
+            index.add_segment(*first, file.clone(), SEGMENT_HEADER_BYTES, salt);
             (file, SEGMENT_HEADER_BYTES)
         };
         report.segments += 1;
@@ -215,15 +217,15 @@ pub fn recover_from(
     Ok((index, report))
 }
 
-fn check_header(index: &Index, first: Position, header: &[u8]) -> Result<(), String> {
-    let position = format::decode_segment_header(header)?;
+fn check_header(index: &Index, first: Position, header: &[u8]) -> Result<Salt, String> {
+    let (position, salt) = format::decode_segment_header(header)?;
     if position != first || position.0 != index.next_position {
         return Err(format!(
             "segment header says first position {position}, expected {}",
             index.next_position
         ));
     }
-    Ok(())
+    Ok(salt)
 }
 
 fn read_range(file: &dyn SegmentFile, start: u64, end: u64) -> Result<Vec<u8>, StoreError> {
@@ -259,18 +261,29 @@ fn scan_segment(
     base: u64,
     report: &mut RecoveryReport,
 ) -> Result<Option<TornTail>, StoreError> {
+    let salt = index
+        .segments
+        .last()
+        .expect("the segment being scanned")
+        .salt;
     let mut offset = 0usize;
     let mut complete_end = offset;
     let mut names = NameCache::default();
     let at = |offset: usize| base + offset as u64;
     let mut pending: Vec<PendingEvent> = Vec::new();
     while offset < bytes.len() {
-        let (body, frame_len) = match check_frame(&bytes[offset..]) {
+        let (body, frame_len) = match check_frame(&bytes[offset..], salt) {
             Ok(frame) => frame,
             Err(_) if is_zero(&bytes[offset..]) => break,
             Err(error) => {
                 let reason = format!("{error:?} frame");
-                return tail_or_corruption(file, &bytes, base, offset, complete_end, reason);
+                let damage = Damage {
+                    base,
+                    offset,
+                    complete_end,
+                    reason,
+                };
+                return tail_or_corruption(file, &bytes, salt, damage);
             }
         };
         let body = bytes.slice_ref(body);
@@ -356,23 +369,21 @@ fn scan_segment(
     }))
 }
 
-/// The first offset at or after `from` where a valid frame starts. A frame's length is at least
-/// 2, so its first four bytes are never all zero: long runs of zeros (preallocated space) are
-/// skipped rather than tried at every offset.
-fn first_valid_frame(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    while at < bytes.len() {
-        if bytes[at..].len() >= 4 && bytes[at..at + 4] == [0; 4] {
-            let next_nonzero = bytes[at..].iter().position(|byte| *byte != 0)?;
-            at += next_nonzero.saturating_sub(3).max(1);
-            continue;
-        }
-        if check_frame(&bytes[at..]).is_ok() {
-            return Some(at);
-        }
-        at += 1;
-    }
-    None
+/// The first offset at or after `from` where a valid frame starts. The salted header check
+/// rejects almost every offset in O(1), so this is linear in the bytes scanned.
+fn first_valid_frame(bytes: &[u8], from: usize, salt: Salt) -> Option<usize> {
+    (from..bytes.len()).find(|at| check_frame(&bytes[*at..], salt).is_ok())
+}
+
+/// Where damage was found while scanning a segment.
+struct Damage {
+    /// File offset of the scanned bytes.
+    base: u64,
+    /// Offset of the invalid frame in the scanned bytes.
+    offset: usize,
+    /// Offset after the last complete write before it.
+    complete_end: usize,
+    reason: String,
 }
 
 /// True when every byte is zero: preallocated space the writer has not reached yet.
@@ -384,12 +395,16 @@ fn is_zero(bytes: &[u8]) -> bool {
 fn tail_or_corruption(
     file: &dyn SegmentFile,
     bytes: &[u8],
-    base: u64,
-    offset: usize,
-    complete_end: usize,
-    reason: String,
+    salt: Salt,
+    damage: Damage,
 ) -> Result<Option<TornTail>, StoreError> {
-    if let Some(valid_at) = first_valid_frame(bytes, offset + 1) {
+    let Damage {
+        base,
+        offset,
+        complete_end,
+        reason,
+    } = damage;
+    if let Some(valid_at) = first_valid_frame(bytes, offset + 1, salt) {
         return Err(corrupted(
             file,
             base + offset as u64,

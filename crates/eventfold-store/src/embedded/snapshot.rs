@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 use eventfold_core::{Position, StreamName};
 
 use super::field_reader::FieldReader;
+use super::format::Salt;
 use super::index::{Index, SegmentIndex, StreamEntry, StreamState};
 use super::io::{SegmentFile, Storage};
 
 /// The snapshot's file name in the data directory.
 pub const SNAPSHOT_FILE: &str = "index.snapshot";
 const MAGIC: [u8; 8] = *b"EVFOLDIX";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Bytes before each segment's end whose checksum ties the snapshot to the log.
 const TAIL_CHECK_BYTES: u64 = 4096;
 
@@ -31,6 +32,7 @@ pub fn write(dir: &Path, index: &Index) -> std::io::Result<()> {
     for segment in &index.segments {
         put_u64(&mut out, segment.first_position.0);
         put_u64(&mut out, segment.end);
+        put_u32(&mut out, segment.salt.0);
         put_u32(&mut out, tail_checksum(&*segment.file, segment.end)?);
         put_u64(&mut out, segment.offsets.len() as u64);
         for offset in &segment.offsets {
@@ -118,6 +120,7 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
     for _ in 0..segment_count {
         let first_position = Position(reader.u64()?);
         let end = reader.u64()?;
+        let salt = Salt(reader.u32()?);
         let tail_crc = reader.u32()?;
         let count = count(&mut reader, 4)?;
         let offsets = (0..count)
@@ -132,6 +135,7 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
             file,
             offsets,
             end,
+            salt,
         });
     }
     index.time_marks = u64s(&mut reader)?.into_iter().map(|t| t as i64).collect();

@@ -18,7 +18,7 @@ use eventfold_core::{
     StreamName,
 };
 
-use super::format::{self, EventParts, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES};
+use super::format::{self, EventParts, Salt, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES};
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
 use super::preallocator::Preallocator;
@@ -170,6 +170,8 @@ pub struct Writer {
     preallocator: Preallocator,
     /// The first position of the segment being written.
     segment: Position,
+    /// Its checksum seed.
+    salt: Salt,
     file: Arc<dyn SegmentFile>,
     file_end: u64,
     segment_bytes_max: u64,
@@ -198,11 +200,12 @@ impl Writer {
         segment_bytes_max: u64,
         recent_ids: RecentIds,
     ) -> Self {
-        let (segment, file, next_position, last_recorded_at_nanos) = {
+        let (segment, salt, file, next_position, last_recorded_at_nanos) = {
             let index = index.read();
             let last = index.segments.last().expect("a segment exists");
             (
                 last.first_position,
+                last.salt,
                 last.file.clone(),
                 index.next_position,
                 index.last_recorded_at_nanos,
@@ -214,6 +217,7 @@ impl Writer {
             pipeline,
             preallocator,
             segment,
+            salt,
             file,
             file_end,
             segment_bytes_max,
@@ -449,7 +453,7 @@ impl Writer {
                 metadata: &event.metadata,
                 data: &event.data,
             };
-            format::encode_event(&mut self.buffer, &parts, flags);
+            format::encode_event(&mut self.buffer, self.salt, &parts, flags);
             let written = WrittenAt {
                 stream: stream.clone(),
                 revision,
@@ -601,7 +605,7 @@ impl Writer {
         let head = self.head(stream);
         let state = change(&head)?;
         let json = serde_json::to_vec(&state).expect("stream state serialises");
-        format::encode_stream_state(&mut self.buffer, stream.as_str(), &json);
+        format::encode_stream_state(&mut self.buffer, self.salt, stream.as_str(), &json);
         staged.push(Staged::State {
             stream: stream.clone(),
             state: state.clone(),
@@ -626,11 +630,13 @@ impl Writer {
             .storage
             .create_segment(first_position)
             .map_err(|e| StoreError::io(format!("creating segment {first_position}"), e))?;
-        write_segment_header(&*file, first_position)?;
+        let salt = Salt::random();
+        write_segment_header(&*file, first_position, salt)?;
         self.index
             .write()
-            .add_segment(first_position, file.clone(), SEGMENT_HEADER_BYTES);
+            .add_segment(first_position, file.clone(), SEGMENT_HEADER_BYTES, salt);
         self.segment = first_position;
+        self.salt = salt;
         self.file = file;
         self.file_end = SEGMENT_HEADER_BYTES;
         Ok(())
@@ -638,8 +644,12 @@ impl Writer {
 }
 
 /// Writes and syncs the header of a new segment.
-pub fn write_segment_header(file: &dyn SegmentFile, first: Position) -> Result<(), StoreError> {
-    let header = format::encode_segment_header(first);
+pub fn write_segment_header(
+    file: &dyn SegmentFile,
+    first: Position,
+    salt: Salt,
+) -> Result<(), StoreError> {
+    let header = format::encode_segment_header(first, salt);
     file.write_all_at(&header, 0)
         .and_then(|()| file.sync_data())
         .map_err(|e| StoreError::io(format!("writing the header of {}", file.name()), e))
