@@ -3,6 +3,7 @@
 mod bench;
 mod local;
 mod output;
+mod repair;
 mod verify;
 
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ enum Command {
     Delete(local::DeleteArgs),
     /// Check every frame of the data directory and report damage precisely.
     Verify(verify::VerifyArgs),
+    /// Cut the log at damage a power loss can leave, after showing what would be cut.
+    Repair(repair::RepairArgs),
     /// Measure a workload (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
     /// Open a data directory and report the time and memory it took (used by `bench --workload w6`).
@@ -100,6 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Metadata(args) => local::metadata(&cli.data, args).await,
         Command::Delete(args) => local::delete(&cli.data, args).await,
         Command::Verify(args) => verify::verify(&cli.data, args),
+        Command::Repair(args) => repair::repair(&cli.data, args),
         Command::Bench(args) => bench::bench(args).await,
         Command::BenchOpen => bench::bench_open(&cli.data).await,
     }

@@ -397,3 +397,70 @@ fn bench_prints_the_documented_json() {
     assert_eq!(figures["workload"], "w1");
     assert!(figures["events"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn repair_cuts_what_a_power_loss_can_leave_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    for n in 0..3 {
+        ok_lines(&eventfold(
+            data,
+            &[
+                "append",
+                "account-1",
+                "Deposited",
+                &format!(r#"{{"n": {n}}}"#),
+            ],
+        ));
+    }
+    assert!(
+        eventfold(data, &["repair"]).status.success(),
+        "nothing to repair on a clean log"
+    );
+    // The second write's first page never reached the disk, the third's did.
+    let segment = std::fs::read_dir(data.join("log"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let first_len = 12 + u32::from_le_bytes(bytes[32..36].try_into().unwrap()) as usize;
+    let second = 32 + first_len;
+    bytes[second..second + 40].fill(0);
+    std::fs::write(&segment, &bytes).unwrap();
+
+    let refused = failure(&eventfold(data, &["read", "account-1"]));
+    assert!(
+        refused.contains("damaged in the middle") && refused.contains("eventfold repair"),
+        "{refused}"
+    );
+    let plan = eventfold(data, &["repair"]);
+    assert_eq!(plan.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        text.contains(&format!("damage at offset {second}"))
+            && text.contains("Nothing was changed"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(&segment).unwrap(),
+        bytes,
+        "a plan changes nothing"
+    );
+
+    let done = eventfold(data, &["repair", "--yes"]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let events = ok_lines(&eventfold(data, &["read", "account-1"]));
+    assert_eq!(events.len(), 1, "the write before the damage stays");
+    assert!(eventfold(data, &["verify"]).status.success());
+    let next = ok_lines(&eventfold(
+        data,
+        &["append", "account-1", "Deposited", "{}"],
+    ));
+    assert_eq!(next[0]["first_revision"], 1);
+}

@@ -56,6 +56,9 @@ pub struct TornTail {
     pub bytes: u64,
     /// What was found there.
     pub reason: String,
+    /// Where damage was found when valid frames follow it (see [`Mode::CutDamagedTail`]):
+    /// `(damage offset, offset of the first valid frame after it)`.
+    pub damage_before_valid_frames: Option<(u64, u64)>,
 }
 
 /// Whether recovery may change files.
@@ -65,6 +68,22 @@ pub enum Mode {
     Repair,
     /// Change nothing; only report (`eventfold verify`).
     CheckOnly,
+    /// Like `Repair`, and also cut the last segment at damage that valid frames follow
+    /// (`eventfold repair --yes`): what a power loss can leave when the disk wrote later pages
+    /// of unsynced writes before earlier ones. Only an operator chooses this.
+    CutDamagedTail,
+    /// What `CutDamagedTail` would do, changing nothing (`eventfold repair` without `--yes`).
+    PlanDamagedTail,
+}
+
+impl Mode {
+    fn changes_files(self) -> bool {
+        matches!(self, Mode::Repair | Mode::CutDamagedTail)
+    }
+
+    fn cuts_damage(self) -> bool {
+        matches!(self, Mode::CutDamagedTail | Mode::PlanDamagedTail)
+    }
 }
 
 /// Reads every segment, checks every frame and returns the index of the log.
@@ -94,7 +113,11 @@ pub fn follow_step(storage: &dyn Storage, index: &mut Index) -> Result<(), Store
         let window = read_range(&*file, end, len.min(end + FOLLOW_WINDOW_BYTES))?;
         if window.len() >= FRAME_PEEK_BYTES && window[..FRAME_PEEK_BYTES] != [0; FRAME_PEEK_BYTES] {
             let mut report = RecoveryReport::default();
-            scan_segment(index, &*file, Bytes::from(window), end, &mut report)?;
+            let tail = scan_segment(index, &*file, Bytes::from(window), end, &mut report)?;
+            if let Some((damage, valid_at)) = tail.and_then(|t| t.damage_before_valid_frames) {
+                let reason = format!("damage followed by a valid frame at offset {valid_at}");
+                return Err(corrupted(&*file, damage, reason));
+            }
             if index
                 .segments
                 .last()
@@ -175,7 +198,7 @@ pub fn recover_from(
                 Err(reason) if is_last && len <= SEGMENT_HEADER_BYTES => {
                     // Created but its header never became durable: nothing in it was acknowledged.
                     report.removed_segment = Some(format!("{}: {reason}", file.name()));
-                    if mode == Mode::Repair {
+                    if mode.changes_files() {
                         storage
                             .remove_segment(*first)
                             .map_err(|e| StoreError::io(file.name(), e))?;
@@ -194,10 +217,18 @@ pub fn recover_from(
             .map_err(|e| StoreError::io(file.name(), e))?;
         let bytes = Bytes::from(read_range(&*file, start, len)?);
         if let Some(tail) = scan_segment(&mut index, &*file, bytes, start, &mut report)? {
-            if !is_last {
+            if let Some((damage, valid_at)) = tail.damage_before_valid_frames {
+                if !is_last || !mode.cuts_damage() {
+                    return Err(corrupted(&*file, damage, format!(
+                        "{}, followed by a valid frame at offset {valid_at}: the log is damaged in the middle \
+                         (if the machine lost power, see `eventfold repair`)",
+                        tail.reason
+                    )));
+                }
+            } else if !is_last {
                 return Err(corrupted(&*file, tail.offset, tail.reason));
             }
-            if mode == Mode::Repair {
+            if mode.changes_files() {
                 file.truncate(tail.offset)
                     .map_err(|e| StoreError::io(file.name(), e))?;
             }
@@ -366,6 +397,7 @@ fn scan_segment(
         offset: at(complete_end),
         bytes: (bytes.len() - complete_end) as u64,
         reason: "the last write has no end record".into(),
+        damage_before_valid_frames: None,
     }))
 }
 
@@ -404,20 +436,13 @@ fn tail_or_corruption(
         complete_end,
         reason,
     } = damage;
-    if let Some(valid_at) = first_valid_frame(bytes, offset + 1, salt) {
-        return Err(corrupted(
-            file,
-            base + offset as u64,
-            format!(
-                "{reason}, followed by a valid frame at offset {}: the log is damaged in the middle",
-                base + valid_at as u64
-            ),
-        ));
-    }
+    let valid_at = first_valid_frame(bytes, offset + 1, salt);
     Ok(Some(TornTail {
         file: file.name().to_owned(),
         offset: base + complete_end as u64,
         bytes: (bytes.len() - complete_end) as u64,
         reason: format!("{reason} at offset {}", base + offset as u64),
+        damage_before_valid_frames: valid_at
+            .map(|valid_at| (base + offset as u64, base + valid_at as u64)),
     }))
 }

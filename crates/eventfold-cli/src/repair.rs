@@ -1,0 +1,106 @@
+//! `eventfold repair`: cut the last segment at damage that valid frames follow — the one case
+//! an open refuses because it cannot tell a power loss from a failing disk.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use eventfold_store::embedded::io::DirectoryStorage;
+use eventfold_store::embedded::recovery::{recover, Mode, RecoveryReport};
+use eventfold_store::embedded::{snapshot, LOG_DIR};
+
+#[derive(Args)]
+pub struct RepairArgs {
+    /// Cut the damaged tail. Without it, repair only says what it would do.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// Exit status when repair is needed but was not done (or cannot be done by cutting).
+const EXIT_NOT_REPAIRED: u8 = 2;
+
+pub fn repair(data: &Path, args: RepairArgs) -> anyhow::Result<ExitCode> {
+    let log = data.join(LOG_DIR);
+    if !log.is_dir() {
+        anyhow::bail!(
+            "{} is not an Eventfold data directory (no {LOG_DIR}/ inside)",
+            data.display()
+        );
+    }
+    let _lock = lock(data)?;
+    let storage = DirectoryStorage::new(&log)?;
+    let plan = match recover(&storage, Mode::PlanDamagedTail) {
+        Ok((_, report)) => report,
+        Err(error) => {
+            eprintln!("cannot repair by cutting: {error}");
+            eprintln!("Damage before the last segment, or in a segment header, is not what a power loss leaves. Copy the data directory and restore from a backup.");
+            return Ok(ExitCode::from(EXIT_NOT_REPAIRED));
+        }
+    };
+    let Some(tail) = &plan.torn_tail else {
+        println!(
+            "nothing to repair: {} events, every frame's checksum matches",
+            plan.events
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some((damage, valid_at)) = tail.damage_before_valid_frames else {
+        println!(
+            "only a torn tail ({} bytes at offset {} of {}): it is cut automatically at the next open",
+            tail.bytes, tail.offset, tail.file
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    describe(&plan, damage, valid_at);
+    if !args.yes {
+        println!("Nothing was changed. Run `eventfold repair --yes` to cut.");
+        return Ok(ExitCode::from(EXIT_NOT_REPAIRED));
+    }
+    let (_, done) = recover(&storage, Mode::CutDamagedTail)?;
+    snapshot::remove(data).context("removing the index snapshot")?;
+    let cut = done.torn_tail.as_ref().map_or(tail.offset, |t| t.offset);
+    println!(
+        "cut {} at offset {cut}; {} events remain and the store opens again",
+        tail.file, done.events
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(plan: &RecoveryReport, damage: u64, valid_at: u64) {
+    let tail = plan.torn_tail.as_ref().expect("a tail to describe");
+    println!(
+        "{}: damage at offset {damage}, followed by valid frames from offset {valid_at}.",
+        tail.file
+    );
+    println!(
+        "Cutting at offset {} (the end of the last complete write before the damage) removes {} bytes; \
+         the {} events before it stay.",
+        tail.offset, tail.bytes, plan.events
+    );
+    println!(
+        "After a power loss or a crash this is expected: the bytes after the cut were written but their \
+         fdatasync never completed, so no append among them was acknowledged. If the machine did not just \
+         lose power, the disk may be failing: copy the data directory first."
+    );
+}
+
+/// The writer's lock, so no store is open while the log is cut.
+fn lock(data: &Path) -> anyhow::Result<std::fs::File> {
+    let file = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data.join("LOCK"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            anyhow::bail!(
+                "{} is in use by another process; stop it first",
+                data.display()
+            )
+        }
+        Err(std::fs::TryLockError::Error(error)) => Err(error.into()),
+    }
+}
