@@ -17,7 +17,7 @@ use super::io::{SegmentFile, Storage};
 /// The snapshot's file name in the data directory.
 pub const SNAPSHOT_FILE: &str = "index.snapshot";
 const MAGIC: [u8; 8] = *b"EVFOLDIX";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 /// Bytes before each segment's end whose checksum ties the snapshot to the log.
 const TAIL_CHECK_BYTES: u64 = 4096;
 
@@ -34,20 +34,15 @@ pub fn write(dir: &Path, index: &Index) -> std::io::Result<()> {
         put_u64(&mut out, segment.end);
         put_u32(&mut out, segment.salt.0);
         put_u32(&mut out, tail_checksum(&*segment.file, segment.end)?);
-        put_u64(&mut out, segment.offsets.len() as u64);
-        for offset in &segment.offsets {
-            put_u32(&mut out, *offset);
-        }
+        let offsets = segment.offsets.iter().map(|offset| u64::from(*offset));
+        put_ascending(&mut out, offsets, segment.offsets.len());
     }
-    put_u64s(
-        &mut out,
-        index.time_marks.iter().map(|t| *t as u64),
-        index.time_marks.len(),
-    );
+    let marks = index.time_marks.iter().map(|t| *t as u64);
+    put_ascending(&mut out, marks, index.time_marks.len());
     put_u64(&mut out, index.streams.len() as u64);
     for (name, entry) in &index.streams {
         put_str(&mut out, name.as_str());
-        put_u64s(
+        put_ascending(
             &mut out,
             entry.positions.iter().copied(),
             entry.positions.len(),
@@ -64,7 +59,7 @@ pub fn write(dir: &Path, index: &Index) -> std::io::Result<()> {
         put_u64(&mut out, map.len() as u64);
         for (key, positions) in map {
             put_str(&mut out, key);
-            put_u64s(&mut out, positions.iter().copied(), positions.len());
+            put_ascending(&mut out, positions.iter().copied(), positions.len());
         }
     }
     let crc = crc32c::crc32c(&out);
@@ -122,9 +117,9 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
         let end = reader.u64()?;
         let salt = Salt(reader.u32()?);
         let tail_crc = reader.u32()?;
-        let count = count(&mut reader, 4)?;
-        let offsets = (0..count)
-            .map(|_| reader.u32())
+        let offsets = ascending(&mut reader)?
+            .into_iter()
+            .map(|offset| u32::try_from(offset).map_err(|_| "an offset beyond 4 GiB".to_owned()))
             .collect::<Result<Vec<_>, _>>()?;
         let file = storage
             .open_segment(first_position)
@@ -138,11 +133,14 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
             salt,
         });
     }
-    index.time_marks = u64s(&mut reader)?.into_iter().map(|t| t as i64).collect();
+    index.time_marks = ascending(&mut reader)?
+        .into_iter()
+        .map(|t| t as i64)
+        .collect();
     let stream_count = reader.u64()?;
     for _ in 0..stream_count {
         let name = StreamName::new(&string(&mut reader)?).map_err(|e| e.to_string())?;
-        let positions = u64s(&mut reader)?;
+        let positions = ascending(&mut reader)?;
         let state_len = count(&mut reader, 1)?;
         let state: StreamState = if state_len == 0 {
             StreamState::default()
@@ -162,7 +160,7 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
         let count = reader.u64()?;
         for _ in 0..count {
             let key = string(&mut reader)?;
-            map.insert(key.into(), u64s(&mut reader)?);
+            map.insert(key.into(), ascending(&mut reader)?);
         }
     }
     if reader.remaining() != 0 {
@@ -208,10 +206,25 @@ fn put_u64(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(&value.to_le_bytes());
 }
 
-fn put_u64s(out: &mut Vec<u8>, values: impl Iterator<Item = u64>, len: usize) {
+/// A non-decreasing list as its length, then each value's difference from the previous one as
+/// a LEB128 varint: positions and offsets mostly differ by a little, so most take 1–2 bytes.
+fn put_ascending(out: &mut Vec<u8>, values: impl Iterator<Item = u64>, len: usize) {
     put_u64(out, len as u64);
-    out.reserve(len * 8);
-    values.for_each(|value| put_u64(out, value));
+    out.reserve(len * 2);
+    let mut previous = 0u64;
+    for value in values {
+        debug_assert!(value >= previous, "lists in the index never decrease");
+        put_varint(out, value.wrapping_sub(previous));
+        previous = value;
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
 }
 
 fn put_str(out: &mut Vec<u8>, text: &str) {
@@ -228,13 +241,27 @@ fn count(reader: &mut FieldReader<'_>, item_bytes: usize) -> Result<usize, Strin
     Ok(count as usize)
 }
 
-fn u64s(reader: &mut FieldReader<'_>) -> Result<Vec<u64>, String> {
-    let count = count(reader, 8)?;
-    let bytes = reader.take(count * 8)?;
-    Ok(bytes
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .collect())
+fn ascending(reader: &mut FieldReader<'_>) -> Result<Vec<u64>, String> {
+    let len = count(reader, 1)?;
+    let mut values = Vec::with_capacity(len);
+    let mut previous = 0u64;
+    for _ in 0..len {
+        previous = previous.wrapping_add(varint(reader)?);
+        values.push(previous);
+    }
+    Ok(values)
+}
+
+fn varint(reader: &mut FieldReader<'_>) -> Result<u64, String> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = reader.u8()?;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err("a number in the snapshot is too long".into())
 }
 
 fn string(reader: &mut FieldReader<'_>) -> Result<String, String> {
