@@ -712,3 +712,188 @@ async fn a_frame_hidden_in_event_data_does_not_turn_a_torn_write_into_damage() {
     );
     assert_eq!(all_positions(&store).await.len(), 3);
 }
+
+#[tokio::test]
+async fn a_failed_sync_right_before_close_or_drop_still_cuts_the_tail() {
+    for close_first in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let fail_sync = Arc::new(AtomicBool::new(false));
+        let storage = Arc::new(FaultyStorage {
+            inner: DirectoryStorage::new(&dir.path().join(LOG_DIR)).unwrap(),
+            fail_sync: fail_sync.clone(),
+        });
+        let store =
+            EmbeddedStore::open_with_storage(storage, dir.path(), Options::default()).unwrap();
+        store
+            .append(&stream(1), ExpectedRevision::Any, vec![event(1)])
+            .await
+            .unwrap();
+        fail_sync.store(true, Ordering::SeqCst);
+        let failed = store
+            .append(&stream(1), ExpectedRevision::Any, vec![event(2)])
+            .await;
+        assert_eq!(failed.unwrap_err().code(), "poisoned");
+        fail_sync.store(false, Ordering::SeqCst);
+        if close_first {
+            store.close().await;
+            drop(store);
+        } else {
+            // Dropping the last handle stops the writer; give its thread a moment to finish.
+            drop(store);
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        let reopened = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+        let events = reopened
+            .read_stream(&stream(1), ReadStream::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            events.len(),
+            1,
+            "close first: {close_first}: the never-durable write was cut"
+        );
+    }
+}
+
+fn ids(n: std::ops::Range<u64>) -> Vec<NewEvent> {
+    n.map(event).collect()
+}
+
+async fn count_events(store: &EmbeddedStore) -> usize {
+    everything(store).await.len()
+}
+
+#[tokio::test]
+async fn a_window_reloaded_at_an_append_boundary_keeps_that_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        recent_ids_max: 2,
+        ..Options::default()
+    };
+    let store = EmbeddedStore::open(dir.path(), options.clone()).unwrap();
+    let appends: Vec<Vec<NewEvent>> = (0..3).map(|n| ids(n..n + 1)).collect();
+    let mut results = Vec::new();
+    for batch in &appends {
+        results.push(
+            store
+                .append(&stream(1), ExpectedRevision::Any, batch.clone())
+                .await
+                .unwrap(),
+        );
+    }
+    store.close().await;
+    drop(store);
+    let store = EmbeddedStore::open(dir.path(), options).unwrap();
+    assert_eq!(
+        store
+            .append(&stream(1), ExpectedRevision::Any, appends[1].clone())
+            .await
+            .unwrap(),
+        results[1]
+    );
+    assert_eq!(count_events(&store).await, 3, "nothing written twice");
+}
+
+#[tokio::test]
+async fn an_append_cut_by_the_window_edge_still_conflicts_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        recent_ids_max: 3,
+        ..Options::default()
+    };
+    let store = EmbeddedStore::open(dir.path(), options.clone()).unwrap();
+    let first = ids(0..2);
+    store
+        .append(&stream(1), ExpectedRevision::Any, first.clone())
+        .await
+        .unwrap();
+    store
+        .append(&stream(1), ExpectedRevision::Any, ids(2..4))
+        .await
+        .unwrap();
+    let before = store
+        .append(&stream(1), ExpectedRevision::Any, first.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(before.code(), "event_id_conflict");
+    store.close().await;
+    drop(store);
+    let store = EmbeddedStore::open(dir.path(), options).unwrap();
+    let after = store
+        .append(&stream(1), ExpectedRevision::Any, first)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        after.code(),
+        "event_id_conflict",
+        "the same answer as before the reopen"
+    );
+    assert_eq!(count_events(&store).await, 4);
+}
+
+#[tokio::test]
+async fn retries_named_by_revision_are_checked_in_the_log_whatever_the_window_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        recent_ids_max: 3,
+        ..Options::default()
+    };
+    let store = EmbeddedStore::open(dir.path(), options).unwrap();
+    // The window drops the first id of [a, b] but still holds b.
+    let pair = ids(0..2);
+    let original = store
+        .append(&stream(1), ExpectedRevision::NoStream, pair.clone())
+        .await
+        .unwrap();
+    store
+        .append(&stream(2), ExpectedRevision::Any, ids(10..12))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .append(&stream(1), ExpectedRevision::NoStream, pair.clone())
+            .await
+            .unwrap(),
+        original
+    );
+    // A prefix of an append is not a retry, even when the window no longer knows the ids.
+    let triple = ids(20..23);
+    store
+        .append(&stream(3), ExpectedRevision::NoStream, triple.clone())
+        .await
+        .unwrap();
+    store
+        .append(&stream(2), ExpectedRevision::Any, ids(30..33))
+        .await
+        .unwrap();
+    let prefix = store
+        .append(&stream(3), ExpectedRevision::NoStream, triple[..2].to_vec())
+        .await;
+    assert_eq!(prefix.unwrap_err().code(), "wrong_expected_revision");
+    // A no_stream retry from before a soft delete is still the original.
+    let single = ids(40..41);
+    let first = store
+        .append(&stream(4), ExpectedRevision::NoStream, single.clone())
+        .await
+        .unwrap();
+    store
+        .append(&stream(2), ExpectedRevision::Any, ids(50..53))
+        .await
+        .unwrap();
+    store
+        .delete_stream(
+            &stream(4),
+            ExpectedRevision::Any,
+            eventfold_store::DeleteMode::Soft,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .append(&stream(4), ExpectedRevision::NoStream, single)
+            .await
+            .unwrap(),
+        first
+    );
+    assert_eq!(count_events(&store).await, 14, "nothing written twice");
+}

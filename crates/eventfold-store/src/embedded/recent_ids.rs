@@ -21,6 +21,9 @@ pub struct WrittenAt {
     pub append_start: u64,
     /// How many events that append had.
     pub append_len: u32,
+    /// True when the stream did not exist when that append was made (so `no_stream` could have
+    /// been its expectation, and `exists` could not).
+    pub created_stream: bool,
 }
 
 /// The last `capacity` event ids written, oldest forgotten first.
@@ -50,12 +53,12 @@ impl RecentIds {
         window.by_id.reserve((head - first) as usize);
         window.order.reserve((head - first) as usize);
         let mut names: HashMap<Box<str>, StreamName> = HashMap::new();
-        // An append's events are consecutive in the log and its last one ends the write; the
-        // events before the first end in the window belong to an append cut by the window's
-        // edge and are left out.
+        // An append's events are consecutive in the log and its last one ends the write. The
+        // window's edge may cut an append: reading starts where that append starts, so its ids
+        // inside the window keep their append's boundaries (they can only conflict then, as in
+        // the live window), and ids before the edge stay out.
         let mut append: Vec<(Uuid, StreamName, u64, u64)> = Vec::new();
-        let mut seen_an_end = first == 0; // the log's start is an append boundary
-        let mut position = first;
+        let mut position = append_start_at_or_before(index, first)?;
         while position < head {
             let chunk: Vec<u64> = (position..head.min(position + 8192)).collect();
             let mut at = position;
@@ -72,11 +75,17 @@ impl RecentIds {
                 append.push((identity.id, stream, identity.revision, at));
                 at += 1;
                 if identity.ends_write {
-                    if seen_an_end {
-                        window.insert_append(append.drain(..));
-                    }
-                    append.clear();
-                    seen_an_end = true;
+                    // Whether the stream existed then is not in the log; the best guess is that
+                    // an append at revision 0, or right after the last soft delete, created it.
+                    let deleted_before = append.first().map_or(0, |(_, stream, _, _)| {
+                        let index = index.read();
+                        index
+                            .streams
+                            .get(stream.as_str())
+                            .map_or(0, |e| e.state.deleted_before)
+                    });
+                    let created = |start: u64| start == 0 || start == deleted_before;
+                    window.insert_append(append.drain(..), first, created);
                 }
                 Ok(())
             })?;
@@ -85,25 +94,29 @@ impl RecentIds {
         Ok(window)
     }
 
-    /// Remembers the events of one append: `(id, stream, revision, position)` in order.
+    /// Remembers the events of one append, `(id, stream, revision, position)` in order, those
+    /// at or after position `from`.
     fn insert_append(
         &mut self,
         events: impl ExactSizeIterator<Item = (Uuid, StreamName, u64, u64)>,
+        from: u64,
+        created: impl Fn(u64) -> bool,
     ) {
         let append_len = events.len() as u32;
         let mut append_start = None;
         for (id, stream, revision, position) in events {
             let append_start = *append_start.get_or_insert(revision);
-            self.insert(
-                id,
-                WrittenAt {
+            if position >= from {
+                let at = WrittenAt {
                     stream,
                     revision,
                     position,
                     append_start,
                     append_len,
-                },
-            );
+                    created_stream: created(append_start),
+                };
+                self.insert(id, at);
+            }
         }
     }
 
@@ -124,6 +137,31 @@ impl RecentIds {
     }
 }
 
+/// The position where the append holding position `position` starts: after the nearest
+/// earlier event that ends a write (or 0).
+fn append_start_at_or_before(index: &RwLock<Index>, position: u64) -> Result<u64, StoreError> {
+    const STEP: u64 = 256;
+    let mut upper = position;
+    while upper > 0 {
+        let lower = upper.saturating_sub(STEP);
+        let chunk: Vec<u64> = (lower..upper).collect();
+        let mut last_end = None;
+        let mut at = lower;
+        reader::visit_events(index, &chunk, |body| {
+            if format::peek_event_identity(&body)?.ends_write {
+                last_end = Some(at);
+            }
+            at += 1;
+            Ok(())
+        })?;
+        if let Some(end) = last_end {
+            return Ok(end + 1);
+        }
+        upper = lower;
+    }
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +177,7 @@ mod tests {
                 position: n as u64,
                 append_start: n as u64,
                 append_len: 1,
+                created_stream: n == 0,
             };
             window.insert(Uuid::from_u128(n), at);
         }

@@ -111,6 +111,16 @@ enum Retry {
     New,
 }
 
+/// Whether the append that wrote `at` could have been made with `expected`.
+fn expectation_fits(expected: ExpectedRevision, at: &WrittenAt) -> bool {
+    match expected {
+        ExpectedRevision::Any => true,
+        ExpectedRevision::NoStream => at.created_stream,
+        ExpectedRevision::StreamExists => !at.created_stream,
+        ExpectedRevision::Exact(n) => n.checked_add(1) == Some(at.append_start),
+    }
+}
+
 fn id_conflict(id: uuid::Uuid, at: &WrittenAt) -> StoreError {
     StoreError::EventIdConflict {
         id,
@@ -256,6 +266,11 @@ impl Writer {
                 }
                 break;
             }
+        }
+        // A failure in the last groups (or before a drop) must still cut the unsynced tail.
+        self.pipeline.wait_until_idle();
+        if self.pipeline.poisoned().is_some() {
+            self.cut_unsynced_tail();
         }
         self.pipeline.finish(shutdown);
     }
@@ -460,6 +475,7 @@ impl Writer {
                 position,
                 append_start: first_revision,
                 append_len: events.len() as u32,
+                created_stream: !head.exists(),
             };
             self.recent_ids.insert(event.id, written);
             staged.push(Staged::Event {
@@ -504,15 +520,7 @@ impl Writer {
                         other.stream == *stream && other.revision == at.revision + i as u64
                     })
                 });
-            let expectation_fits = match expected {
-                ExpectedRevision::Any => true,
-                ExpectedRevision::NoStream => {
-                    at.append_start == 0 || at.append_start == head.state.deleted_before
-                }
-                ExpectedRevision::StreamExists => at.append_start > 0,
-                ExpectedRevision::Exact(n) => n.checked_add(1) == Some(at.append_start),
-            };
-            if whole_append && expectation_fits {
+            if whole_append && expectation_fits(expected, at) {
                 let last = self
                     .recent_ids
                     .get(&events[events.len() - 1].id)
@@ -526,72 +534,81 @@ impl Writer {
             }
             return Ok(Retry::IdsTaken(id_conflict(first_id, at)));
         }
-        if let Some((event, at)) = events
+        // The first id is older than the window (or new). A retry that names where it went is
+        // checked against the log itself; where the original went before a soft delete,
+        // `no_stream` names revision 0.
+        let candidates = match expected {
+            ExpectedRevision::Exact(n) => n.checked_add(1).into_iter().collect(),
+            ExpectedRevision::NoStream => vec![0, head.state.deleted_before],
+            _ => Vec::new(),
+        };
+        for candidate in candidates {
+            if let Some(original) = self.retry_in_log(stream, candidate, events, head)? {
+                return Ok(Retry::Original(original));
+            }
+        }
+        match events
             .iter()
             .find_map(|event| Some((event, self.recent_ids.get(&event.id)?)))
         {
-            return Ok(Retry::IdsTaken(id_conflict(event.id, at)));
-        }
-        // Older than the window: a retry that names where it went can be checked in the log.
-        let candidate = match expected {
-            ExpectedRevision::Exact(n) => n.checked_add(1),
-            ExpectedRevision::NoStream => Some(head.state.deleted_before),
-            _ => None,
-        };
-        match candidate {
-            Some(candidate) => self.retry_in_log(stream, candidate, events, head),
+            Some((event, at)) => Ok(Retry::IdsTaken(id_conflict(event.id, at))),
             None => Ok(Retry::New),
         }
     }
 
-    /// Compares `events` with the durable events of `stream` from revision `candidate` on.
+    /// The original result if the durable events of `stream` from revision `candidate` on are
+    /// exactly one whole append with the ids of `events`.
     fn retry_in_log(
         &self,
         stream: &StreamName,
         candidate: u64,
         events: &[NewEvent],
         head: &Head,
-    ) -> Result<Retry, StoreError> {
+    ) -> Result<Option<AppendResult>, StoreError> {
         let count = events.len() as u64;
         if candidate.saturating_add(count) > head.next_revision {
-            return Ok(Retry::New);
+            return Ok(None);
         }
+        // The revision before the candidate too: it must end an append.
+        let from = candidate.saturating_sub(1);
         let positions = {
             let index = self.index.read();
             let Some(entry) = index.streams.get(stream.as_str()) else {
-                return Ok(Retry::New);
+                return Ok(None);
             };
             match entry
                 .positions
-                .get(candidate as usize..(candidate + count) as usize)
+                .get(from as usize..(candidate + count) as usize)
             {
                 Some(positions) => positions.to_vec(),
-                None => return Ok(Retry::New), // still in flight: not durable yet
+                None => return Ok(None), // still in flight: not durable yet
             }
         };
-        let stored = reader::fetch(&self.index, &positions)?;
-        if stored[0].id != events[0].id {
-            return Ok(Retry::New);
-        }
-        if stored
+        let mut stored = Vec::with_capacity(positions.len());
+        reader::visit_events(&self.index, &positions, |body| {
+            let identity = format::peek_event_identity(&body)?;
+            stored.push((identity.id, identity.ends_write));
+            Ok(())
+        })?;
+        let (before, span) = stored.split_at(usize::from(candidate > 0));
+        let starts_an_append = before.first().is_none_or(|(_, ends)| *ends);
+        let one_whole_append = span
+            .iter()
+            .enumerate()
+            .all(|(i, (_, ends))| *ends == (i + 1 == span.len()));
+        let same_ids = span
             .iter()
             .zip(events)
-            .any(|(stored, event)| stored.id != event.id)
-        {
-            let at = WrittenAt {
-                stream: stream.clone(),
-                revision: candidate,
-                position: positions[0],
-                append_start: candidate,
-                append_len: 0,
-            };
-            return Ok(Retry::IdsTaken(id_conflict(events[0].id, &at)));
+            .all(|((id, _), event)| *id == event.id);
+        if !(starts_an_append && one_whole_append && same_ids) {
+            return Ok(None);
         }
-        Ok(Retry::Original(AppendResult {
+        let span_positions = &positions[positions.len() - span.len()..];
+        Ok(Some(AppendResult {
             first_revision: Revision(candidate),
             last_revision: Revision(candidate + count - 1),
-            first_position: Position(positions[0]),
-            last_position: Position(positions[positions.len() - 1]),
+            first_position: Position(span_positions[0]),
+            last_position: Position(span_positions[span_positions.len() - 1]),
         }))
     }
 
@@ -631,7 +648,13 @@ impl Writer {
             .create_segment(first_position)
             .map_err(|e| StoreError::io(format!("creating segment {first_position}"), e))?;
         let salt = Salt::random();
-        write_segment_header(&*file, first_position, salt)?;
+        if let Err(error) = write_segment_header(&*file, first_position, salt) {
+            // Nothing in it was acknowledged; do not leave a header that may not be on disk.
+            if let Err(removal) = self.storage.remove_segment(first_position) {
+                tracing::error!(%removal, "could not remove the half-created segment");
+            }
+            return Err(error);
+        }
         self.index
             .write()
             .add_segment(first_position, file.clone(), SEGMENT_HEADER_BYTES, salt);
