@@ -1,6 +1,7 @@
 //! `eventfold`: the command line of the Eventfold event store.
 
 mod bench;
+mod data_lock;
 mod local;
 mod output;
 mod repair;

@@ -29,7 +29,12 @@ pub fn repair(data: &Path, args: RepairArgs) -> anyhow::Result<ExitCode> {
             data.display()
         );
     }
-    let _lock = lock(data)?;
+    let Some(_lock) = crate::data_lock::try_lock(data)? else {
+        anyhow::bail!(
+            "{} is in use by another process; stop it first",
+            data.display()
+        );
+    };
     let storage = DirectoryStorage::new(&log)?;
     let plan = match recover(&storage, Mode::PlanDamagedTail) {
         Ok((_, report)) => report,
@@ -84,23 +89,4 @@ fn describe(plan: &RecoveryReport, damage: u64, valid_at: u64) {
          fdatasync never completed, so no append among them was acknowledged. If the machine did not just \
          lose power, the disk may be failing: copy the data directory first."
     );
-}
-
-/// The writer's lock, so no store is open while the log is cut.
-fn lock(data: &Path) -> anyhow::Result<std::fs::File> {
-    let file = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(data.join("LOCK"))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            anyhow::bail!(
-                "{} is in use by another process; stop it first",
-                data.display()
-            )
-        }
-        Err(std::fs::TryLockError::Error(error)) => Err(error.into()),
-    }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use eventfold_store::embedded::io::DirectoryStorage;
-use eventfold_store::embedded::recovery::{recover, Mode};
+use eventfold_store::embedded::recovery::{recover, Mode, RecoveryReport};
 use eventfold_store::embedded::LOG_DIR;
 
 #[derive(Args)]
@@ -19,6 +19,27 @@ pub struct VerifyArgs {
 
 /// Exit status when damage is found.
 const EXIT_DAMAGED: u8 = 2;
+/// How many times the log is checked when a writer is running, a little apart.
+const LOOKS_BESIDE_A_WRITER: usize = 10;
+
+/// Checks the log, up to `looks` times while damage in the last segment could be a write in
+/// progress. Returns the report (when the log could be read) and the damage found, if any.
+fn check(storage: &DirectoryStorage, looks: usize) -> (Option<RecoveryReport>, Option<String>) {
+    for look in 1..=looks {
+        let report = match recover(storage, Mode::CheckOnly) {
+            Ok((_, report)) => report,
+            Err(error) => return (None, Some(error.to_string())),
+        };
+        let Some(damage) = report.torn_tail.as_ref().and_then(|tail| tail.damage()) else {
+            return (Some(report), None);
+        };
+        if look == looks {
+            return (Some(report), Some(damage.to_string()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    unreachable!("the last look returns")
+}
 
 pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let log = data.join(LOG_DIR);
@@ -29,10 +50,15 @@ pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let storage = DirectoryStorage::new(&log)?;
-    let (report, damage) = match recover(&storage, Mode::CheckOnly) {
-        Ok((_, report)) => (Some(report), None),
-        Err(error) => (None, Some(error)),
+    // Holding the lock keeps a writer from starting meanwhile. If one is running, damage seen
+    // in the last segment may be a read racing its write: look again before calling it damage.
+    let lock = crate::data_lock::try_lock(data)?;
+    let looks = if lock.is_some() {
+        1
+    } else {
+        LOOKS_BESIDE_A_WRITER
     };
+    let (report, damage) = check(&storage, looks);
     let mut out = std::io::stdout().lock();
     if args.json {
         let value = serde_json::json!({
@@ -44,10 +70,10 @@ pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 "file": t.file, "offset": t.offset, "bytes": t.bytes, "reason": t.reason,
             })),
             "removed_segment": report.as_ref().and_then(|r| r.removed_segment.clone()),
-            "damage": damage.as_ref().map(|e| e.to_string()),
+            "damage": damage,
         });
         writeln!(out, "{value}")?;
-    } else if let Some(report) = &report {
+    } else if let (Some(report), None) = (&report, &damage) {
         writeln!(
             out,
             "ok: {} segments, {} events, {} stream-state records; every frame's checksum matches",

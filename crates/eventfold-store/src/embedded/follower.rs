@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use tokio::sync::watch;
@@ -14,7 +14,7 @@ use eventfold_core::{Position, StoreError};
 
 use super::index::Index;
 use super::io::Storage;
-use super::recovery;
+use super::recovery::{self, Look};
 
 /// How often the log is looked at.
 pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(20);
@@ -60,31 +60,54 @@ impl Drop for Follower {
     }
 }
 
+/// How long damage followed by valid frames may stay at one offset before it counts as damage
+/// rather than a read that raced a write.
+const SUSPECT_FOR_MAX: Duration = Duration::from_secs(5);
+
 fn follow(
     storage: &dyn Storage,
     index: &RwLock<Index>,
     head: &watch::Sender<Position>,
     stop: &AtomicBool,
 ) {
+    let mut suspect: Option<(u64, Instant)> = None;
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(FOLLOW_INTERVAL);
         let step = {
             let mut index = index.write();
-            recovery::follow_step(storage, &mut index).map(|()| index.next_position)
+            recovery::follow_step(storage, &mut index).map(|look| (look, index.next_position))
         };
-        match step {
-            Ok(next) => {
-                head.send_if_modified(|current| {
-                    let moved = current.0 != next;
-                    current.0 = next;
-                    moved
-                });
-            }
+        let (look, next) = match step {
+            Ok(step) => step,
             Err(error) => {
                 // Dropping the head sender ends the subscriptions; reads keep what is indexed.
                 tracing::error!(%error, "stopped following the log");
                 return;
             }
+        };
+        match look {
+            Look::Suspect { file, offset } => {
+                let since = match suspect {
+                    Some((at, since)) if at == offset => since,
+                    _ => Instant::now(),
+                };
+                if since.elapsed() > SUSPECT_FOR_MAX {
+                    let error = StoreError::Corrupted {
+                        file,
+                        offset,
+                        reason: "invalid bytes followed by valid frames, unchanged for 5 s".into(),
+                    };
+                    tracing::error!(%error, "stopped following the log");
+                    return;
+                }
+                suspect = Some((offset, since));
+            }
+            Look::Progress | Look::Nothing => suspect = None,
         }
+        head.send_if_modified(|current| {
+            let moved = current.0 != next;
+            current.0 = next;
+            moved
+        });
     }
 }

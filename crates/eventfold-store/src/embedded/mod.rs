@@ -75,13 +75,17 @@ impl Options {
         if limits.event_bytes_max == 0 || limits.event_bytes_max > EVENT_BYTES_LIMIT {
             return invalid("limits.event_bytes_max must be between 1 byte and 4 MiB - 64 KiB");
         }
-        if limits.append_bytes_max < limits.event_bytes_max || limits.append_bytes_max > 64 << 20 {
-            return invalid("limits.append_bytes_max must be between event_bytes_max and 64 MiB");
+        if limits.append_bytes_max < limits.event_bytes_max || limits.append_bytes_max > 32 << 20 {
+            // A follower must see a whole write in one look (recovery's largest window).
+            return invalid("limits.append_bytes_max must be between event_bytes_max and 32 MiB");
         }
-        if limits.append_events_max == 0 || limits.read_events_max == 0 {
+        if !(1..=100_000).contains(&limits.append_events_max) || limits.read_events_max == 0 {
             return invalid(
-                "limits.append_events_max and limits.read_events_max must be at least 1",
+                "limits.append_events_max must be 1..=100000, read_events_max at least 1",
             );
+        }
+        if limits.stream_metadata_bytes_max > 1 << 20 {
+            return invalid("limits.stream_metadata_bytes_max must be at most 1 MiB");
         }
         if limits.event_type_bytes_max > 4096 || limits.content_type_bytes_max > 4096 {
             return invalid("limits on type and content type names must be at most 4096 bytes");
@@ -279,6 +283,13 @@ impl EmbeddedStore {
                 .map_err(|e| StoreError::io(log.display().to_string(), e))?,
         );
         let (index, report) = recover_with_snapshot(&*storage, &dir, RecoveryMode::CheckOnly)?;
+        // Damage in the last segment may be a read racing a live writer's write; with no writer
+        // running, it is damage.
+        if let Some(damage) = report.torn_tail.as_ref().and_then(|tail| tail.damage()) {
+            if lock_directory(&dir).is_ok() {
+                return Err(damage);
+            }
+        }
         let (head_tx, head_rx) = watch::channel(Position(index.next_position));
         let index = Arc::new(RwLock::new(index));
         let follower = follower::Follower::start(storage, index.clone(), head_tx)?;

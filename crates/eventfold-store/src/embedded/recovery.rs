@@ -16,6 +16,8 @@
 //! Only the last write can be torn: every earlier write was followed by an fdatasync before it
 //! was acknowledged, and a segment is sealed (fully synced) before the next one is created.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use eventfold_core::{Position, StoreError, StreamName};
@@ -61,6 +63,22 @@ pub struct TornTail {
     pub damage_before_valid_frames: Option<(u64, u64)>,
 }
 
+impl TornTail {
+    /// The error for damage that valid frames follow, if that is what this tail is.
+    pub fn damage(&self) -> Option<StoreError> {
+        let (offset, valid_at) = self.damage_before_valid_frames?;
+        Some(StoreError::Corrupted {
+            file: self.file.clone(),
+            offset,
+            reason: format!(
+                "{}, followed by a valid frame at offset {valid_at}: the log is damaged in the middle \
+                 (if the machine lost power, see `eventfold repair`)",
+                self.reason
+            ),
+        })
+    }
+}
+
 /// Whether recovery may change files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -91,62 +109,116 @@ pub fn recover(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryRepo
     recover_from(storage, mode, Index::default())
 }
 
-/// Bytes a follower reads from a segment per look: more than the largest write (a 16 MiB
-/// append plus framing), so a complete write always fits in one look.
-const FOLLOW_WINDOW_BYTES: u64 = 64 << 20;
+/// Bytes a follower reads first from where its index ends; the window grows (×4) only when a
+/// write does not fit, up to [`FOLLOW_WINDOW_BYTES_MAX`].
+const FOLLOW_WINDOW_BYTES_FIRST: u64 = 1 << 20;
+/// The largest window: more than the largest write (a 32 MiB append plus framing).
+const FOLLOW_WINDOW_BYTES_MAX: u64 = 64 << 20;
+
+/// What one look at the log found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Look {
+    /// Nothing complete beyond what is indexed (nothing new, or a write in progress).
+    Nothing,
+    /// New complete writes were indexed.
+    Progress,
+    /// Invalid bytes followed by valid frames at this offset of the last segment. Next to a
+    /// live writer this is usually a read racing a write; it is damage only if it stays.
+    Suspect { file: String, offset: u64 },
+}
 
 /// One look at the log by a read-only reader following a writer in another process: indexes
 /// the complete writes that appeared since the last look. A write still in progress (or torn)
-/// is left for a later look; damage followed by valid frames is an error, as at open.
-pub fn follow_step(storage: &dyn Storage, index: &mut Index) -> Result<(), StoreError> {
+/// is left for a later look.
+pub fn follow_step(storage: &dyn Storage, index: &mut Index) -> Result<Look, StoreError> {
+    let mut look = Look::Nothing;
     loop {
         let Some(last) = index.segments.last() else {
-            return match open_next_segment(storage, index)? {
-                true => continue,
-                false => Ok(()),
-            };
-        };
-        let (file, end) = (last.file.clone(), last.end);
-        let len = file
-            .size_bytes()
-            .map_err(|e| StoreError::io(file.name(), e))?;
-        let window = read_range(&*file, end, len.min(end + FOLLOW_WINDOW_BYTES))?;
-        if window.len() >= FRAME_PEEK_BYTES && window[..FRAME_PEEK_BYTES] != [0; FRAME_PEEK_BYTES] {
-            let mut report = RecoveryReport::default();
-            let tail = scan_segment(index, &*file, Bytes::from(window), end, &mut report)?;
-            if let Some((damage, valid_at)) = tail.and_then(|t| t.damage_before_valid_frames) {
-                let reason = format!("damage followed by a valid frame at offset {valid_at}");
-                return Err(corrupted(&*file, damage, reason));
-            }
-            if index
-                .segments
-                .last()
-                .is_some_and(|segment| segment.end > end)
-            {
+            if open_next_segment(storage, index)? {
+                look = Look::Progress;
                 continue;
             }
-            return Ok(()); // a write in progress
+            return Ok(look);
+        };
+        let (file, end) = (last.file.clone(), last.end);
+        match scan_new_bytes(index, &file, end)? {
+            Look::Progress => {
+                look = Look::Progress;
+                continue;
+            }
+            Look::Suspect { file, offset } => return Ok(Look::Suspect { file, offset }),
+            Look::Nothing => {}
         }
-        // Nothing more here: the writer moved on only if the next segment exists.
+        // Nothing more here. The writer finishes a segment before it creates the next one, so
+        // once the next exists, one more look at this one sees all of it.
+        if !next_segment_exists(storage, index)? {
+            return Ok(look);
+        }
+        if scan_new_bytes(index, &file, end)? != Look::Nothing {
+            continue;
+        }
         if !open_next_segment(storage, index)? {
-            return Ok(());
+            return Ok(look);
         }
+        look = Look::Progress;
+    }
+}
+
+/// Scans what follows `end` in `file` (the last indexed segment).
+fn scan_new_bytes(
+    index: &mut Index,
+    file: &Arc<dyn SegmentFile>,
+    end: u64,
+) -> Result<Look, StoreError> {
+    let len = file
+        .size_bytes()
+        .map_err(|e| StoreError::io(file.name(), e))?;
+    let mut window = FOLLOW_WINDOW_BYTES_FIRST;
+    loop {
+        let bytes = read_range(&**file, end, len.min(end + window))?;
+        if bytes.len() < FRAME_PEEK_BYTES || bytes[..FRAME_PEEK_BYTES] == [0; FRAME_PEEK_BYTES] {
+            return Ok(Look::Nothing);
+        }
+        let full_window = end + window <= len;
+        let mut report = RecoveryReport::default();
+        let tail = scan_segment(index, &**file, Bytes::from(bytes), end, &mut report)?;
+        if index
+            .segments
+            .last()
+            .is_some_and(|segment| segment.end > end)
+        {
+            return Ok(Look::Progress);
+        }
+        if let Some((offset, _)) = tail.and_then(|t| t.damage_before_valid_frames) {
+            return Ok(Look::Suspect {
+                file: file.name().to_owned(),
+                offset,
+            });
+        }
+        if !full_window || window >= FOLLOW_WINDOW_BYTES_MAX {
+            return Ok(Look::Nothing); // a write in progress
+        }
+        window *= 4; // a write larger than the window
     }
 }
 
 /// Bytes looked at to tell whether anything follows the indexed end of a segment.
 const FRAME_PEEK_BYTES: usize = 8;
 
+fn next_segment_exists(storage: &dyn Storage, index: &Index) -> Result<bool, StoreError> {
+    let next = Position(index.next_position);
+    let segments = storage
+        .list_segments()
+        .map_err(|e| StoreError::io("listing segments", e))?;
+    Ok(segments.contains(&next))
+}
+
 /// Adds the segment that continues the index, if it exists and its header is complete.
 fn open_next_segment(storage: &dyn Storage, index: &mut Index) -> Result<bool, StoreError> {
-    let next = Position(index.next_position);
-    let exists = storage
-        .list_segments()
-        .map_err(|e| StoreError::io("listing segments", e))?
-        .contains(&next);
-    if !exists {
+    if !next_segment_exists(storage, index)? {
         return Ok(false);
     }
+    let next = Position(index.next_position);
     let file = storage
         .open_segment(next)
         .map_err(|e| StoreError::io(format!("opening segment {next}"), e))?;
@@ -217,13 +289,12 @@ pub fn recover_from(
             .map_err(|e| StoreError::io(file.name(), e))?;
         let bytes = Bytes::from(read_range(&*file, start, len)?);
         if let Some(tail) = scan_segment(&mut index, &*file, bytes, start, &mut report)? {
-            if let Some((damage, valid_at)) = tail.damage_before_valid_frames {
-                if !is_last || !mode.cuts_damage() {
-                    return Err(corrupted(&*file, damage, format!(
-                        "{}, followed by a valid frame at offset {valid_at}: the log is damaged in the middle \
-                         (if the machine lost power, see `eventfold repair`)",
-                        tail.reason
-                    )));
+            if let Some(damage) = tail.damage() {
+                // Checking only, next to a possibly live writer, the last segment's damage may
+                // be a read racing a write: it is reported, and the caller decides.
+                let reported = is_last && mode == Mode::CheckOnly;
+                if !is_last || !(mode.cuts_damage() || reported) {
+                    return Err(damage);
                 }
             } else if !is_last {
                 return Err(corrupted(&*file, tail.offset, tail.reason));
