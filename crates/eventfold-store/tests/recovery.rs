@@ -31,6 +31,13 @@ fn segments(dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
+/// Closes `store` cleanly and opens the directory again.
+async fn reopen(store: EmbeddedStore, dir: &Path, options: Options) -> EmbeddedStore {
+    store.close().await;
+    drop(store);
+    EmbeddedStore::open(dir, options).unwrap()
+}
+
 fn small_segments() -> Options {
     Options {
         segment_bytes_max: 4096,
@@ -632,9 +639,7 @@ async fn retries_are_recognised_after_a_reopen() {
                 .unwrap(),
         );
     }
-    store.close().await;
-    drop(store);
-    let store = EmbeddedStore::open(dir.path(), options).unwrap();
+    let store = reopen(store, dir.path(), options).await;
     // In the window: recognised even with `any`.
     assert_eq!(
         store
@@ -787,9 +792,7 @@ async fn a_window_reloaded_at_an_append_boundary_keeps_that_append() {
                 .unwrap(),
         );
     }
-    store.close().await;
-    drop(store);
-    let store = EmbeddedStore::open(dir.path(), options).unwrap();
+    let store = reopen(store, dir.path(), options).await;
     assert_eq!(
         store
             .append(&stream(1), ExpectedRevision::Any, appends[1].clone())
@@ -822,9 +825,7 @@ async fn an_append_cut_by_the_window_edge_still_conflicts_after_a_reopen() {
         .await
         .unwrap_err();
     assert_eq!(before.code(), "event_id_conflict");
-    store.close().await;
-    drop(store);
-    let store = EmbeddedStore::open(dir.path(), options).unwrap();
+    let store = reopen(store, dir.path(), options).await;
     let after = store
         .append(&stream(1), ExpectedRevision::Any, first)
         .await
