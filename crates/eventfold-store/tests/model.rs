@@ -227,7 +227,7 @@ async fn check(store: &EmbeddedStore, model: &HashMap<u8, ModelStream>, log: &[(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
     #[test]
     fn the_store_behaves_like_the_model(ops in proptest::collection::vec(op(), 1..40)) {
         run(ops);

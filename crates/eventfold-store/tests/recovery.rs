@@ -937,3 +937,44 @@ fn options_beyond_what_the_engine_can_hold_are_refused() {
         assert_eq!(error.code(), "invalid_request", "{options:?}");
     }
 }
+
+#[tokio::test]
+async fn a_no_stream_retry_after_two_soft_deletes_and_a_reopen_is_the_original() {
+    // Found by the model test: whether an append created its stream is recorded, not guessed.
+    use eventfold_store::DeleteMode::Soft;
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    store
+        .append(&stream(3), ExpectedRevision::NoStream, ids(0..1))
+        .await
+        .unwrap();
+    store
+        .delete_stream(&stream(3), ExpectedRevision::Any, Soft)
+        .await
+        .unwrap();
+    let batch = ids(1..2);
+    let original = store
+        .append(&stream(3), ExpectedRevision::NoStream, batch.clone())
+        .await
+        .unwrap();
+    store
+        .delete_stream(&stream(3), ExpectedRevision::Any, Soft)
+        .await
+        .unwrap();
+    let store = reopen(store, dir.path(), Options::default()).await;
+    assert_eq!(
+        store
+            .append(&stream(3), ExpectedRevision::NoStream, batch.clone())
+            .await
+            .unwrap(),
+        original
+    );
+    let exists = store
+        .append(&stream(3), ExpectedRevision::StreamExists, batch)
+        .await;
+    assert_eq!(
+        exists.unwrap_err().code(),
+        "wrong_expected_revision",
+        "it could not have expected `exists`"
+    );
+}

@@ -45,6 +45,9 @@ const KIND_EVENT: u8 = 1;
 const KIND_STREAM_STATE: u8 = 2;
 /// Flag: the last record of an atomic write.
 pub const FLAG_END_OF_WRITE: u8 = 1;
+/// Flag: the append this event belongs to was made when its stream did not exist (so it could
+/// have expected `no_stream`). Set on every event of such an append.
+pub const FLAG_CREATED_STREAM: u8 = 2;
 
 /// Fixed part of an event record's body: kind, flags, position, revision, recorded_at,
 /// occurred_at, id, and the five lengths.
@@ -254,6 +257,8 @@ pub struct EventIdentity<'a> {
     pub stream: &'a str,
     /// True when the record ends its write (the last event of an append).
     pub ends_write: bool,
+    /// True when its append was made while the stream did not exist.
+    pub created_stream: bool,
 }
 
 /// The identity of an event record without decoding the rest.
@@ -270,6 +275,7 @@ pub fn peek_event_identity(body: &[u8]) -> Result<EventIdentity<'_>, String> {
         id: Uuid::from_slice(&body[34..50]).expect("16 bytes"),
         stream: std::str::from_utf8(stream).map_err(|_| "stream name is not UTF-8")?,
         ends_write: body[1] & FLAG_END_OF_WRITE != 0,
+        created_stream: body[1] & FLAG_CREATED_STREAM != 0,
     })
 }
 

@@ -75,17 +75,7 @@ impl RecentIds {
                 append.push((identity.id, stream, identity.revision, at));
                 at += 1;
                 if identity.ends_write {
-                    // Whether the stream existed then is not in the log; the best guess is that
-                    // an append at revision 0, or right after the last soft delete, created it.
-                    let deleted_before = append.first().map_or(0, |(_, stream, _, _)| {
-                        let index = index.read();
-                        index
-                            .streams
-                            .get(stream.as_str())
-                            .map_or(0, |e| e.state.deleted_before)
-                    });
-                    let created = |start: u64| start == 0 || start == deleted_before;
-                    window.insert_append(append.drain(..), first, created);
+                    window.insert_append(append.drain(..), first, identity.created_stream);
                 }
                 Ok(())
             })?;
@@ -100,7 +90,7 @@ impl RecentIds {
         &mut self,
         events: impl ExactSizeIterator<Item = (Uuid, StreamName, u64, u64)>,
         from: u64,
-        created: impl Fn(u64) -> bool,
+        created_stream: bool,
     ) {
         let append_len = events.len() as u32;
         let mut append_start = None;
@@ -113,7 +103,7 @@ impl RecentIds {
                     position,
                     append_start,
                     append_len,
-                    created_stream: created(append_start),
+                    created_stream,
                 };
                 self.insert(id, at);
             }

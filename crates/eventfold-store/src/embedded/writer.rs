@@ -18,7 +18,9 @@ use eventfold_core::{
     StreamName,
 };
 
-use super::format::{self, EventParts, Salt, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES};
+use super::format::{
+    self, EventParts, Salt, FLAG_CREATED_STREAM, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES,
+};
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
 use super::preallocator::Preallocator;
@@ -450,11 +452,17 @@ impl Writer {
         for (i, event) in events.iter().enumerate() {
             let revision = first_revision + i as u64;
             let position = first_position + i as u64;
-            let flags = if i + 1 == events.len() {
+            let end = if i + 1 == events.len() {
                 FLAG_END_OF_WRITE
             } else {
                 0
             };
+            let created = if head.exists() {
+                0
+            } else {
+                FLAG_CREATED_STREAM
+            };
+            let flags = end | created;
             let offset = self.file_end + self.buffer.len() as u64;
             let parts = EventParts {
                 position: Position(position),
@@ -543,7 +551,7 @@ impl Writer {
             _ => Vec::new(),
         };
         for candidate in candidates {
-            if let Some(original) = self.retry_in_log(stream, candidate, events, head)? {
+            if let Some(original) = self.retry_in_log(stream, candidate, expected, events, head)? {
                 return Ok(Retry::Original(original));
             }
         }
@@ -562,6 +570,7 @@ impl Writer {
         &self,
         stream: &StreamName,
         candidate: u64,
+        expected: ExpectedRevision,
         events: &[NewEvent],
         head: &Head,
     ) -> Result<Option<AppendResult>, StoreError> {
@@ -587,20 +596,21 @@ impl Writer {
         let mut stored = Vec::with_capacity(positions.len());
         reader::visit_events(&self.index, &positions, |body| {
             let identity = format::peek_event_identity(&body)?;
-            stored.push((identity.id, identity.ends_write));
+            stored.push((identity.id, identity.ends_write, identity.created_stream));
             Ok(())
         })?;
         let (before, span) = stored.split_at(usize::from(candidate > 0));
-        let starts_an_append = before.first().is_none_or(|(_, ends)| *ends);
+        let starts_an_append = before.first().is_none_or(|(_, ends, _)| *ends);
         let one_whole_append = span
             .iter()
             .enumerate()
-            .all(|(i, (_, ends))| *ends == (i + 1 == span.len()));
+            .all(|(i, (_, ends, _))| *ends == (i + 1 == span.len()));
         let same_ids = span
             .iter()
             .zip(events)
-            .all(|((id, _), event)| *id == event.id);
-        if !(starts_an_append && one_whole_append && same_ids) {
+            .all(|((id, _, _), event)| *id == event.id);
+        let could_expect = expected != ExpectedRevision::NoStream || span[0].2;
+        if !(starts_an_append && one_whole_append && same_ids && could_expect) {
             return Ok(None);
         }
         let span_positions = &positions[positions.len() - span.len()..];
