@@ -5,6 +5,7 @@ mod data_lock;
 mod local;
 mod output;
 mod repair;
+mod serve;
 mod verify;
 
 use std::path::PathBuf;
@@ -14,8 +15,8 @@ use clap::{Parser, Subcommand};
 
 /// Eventfold: an event store with streams, subscriptions and optimistic concurrency.
 ///
-/// Every command works on a local data directory (the embedded store). Events print as JSON
-/// lines, one event per line.
+/// `eventfold serve` runs the HTTP API; the other commands work on a local data directory (the
+/// embedded store). Events print as JSON lines, one event per line.
 #[derive(Parser)]
 #[command(name = "eventfold", version, propagate_version = true)]
 struct Cli {
@@ -33,6 +34,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the HTTP API on the data directory (the embedded store) until interrupted.
+    Serve(serve::ServeArgs),
     /// Append one event to a stream; prints the revisions and positions written.
     Append(local::AppendArgs),
     /// Read a stream.
@@ -97,6 +100,7 @@ fn init_logging() {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => serve::serve(&cli.data, args).await,
         Command::Append(args) => local::append(&cli.data, args).await,
         Command::Read(args) => local::read(&cli.data, args).await,
         Command::ReadAll(args) => local::read_all(&cli.data, args).await,

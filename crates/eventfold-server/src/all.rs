@@ -1,0 +1,36 @@
+//! `GET /all`: a page of the global log, with a cursor for the next one.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+
+use eventfold_store::{Direction, ReadAll};
+
+use crate::streams::READ_LIMIT_DEFAULT;
+use crate::wire::AllQuery;
+use crate::{ApiError, AppState};
+
+pub async fn read(
+    State(state): State<AppState>,
+    query: Result<Query<AllQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(query) = query?;
+    let direction = query.direction.unwrap_or(Direction::Forward);
+    let request = ReadAll {
+        from: query.from()?,
+        direction,
+        limit: query.limit.unwrap_or(READ_LIMIT_DEFAULT),
+        filter: query.filter(),
+    };
+    let slice = state.store.read_all(request).await?;
+    let events: Vec<_> = slice.events.iter().map(|event| event.to_json()).collect();
+    // Forward, `next` is where to continue (also to poll for new events); backward, there is
+    // nothing before the start.
+    let next = match (direction, slice.end_of_log) {
+        (Direction::Backward, true) => None,
+        _ => Some(slice.next),
+    };
+    Ok(Json(
+        serde_json::json!({ "events": events, "next": next, "end_of_log": slice.end_of_log }),
+    ))
+}

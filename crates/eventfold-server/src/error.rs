@@ -1,0 +1,143 @@
+//! The one place where errors become HTTP responses: one status and one stable code per kind.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use eventfold_store::StoreError;
+
+/// An error as the API returns it: `{"error": code, "message": …}` plus details for some kinds.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: serde_json::Map::new(),
+        }
+    }
+
+    /// A request that is malformed or out of range, naming what is wrong.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    /// A request that took longer than allowed.
+    pub fn timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request took longer than {} s", limit.as_secs_f64()),
+        )
+    }
+
+    /// No route has this path.
+    pub fn not_found_route() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such route (see README: HTTP API)",
+        )
+    }
+
+    /// Too many open subscriptions.
+    pub fn too_many_subscribers(limit: usize) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_subscribers",
+            format!("the server already has {limit} open subscriptions; try again later"),
+        )
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The body as JSON (also sent as an SSE `error` event).
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), self.code.into());
+        body.insert("message".into(), self.message.clone().into());
+        body.extend(self.details.clone());
+        body.into()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        let status = match &error {
+            StoreError::InvalidStreamName { .. }
+            | StoreError::EmptyAppend
+            | StoreError::InvalidEvent { .. }
+            | StoreError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            StoreError::EventTooLarge { .. } | StoreError::AppendTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            StoreError::WrongExpectedRevision { .. } | StoreError::EventIdConflict { .. } => {
+                StatusCode::CONFLICT
+            }
+            StoreError::StreamDeleted(_) => StatusCode::GONE,
+            StoreError::StreamNotFound(_) => StatusCode::NOT_FOUND,
+            StoreError::ReadOnly => StatusCode::METHOD_NOT_ALLOWED,
+            StoreError::Poisoned(_) | StoreError::Closed | StoreError::Locked(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::error!(%error, "request failed");
+        }
+        let mut api = Self::new(status, error.code(), error.to_string());
+        if let StoreError::WrongExpectedRevision {
+            expected, actual, ..
+        } = &error
+        {
+            api.details
+                .insert("expected".into(), serde_json::json!(expected));
+            api.details
+                .insert("actual".into(), serde_json::json!(actual));
+        }
+        api
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                rejection.body_text(),
+            ),
+            _ => Self::invalid(rejection.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::invalid(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::invalid(rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}

@@ -1,0 +1,139 @@
+//! Eventfold's HTTP API over any [`EventStore`]: append, read a stream, read `$all`, stream
+//! metadata, deletes, and live subscriptions as Server-Sent Events. It knows the trait only,
+//! never which backend is behind it.
+//!
+//! Every error is one HTTP status and one stable code, as JSON: `{"error": code, "message": …}`
+//! (see [`ApiError`]).
+
+mod all;
+mod error;
+mod streams;
+mod subscribe;
+mod wire;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+use eventfold_store::EventStore;
+
+pub use error::ApiError;
+
+/// The address `eventfold serve` listens on unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7117";
+
+/// Limits and settings of the HTTP layer (the store has its own limits on events).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The largest request body, in bytes.
+    pub body_bytes_max: usize,
+    /// How long a request (other than a subscription) may take.
+    pub request_timeout: Duration,
+    /// How many subscriptions may be open at once.
+    pub subscribers_max: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            // A 16 MiB append, plus JSON and base64 overhead.
+            body_bytes_max: 32 << 20,
+            request_timeout: Duration::from_secs(30),
+            subscribers_max: 1024,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+struct AppState {
+    store: Arc<dyn EventStore>,
+    subscribers: Arc<Semaphore>,
+    shutting_down: watch::Receiver<bool>,
+}
+
+/// The API's routes. Subscriptions end when `shutting_down` turns true.
+pub fn router(
+    store: Arc<dyn EventStore>,
+    config: &ServerConfig,
+    shutting_down: watch::Receiver<bool>,
+) -> Router {
+    let state = AppState {
+        store,
+        subscribers: Arc::new(Semaphore::new(config.subscribers_max)),
+        shutting_down,
+    };
+    let timeout = config.request_timeout;
+    let requests = Router::new()
+        .route(
+            "/streams/{stream}",
+            get(streams::read)
+                .post(streams::append)
+                .delete(streams::delete),
+        )
+        .route(
+            "/streams/{stream}/metadata",
+            get(streams::get_metadata).put(streams::put_metadata),
+        )
+        .route("/all", get(all::read))
+        .route("/health", get(health))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            within(timeout, request, next)
+        }));
+    let subscriptions = Router::new()
+        .route("/subscribe/all", get(subscribe::all))
+        .route("/subscribe/streams/{stream}", get(subscribe::stream));
+    requests
+        .merge(subscriptions)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(config.body_bytes_max))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes; then subscriptions end cleanly and
+/// requests in flight finish (appends in flight are acknowledged) before this returns.
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<dyn EventStore>,
+    config: &ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (tell, shutting_down) = watch::channel(false);
+    let app = router(store, config, shutting_down.clone());
+    let mut stopped = shutting_down;
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tell.send(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stopping| *stopping).await;
+        })
+        .await
+}
+
+async fn within(timeout: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::timeout(timeout).into_response(),
+    }
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let head = state.store.head_position().await?;
+    Ok(Json(
+        serde_json::json!({ "status": "ok", "head_position": head }),
+    ))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found_route()
+}

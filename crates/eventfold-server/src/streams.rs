@@ -1,0 +1,94 @@
+//! `/streams/{stream}`: append, read, metadata, delete.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+
+use eventfold_store::{DeleteMode, Direction, ReadStream, StreamMetadata, StreamName};
+
+use crate::wire::{AppendBody, DeleteQuery, StreamQuery};
+use crate::{ApiError, AppState};
+
+/// Events per read when the request names no limit.
+pub const READ_LIMIT_DEFAULT: usize = 1000;
+
+fn stream_name(name: &str) -> Result<StreamName, ApiError> {
+    Ok(StreamName::new(name)?)
+}
+
+pub async fn append(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    body: Result<Json<AppendBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let stream = stream_name(&stream)?;
+    let Json(body) = body?;
+    let events = body
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(at, event)| event.into_new_event(at))
+        .collect::<Result<Vec<_>, _>>()?;
+    let result = state
+        .store
+        .append(&stream, body.expected_revision, events)
+        .await?;
+    Ok((StatusCode::CREATED, Json(result)))
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let stream = stream_name(&stream)?;
+    let Query(query) = query?;
+    let request = ReadStream {
+        from: query.from()?,
+        direction: query.direction.unwrap_or(Direction::Forward),
+        limit: query.limit.unwrap_or(READ_LIMIT_DEFAULT),
+    };
+    let events = state.store.read_stream(&stream, request).await?;
+    let events: Vec<_> = events.iter().map(|event| event.to_json()).collect();
+    Ok(Json(serde_json::json!({ "events": events })))
+}
+
+pub async fn get_metadata(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+) -> Result<Json<StreamMetadata>, ApiError> {
+    let stream = stream_name(&stream)?;
+    Ok(Json(state.store.stream_metadata(&stream).await?))
+}
+
+pub async fn put_metadata(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    body: Result<Json<StreamMetadata>, JsonRejection>,
+) -> Result<Json<StreamMetadata>, ApiError> {
+    let stream = stream_name(&stream)?;
+    let Json(metadata) = body?;
+    state.store.set_stream_metadata(&stream, metadata).await?;
+    Ok(Json(state.store.stream_metadata(&stream).await?))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    query: Result<Query<DeleteQuery>, QueryRejection>,
+) -> Result<StatusCode, ApiError> {
+    let stream = stream_name(&stream)?;
+    let Query(query) = query?;
+    let mode = if query.hard {
+        DeleteMode::Hard
+    } else {
+        DeleteMode::Soft
+    };
+    state
+        .store
+        .delete_stream(&stream, query.expected()?, mode)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,156 @@
+//! `GET /subscribe/…`: live subscriptions as Server-Sent Events.
+//!
+//! Each event is an SSE `event` message whose `id` is its position (`$all`) or revision (one
+//! stream), so a client that reconnects with `Last-Event-ID` resumes right after it. While the
+//! filter skips events, `checkpoint` messages carry the position reached (their `id` is the
+//! position before it); `caught_up` marks the end of history. A slow client holds no buffer
+//! here: the subscription reads from the store as the client takes messages.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use tokio::sync::{watch, OwnedSemaphorePermit};
+
+use eventfold_store::{
+    AllFrom, Position, RecordedEvent, Revision, StoreError, StreamFrom, StreamName, Subscription,
+    SubscriptionMessage,
+};
+
+use crate::wire::{AllQuery, StreamQuery};
+use crate::{ApiError, AppState};
+
+/// How often an idle subscription sends a comment, so proxies keep the connection open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+type Events = Sse<
+    axum::response::sse::KeepAliveStream<
+        std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>>,
+    >,
+>;
+
+pub async fn all(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<AllQuery>, QueryRejection>,
+) -> Result<Events, ApiError> {
+    let Query(query) = query?;
+    if query.direction.is_some() || query.limit.is_some() {
+        return Err(ApiError::invalid(
+            "direction and limit do not apply to a subscription",
+        ));
+    }
+    let from = match last_event_id(&headers)? {
+        Some(id) => AllFrom::Position(Position(id.saturating_add(1))),
+        None => query.from()?,
+    };
+    let permit = admit(&state)?;
+    let subscription = state.store.subscribe_all(from, query.filter()).await?;
+    Ok(events(
+        subscription,
+        permit,
+        state.shutting_down.clone(),
+        |event| event.position.0,
+    ))
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+) -> Result<Events, ApiError> {
+    let stream = StreamName::new(&stream)?;
+    let Query(query) = query?;
+    if query.direction.is_some() || query.limit.is_some() {
+        return Err(ApiError::invalid(
+            "direction and limit do not apply to a subscription",
+        ));
+    }
+    let from = match last_event_id(&headers)? {
+        Some(id) => StreamFrom::Revision(Revision(id.saturating_add(1))),
+        None => query.from()?,
+    };
+    let permit = admit(&state)?;
+    let subscription = state.store.subscribe_stream(&stream, from).await?;
+    Ok(events(
+        subscription,
+        permit,
+        state.shutting_down.clone(),
+        |event| event.revision.0,
+    ))
+}
+
+fn admit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
+    let limit = state.subscribers.available_permits();
+    state.subscribers.clone().try_acquire_owned().map_err(|_| {
+        ApiError::too_many_subscribers(limit.max(state.subscribers.available_permits()))
+    })
+}
+
+fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    text.parse().map(Some).map_err(|_| {
+        ApiError::invalid(format!(
+            "Last-Event-ID: `{text}` is not a position or revision"
+        ))
+    })
+}
+
+/// The subscription as SSE messages. It ends after an error (sent as an `error` message) or
+/// when the server shuts down; the permit is released when the client goes away.
+fn events(
+    subscription: Subscription,
+    permit: OwnedSemaphorePermit,
+    mut shutting_down: watch::Receiver<bool>,
+    id_of: fn(&RecordedEvent) -> u64,
+) -> Events {
+    let stop = async move {
+        let _ = shutting_down.wait_for(|stopping| *stopping).await;
+    };
+    let mut failed = false;
+    let stream = subscription
+        .take_until(stop)
+        .take_while(move |item| {
+            let go = !failed;
+            failed |= item.is_err();
+            std::future::ready(go)
+        })
+        .map(move |item| {
+            let _held = &permit;
+            Ok(message(item, id_of))
+        });
+    Sse::new(stream.boxed()).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
+
+fn message(
+    item: Result<SubscriptionMessage, StoreError>,
+    id_of: fn(&RecordedEvent) -> u64,
+) -> Event {
+    match item {
+        Ok(SubscriptionMessage::Event(event)) => Event::default()
+            .event("event")
+            .id(id_of(&event).to_string())
+            .data(event.to_json().to_string()),
+        Ok(SubscriptionMessage::Checkpoint(position)) => {
+            let checkpoint = Event::default()
+                .event("checkpoint")
+                .data(serde_json::json!({ "position": position }).to_string());
+            match position.0.checked_sub(1) {
+                Some(seen) => checkpoint.id(seen.to_string()),
+                None => checkpoint,
+            }
+        }
+        Ok(SubscriptionMessage::CaughtUp) => Event::default().event("caught_up").data("{}"),
+        Err(error) => Event::default()
+            .event("error")
+            .data(ApiError::from(error).body().to_string()),
+    }
+}

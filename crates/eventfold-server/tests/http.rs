@@ -1,0 +1,431 @@
+//! The HTTP API, driven over real HTTP against a server on the embedded store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use eventfold_server::ServerConfig;
+use eventfold_store::embedded::{EmbeddedStore, Options};
+
+struct Server {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(config: ServerConfig) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        eventfold_server::serve(listener, Arc::new(store), &config, shutdown).await
+    });
+    Server {
+        base,
+        stop: Some(stop),
+        done,
+        _dir: dir,
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn post(server: &Server, path: &str, body: Value) -> (u16, Value) {
+    let response = client()
+        .post(format!("{}{path}", server.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(server: &Server, path: &str) -> (u16, Value) {
+    let response = client()
+        .get(format!("{}{path}", server.base))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn head_position(server: &Server) -> u64 {
+    get(server, "/health").await.1["head_position"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_read_metadata_and_delete_over_http() {
+    let server = start(ServerConfig::default()).await;
+    let append = json!({"expected_revision": "no_stream", "events": [
+        {"type": "Deposited", "data": {"amount": 10}, "metadata": {"by": "teller"}},
+        {"type": "Blob", "content_type": "application/octet-stream", "data": "AAEC/w=="},
+    ]});
+    let (status, written) = post(&server, "/streams/account-1", append.clone()).await;
+    assert_eq!(status, 201);
+    assert_eq!(written["last_revision"], 1);
+
+    let (status, conflict) = post(
+        &server,
+        "/streams/account-1",
+        json!({
+        "expected_revision": 7, "events": [{"type": "Deposited", "data": {}}]}),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        (
+            conflict["error"].as_str(),
+            conflict["expected"].as_u64(),
+            conflict["actual"].as_u64()
+        ),
+        (Some("wrong_expected_revision"), Some(7), Some(1))
+    );
+
+    let (status, read) = get(&server, "/streams/account-1").await;
+    assert_eq!(status, 200);
+    let events = read["events"].as_array().unwrap();
+    assert_eq!(events[0]["data"]["amount"], 10);
+    assert_eq!(events[0]["metadata"]["by"], "teller");
+    assert_eq!(
+        events[1]["data"], "AAEC/w==",
+        "binary data travels base64-encoded"
+    );
+    let (_, backward) = get(&server, "/streams/account-1?direction=backward&limit=1").await;
+    assert_eq!(backward["events"][0]["revision"], 1);
+
+    post(
+        &server,
+        "/streams/order-1",
+        json!({"events": [{"type": "Placed", "data": {}}]}),
+    )
+    .await;
+    let (_, page) = get(&server, "/all?limit=2").await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 2);
+    assert_eq!(page["next"], 2);
+    let (_, rest) = get(&server, "/all?from=2").await;
+    assert_eq!(rest["events"][0]["stream"], "order-1");
+    assert_eq!(rest["end_of_log"], true);
+    let (_, typed) = get(&server, "/all?type=Placed,Blob&category=account").await;
+    assert_eq!(typed["events"].as_array().unwrap().len(), 1);
+    let (_, since) = get(&server, "/all?since=2000-01-01T00:00:00Z").await;
+    assert_eq!(since["events"].as_array().unwrap().len(), 3);
+
+    let response = client()
+        .put(format!("{}/streams/account-1/metadata", server.base))
+        .json(&json!({"max_count": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let (_, limited) = get(&server, "/streams/account-1").await;
+    assert_eq!(limited["events"].as_array().unwrap().len(), 1);
+
+    let deleted = client()
+        .delete(format!("{}/streams/account-1?hard=true", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 204);
+    let (status, gone) = post(
+        &server,
+        "/streams/account-1",
+        json!({"events": [{"type": "X", "data": {}}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, gone["error"].as_str()),
+        (410, Some("stream_deleted"))
+    );
+    let (status, missing) = get(&server, "/streams/nobody-1").await;
+    assert_eq!(
+        (status, missing["error"].as_str()),
+        (404, Some("stream_not_found"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_a_json_error_and_change_nothing() {
+    let config = ServerConfig {
+        body_bytes_max: 64 << 10,
+        ..ServerConfig::default()
+    };
+    let server = start(config).await;
+    post(
+        &server,
+        "/streams/account-1",
+        json!({"events": [{"type": "Opened", "data": {}}]}),
+    )
+    .await;
+    let before = head_position(&server).await;
+    let event = json!({"type": "T", "data": {}});
+    let long_name = format!("/streams/{}", "a".repeat(300));
+    let bodies: Vec<(&str, String)> = vec![
+        ("/streams/account-1", "{not json".into()),
+        ("/streams/account-1", "[]".into()),
+        ("/streams/account-1", json!({"events": "x"}).to_string()),
+        (
+            "/streams/account-1",
+            json!({"events": [{"data": {}}]}).to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [event], "colour": 1}).to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [], "expected_revision": "any"}).to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [event], "expected_revision": "maybe"}).to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [event], "expected_revision": -1}).to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [{"type": "", "data": {}}]}).to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [{"type": "T", "data": {}, "metadata": [1]}]}).to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [{"type": "T", "data": {}, "id": "nope"}]}).to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [{"type": "T", "data": {}, "occurred_at": "yesterday"}]}).to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [{"type": "B", "content_type": "image/png", "data": "%%%"}]})
+                .to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [{"type": "B", "content_type": "image/png", "data": {"a": 1}}]})
+                .to_string(),
+        ),
+        (
+            "/streams/account-1",
+            json!({"events": [{"type": "T", "data": "x".repeat(70_000)}]}).to_string(),
+        ),
+        (&long_name, json!({"events": [event]}).to_string()),
+        (
+            "/streams/bad%0Aname",
+            json!({"events": [event]}).to_string(),
+        ),
+    ];
+    for (path, body) in bodies {
+        let response = client()
+            .post(format!("{}{path}", server.base))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let error: Value = response.json().await.unwrap();
+        assert!((400..500).contains(&status), "{status} for {body:.80}");
+        assert!(
+            error["error"].is_string() && error["message"].is_string(),
+            "{error} for {body:.80}"
+        );
+    }
+    let no_type = client()
+        .post(format!("{}/streams/account-1", server.base))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        (400..500).contains(&no_type.status().as_u16()),
+        "a body that is not declared JSON"
+    );
+    let queries = [
+        "/streams/account-1?limit=abc",
+        "/streams/account-1?from=middle",
+        "/streams/account-1?direction=sideways",
+        "/streams/account-1?limit=1000000",
+        "/streams/account-1?colour=red",
+        "/all?since=yesterday",
+        "/all?from=1&since=2020-01-01T00:00:00Z",
+        "/all?type=A,B,C,D,E,F,G,H,I,J,K,L,M,N,O,P,Q,R,S,T,U,V,W,X,Y,Z,AA,BB,CC,DD,EE,FF,GG",
+        "/subscribe/all?limit=3",
+        "/nothing/here",
+    ];
+    for path in queries {
+        let (status, error) = get(&server, path).await;
+        assert!((400..500).contains(&status), "{status} for {path}");
+        assert!(error["error"].is_string(), "{error} for {path}");
+    }
+    let resume = client()
+        .get(format!("{}/subscribe/all", server.base))
+        .header("last-event-id", "soon")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resume.status().as_u16(), 400);
+    let delete = client()
+        .delete(format!(
+            "{}/streams/account-1?expected_revision=maybe",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status().as_u16(), 400);
+    let metadata = client()
+        .put(format!("{}/streams/account-1/metadata", server.base))
+        .json(&json!({"max_cont": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metadata.status().as_u16(), 400);
+    assert_eq!(head_position(&server).await, before, "nothing was written");
+    let (_, stream) = get(&server, "/streams/account-1").await;
+    assert_eq!(stream["events"].as_array().unwrap().len(), 1);
+}
+
+/// A minimal SSE reader: `(event, id, data)` per message.
+struct SseReader {
+    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buffer: String,
+}
+
+impl SseReader {
+    async fn open(server: &Server, path: &str, last_event_id: Option<&str>) -> Self {
+        let mut request = client().get(format!("{}{path}", server.base));
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        Self {
+            body: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    async fn next(&mut self) -> Option<(String, Option<String>, String)> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let (mut event, mut id, mut data) = (String::from("message"), None, String::new());
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event: ") {
+                        event = value.into()
+                    }
+                    if let Some(value) = line.strip_prefix("id: ") {
+                        id = Some(value.into())
+                    }
+                    if let Some(value) = line.strip_prefix("data: ") {
+                        data.push_str(value)
+                    }
+                }
+                if block.lines().all(|line| line.starts_with(':')) {
+                    continue; // keep-alive comment
+                }
+                return Some((event, id, data));
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.body.next())
+                .await
+                .expect("in time")?;
+            self.buffer
+                .push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        }
+    }
+
+    async fn next_event(&mut self) -> Value {
+        loop {
+            let (event, _, data) = self.next().await.expect("an event");
+            if event == "event" {
+                return serde_json::from_str(&data).unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_deliver_history_then_live_and_resume_after_the_last_event_id() {
+    let server = start(ServerConfig::default()).await;
+    for n in 0..3 {
+        post(
+            &server,
+            "/streams/account-1",
+            json!({"events": [{"type": "Deposited", "data": {"n": n}}]}),
+        )
+        .await;
+        post(
+            &server,
+            "/streams/order-1",
+            json!({"events": [{"type": "Placed", "data": {"n": n}}]}),
+        )
+        .await;
+    }
+    let mut all = SseReader::open(&server, "/subscribe/all?category=account", None).await;
+    for n in 0..3 {
+        assert_eq!(all.next_event().await["data"]["n"], n);
+    }
+    loop {
+        if all.next().await.unwrap().0 == "caught_up" {
+            break;
+        }
+    }
+    post(
+        &server,
+        "/streams/account-2",
+        json!({"events": [{"type": "Deposited", "data": {"n": 3}}]}),
+    )
+    .await;
+    let live = all.next_event().await;
+    assert_eq!(
+        (live["stream"].as_str(), live["data"]["n"].as_u64()),
+        (Some("account-2"), Some(3))
+    );
+    // Resuming after the second account event (position 2) gives the third one first.
+    let mut resumed = SseReader::open(&server, "/subscribe/all?category=account", Some("2")).await;
+    assert_eq!(resumed.next_event().await["data"]["n"], 2);
+    // One stream, by revision.
+    let mut one = SseReader::open(&server, "/subscribe/streams/account-1?from=1", None).await;
+    let (event, id, _) = one.next().await.unwrap();
+    assert_eq!((event.as_str(), id.as_deref()), ("event", Some("1")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_subscriptions_cleanly_and_the_subscriber_limit_holds() {
+    let config = ServerConfig {
+        subscribers_max: 1,
+        ..ServerConfig::default()
+    };
+    let mut server = start(config).await;
+    let mut first = SseReader::open(&server, "/subscribe/all", None).await;
+    assert_eq!(first.next().await.unwrap().0, "caught_up");
+    let (status, refused) = get(&server, "/subscribe/all").await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (503, Some("too_many_subscribers"))
+    );
+    server.stop.take().unwrap().send(()).unwrap();
+    assert!(first.next().await.is_none(), "the stream ends cleanly");
+    let result = tokio::time::timeout(Duration::from_secs(10), &mut server.done).await;
+    result.expect("the server stops").unwrap().unwrap();
+}
