@@ -143,7 +143,7 @@ pub async fn read(data: &Path, args: ReadArgs) -> anyhow::Result<ExitCode> {
         };
         left -= page.len();
         for event in &page {
-            out.line(&event.to_json())?;
+            out.line(event)?;
         }
     }
     out.flush()?;
@@ -218,7 +218,7 @@ pub async fn read_all(data: &Path, args: ReadAllArgs) -> anyhow::Result<ExitCode
         let slice = store.read_all(request).await?;
         left -= slice.events.len();
         for event in &slice.events {
-            out.line(&event.to_json())?;
+            out.line(event)?;
         }
         if slice.end_of_log {
             break;
@@ -268,7 +268,7 @@ pub async fn tail(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
         };
         match message {
             Some(Ok(SubscriptionMessage::Event(event))) => {
-                out.line(&event.to_json())?;
+                out.line(&event)?;
                 out.flush()?;
             }
             Some(Ok(_)) => {}

@@ -16,7 +16,7 @@ impl JsonLines {
     }
 
     /// Writes one value as one line.
-    pub fn line(&mut self, value: &serde_json::Value) -> io::Result<()> {
+    pub fn line(&mut self, value: &impl serde::Serialize) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, value)?;
         self.out.write_all(b"\n")
     }

@@ -86,6 +86,9 @@ pub enum StoreError {
     /// The backend is unreachable or failed in a way not listed above.
     #[error("backend error: {0}")]
     Backend(String),
+    /// An error a remote store (the HTTP API) reported, with its stable code and message.
+    #[error("{message}")]
+    Remote { code: &'static str, message: String },
 }
 
 impl StoreError {
@@ -108,7 +111,34 @@ impl StoreError {
             Self::Locked(_) => "locked",
             Self::Io { .. } => "io",
             Self::Backend(_) => "backend",
+            Self::Remote { code, .. } => code,
         }
+    }
+
+    /// The `&'static` form of a stable code received from elsewhere, if it is one of ours.
+    pub fn known_code(code: &str) -> Option<&'static str> {
+        const CODES: &[&str] = &[
+            "invalid_stream_name",
+            "empty_append",
+            "invalid_event",
+            "too_large",
+            "invalid_request",
+            "wrong_expected_revision",
+            "event_id_conflict",
+            "stream_deleted",
+            "stream_not_found",
+            "corrupted",
+            "poisoned",
+            "closed",
+            "read_only",
+            "locked",
+            "io",
+            "backend",
+            "timeout",
+            "not_found",
+            "too_many_subscribers",
+        ];
+        CODES.iter().copied().find(|known| *known == code)
     }
 
     /// Wraps an I/O error with what was being done.

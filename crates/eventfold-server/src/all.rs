@@ -23,7 +23,6 @@ pub async fn read(
         filter: query.filter(),
     };
     let slice = state.store.read_all(request).await?;
-    let events: Vec<_> = slice.events.iter().map(|event| event.to_json()).collect();
     // Forward, `next` is where to continue (also to poll for new events); backward, there is
     // nothing before the start.
     let next = match (direction, slice.end_of_log) {
@@ -31,6 +30,6 @@ pub async fn read(
         _ => Some(slice.next),
     };
     Ok(Json(
-        serde_json::json!({ "events": events, "next": next, "end_of_log": slice.end_of_log }),
+        serde_json::json!({ "events": slice.events, "next": next, "end_of_log": slice.end_of_log }),
     ))
 }

@@ -83,6 +83,7 @@ pub fn router(
             "/streams/{stream}/metadata",
             get(streams::get_metadata).put(streams::put_metadata),
         )
+        .route("/streams/{stream}/revision", get(streams::revision))
         .route("/all", get(all::read))
         .route("/health", get(health))
         .layer(middleware::from_fn(move |request: Request, next: Next| {

@@ -51,8 +51,17 @@ pub async fn read(
         limit: query.limit.unwrap_or(READ_LIMIT_DEFAULT),
     };
     let events = state.store.read_stream(&stream, request).await?;
-    let events: Vec<_> = events.iter().map(|event| event.to_json()).collect();
     Ok(Json(serde_json::json!({ "events": events })))
+}
+
+/// `GET /streams/{stream}/revision`: the current revision, or null when the stream does not exist.
+pub async fn revision(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let stream = stream_name(&stream)?;
+    let revision = state.store.stream_revision(&stream).await?;
+    Ok(Json(serde_json::json!({ "revision": revision })))
 }
 
 pub async fn get_metadata(

@@ -138,7 +138,7 @@ fn message(
         Ok(SubscriptionMessage::Event(event)) => Event::default()
             .event("event")
             .id(id_of(&event).to_string())
-            .data(event.to_json().to_string()),
+            .data(serde_json::to_string(&event).expect("an event serialises")),
         Ok(SubscriptionMessage::Checkpoint(position)) => {
             let checkpoint = Event::default()
                 .event("checkpoint")

@@ -1,0 +1,259 @@
+//! The Rust client of Eventfold's HTTP API. [`Client`] implements [`EventStore`], so code
+//! written against the trait runs unchanged in-process (embedded) or against a server; the
+//! conformance suite proves both behave the same.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), eventfold_store::StoreError> {
+//! use eventfold_client::Client;
+//! use eventfold_store::{EventStore, ExpectedRevision, NewEvent, StreamName};
+//!
+//! let client = Client::new("http://127.0.0.1:7117")?;
+//! let stream = StreamName::new("account-42")?;
+//! let event = NewEvent::json("Deposited", &serde_json::json!({ "amount": 10 }));
+//! client.append(&stream, ExpectedRevision::Any, vec![event]).await?;
+//! # Ok(()) }
+//! ```
+
+mod sse;
+mod wire;
+
+use async_trait::async_trait;
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use eventfold_store::{
+    AllFrom, AllSlice, AppendResult, Direction, EventFilter, EventStore, ExpectedRevision,
+    NewEvent, Position, ReadAll, ReadStream, RecordedEvent, Revision, StoreError, StreamFrom,
+    StreamMetadata, StreamName, Subscription,
+};
+
+/// A connection to an Eventfold server. Cheap to clone; clones share connections.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: Url,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client of the server at `base_url`, such as `http://127.0.0.1:7117`.
+    pub fn new(base_url: &str) -> Result<Self, StoreError> {
+        let base = Url::parse(base_url)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && !url.cannot_be_a_base())
+            .ok_or_else(|| {
+                StoreError::InvalidRequest(format!("`{base_url}` is not an http(s) URL"))
+            })?;
+        Ok(Self {
+            base,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("checked in new")
+            .pop_if_empty()
+            .extend(segments);
+        url
+    }
+
+    fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+        self.http.request(method, self.url(segments))
+    }
+
+    async fn send(&self, request: RequestBuilder) -> Result<Response, StoreError> {
+        request.send().await.map_err(|error| {
+            StoreError::Backend(format!("cannot reach the server at {}: {error}", self.base))
+        })
+    }
+
+    /// Sends `request`; a success becomes `T`, anything else the error the server reported.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+        stream: Option<&StreamName>,
+    ) -> Result<T, StoreError> {
+        let response = self.send(request).await?;
+        if !response.status().is_success() {
+            return Err(wire::error_of(response, stream).await);
+        }
+        response.json().await.map_err(|error| {
+            StoreError::Backend(format!("unexpected answer from the server: {error}"))
+        })
+    }
+}
+
+fn direction_text(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Forward => "forward",
+        Direction::Backward => "backward",
+    }
+}
+
+fn stream_from_text(from: StreamFrom) -> String {
+    match from {
+        StreamFrom::Start => "start".into(),
+        StreamFrom::End => "end".into(),
+        StreamFrom::Revision(revision) => revision.0.to_string(),
+    }
+}
+
+/// Query parameters for `from` in `$all` requests.
+fn all_from_query(from: AllFrom) -> (&'static str, String) {
+    match from {
+        AllFrom::Start => ("from", "start".into()),
+        AllFrom::End => ("from", "end".into()),
+        AllFrom::Position(position) => ("from", position.0.to_string()),
+        AllFrom::Time(time) => (
+            "since",
+            time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        ),
+    }
+}
+
+fn filter_query(filter: &EventFilter) -> Vec<(&'static str, String)> {
+    let mut query = Vec::new();
+    if let Some(prefix) = &filter.stream_prefix {
+        query.push(("prefix", prefix.clone()));
+    }
+    if let Some(category) = &filter.category {
+        query.push(("category", category.clone()));
+    }
+    if !filter.event_types.is_empty() {
+        query.push(("type", filter.event_types.join(",")));
+    }
+    query
+}
+
+#[async_trait]
+impl EventStore for Client {
+    async fn append(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        let body = wire::append_body(expected, &events)?;
+        let request = self
+            .request(Method::POST, &["streams", stream.as_str()])
+            .json(&body);
+        self.call(request, Some(stream)).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamName,
+        request: ReadStream,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let query = [
+            ("from", stream_from_text(request.from)),
+            ("direction", direction_text(request.direction).to_owned()),
+            ("limit", request.limit.to_string()),
+        ];
+        let http = self
+            .request(Method::GET, &["streams", stream.as_str()])
+            .query(&query);
+        let page: wire::EventsPage = self.call(http, Some(stream)).await?;
+        Ok(page.events)
+    }
+
+    async fn read_all(&self, request: ReadAll) -> Result<AllSlice, StoreError> {
+        let mut query = filter_query(&request.filter);
+        query.push(all_from_query(request.from));
+        query.push(("direction", direction_text(request.direction).to_owned()));
+        query.push(("limit", request.limit.to_string()));
+        let page: wire::AllPage = self
+            .call(self.request(Method::GET, &["all"]).query(&query), None)
+            .await?;
+        Ok(AllSlice {
+            events: page.events,
+            next: page.next.unwrap_or(Position(0)),
+            end_of_log: page.end_of_log,
+        })
+    }
+
+    async fn subscribe_all(
+        &self,
+        from: AllFrom,
+        filter: EventFilter,
+    ) -> Result<Subscription, StoreError> {
+        let mut query = filter_query(&filter);
+        query.push(all_from_query(from));
+        let response = self
+            .send(
+                self.request(Method::GET, &["subscribe", "all"])
+                    .query(&query),
+            )
+            .await?;
+        if response.status() != StatusCode::OK {
+            return Err(wire::error_of(response, None).await);
+        }
+        Ok(sse::subscription(response))
+    }
+
+    async fn subscribe_stream(
+        &self,
+        stream: &StreamName,
+        from: StreamFrom,
+    ) -> Result<Subscription, StoreError> {
+        let query = [("from", stream_from_text(from))];
+        let request = self.request(Method::GET, &["subscribe", "streams", stream.as_str()]);
+        let response = self.send(request.query(&query)).await?;
+        if response.status() != StatusCode::OK {
+            return Err(wire::error_of(response, Some(stream)).await);
+        }
+        Ok(sse::subscription(response))
+    }
+
+    async fn stream_revision(&self, stream: &StreamName) -> Result<Option<Revision>, StoreError> {
+        let request = self.request(Method::GET, &["streams", stream.as_str(), "revision"]);
+        let answer: wire::RevisionAnswer = self.call(request, Some(stream)).await?;
+        Ok(answer.revision)
+    }
+
+    async fn stream_metadata(&self, stream: &StreamName) -> Result<StreamMetadata, StoreError> {
+        let request = self.request(Method::GET, &["streams", stream.as_str(), "metadata"]);
+        self.call(request, Some(stream)).await
+    }
+
+    async fn set_stream_metadata(
+        &self,
+        stream: &StreamName,
+        metadata: StreamMetadata,
+    ) -> Result<(), StoreError> {
+        let request = self
+            .request(Method::PUT, &["streams", stream.as_str(), "metadata"])
+            .json(&metadata);
+        let _: StreamMetadata = self.call(request, Some(stream)).await?;
+        Ok(())
+    }
+
+    async fn delete_stream(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        mode: eventfold_store::DeleteMode,
+    ) -> Result<(), StoreError> {
+        let hard = mode == eventfold_store::DeleteMode::Hard;
+        let query = [
+            ("hard", hard.to_string()),
+            ("expected_revision", expected.to_string()),
+        ];
+        let request = self
+            .request(Method::DELETE, &["streams", stream.as_str()])
+            .query(&query);
+        let response = self.send(request).await?;
+        if !response.status().is_success() {
+            return Err(wire::error_of(response, Some(stream)).await);
+        }
+        Ok(())
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        let health: wire::Health = self
+            .call(self.request(Method::GET, &["health"]), None)
+            .await?;
+        Ok(health.head_position)
+    }
+}
