@@ -1,11 +1,12 @@
 //! `eventfold`: the command line of the Eventfold event store.
 
 mod bench;
+mod commands;
 mod data_lock;
-mod local;
 mod output;
 mod repair;
 mod serve;
+mod target;
 mod verify;
 
 use std::path::PathBuf;
@@ -28,6 +29,10 @@ struct Cli {
         default_value = "./eventfold-data"
     )]
     data: PathBuf,
+    /// Talk to the Eventfold server at this URL instead of a data directory (store commands:
+    /// append, read, read-all, tail, metadata, delete).
+    #[arg(long, global = true, env = "EVENTFOLD_SERVER")]
+    server: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,17 +42,17 @@ enum Command {
     /// Serve the HTTP API on the data directory (the embedded store) until interrupted.
     Serve(serve::ServeArgs),
     /// Append one event to a stream; prints the revisions and positions written.
-    Append(local::AppendArgs),
+    Append(commands::AppendArgs),
     /// Read a stream.
-    Read(local::ReadArgs),
+    Read(commands::ReadArgs),
     /// Read the global log ($all).
-    ReadAll(local::ReadAllArgs),
+    ReadAll(commands::ReadAllArgs),
     /// Follow a stream or the global log: history, then live events until interrupted.
-    Tail(local::TailArgs),
+    Tail(commands::TailArgs),
     /// Show a stream's metadata, or replace it with --set.
-    Metadata(local::MetadataArgs),
+    Metadata(commands::MetadataArgs),
     /// Delete a stream (soft by default; --hard leaves a tombstone).
-    Delete(local::DeleteArgs),
+    Delete(commands::DeleteArgs),
     /// Check every frame of the data directory and report damage precisely.
     Verify(verify::VerifyArgs),
     /// Cut the log at damage a power loss can leave, after showing what would be cut.
@@ -99,14 +104,18 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let target = match &cli.server {
+        Some(url) => target::Target::Server(url.clone()),
+        None => target::Target::Data(cli.data.clone()),
+    };
     match cli.command {
         Command::Serve(args) => serve::serve(&cli.data, args).await,
-        Command::Append(args) => local::append(&cli.data, args).await,
-        Command::Read(args) => local::read(&cli.data, args).await,
-        Command::ReadAll(args) => local::read_all(&cli.data, args).await,
-        Command::Tail(args) => local::tail(&cli.data, args).await,
-        Command::Metadata(args) => local::metadata(&cli.data, args).await,
-        Command::Delete(args) => local::delete(&cli.data, args).await,
+        Command::Append(args) => commands::append(&target, args).await,
+        Command::Read(args) => commands::read(&target, args).await,
+        Command::ReadAll(args) => commands::read_all(&target, args).await,
+        Command::Tail(args) => commands::tail(&target, args).await,
+        Command::Metadata(args) => commands::metadata(&target, args).await,
+        Command::Delete(args) => commands::delete(&target, args).await,
         Command::Verify(args) => verify::verify(&cli.data, args),
         Command::Repair(args) => repair::repair(&cli.data, args),
         Command::Bench(args) => bench::bench(args).await,

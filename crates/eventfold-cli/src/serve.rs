@@ -46,8 +46,14 @@ pub async fn serve(data: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     eventfold_server::serve(listener, Arc::new(store.clone()), &config, interrupted()).await?;
     // Requests in flight have finished; make everything durable and save the index.
     store.close().await;
-    eprintln!("eventfold stopped");
+    say("eventfold stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A line on standard error; a closed stderr does not stop the server.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

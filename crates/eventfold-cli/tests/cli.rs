@@ -464,3 +464,88 @@ fn repair_cuts_what_a_power_loss_can_leave_only_when_asked() {
     ));
     assert_eq!(next[0]["first_revision"], 1);
 }
+
+/// `eventfold serve` on an ephemeral port; the URL is read from its first line on stderr.
+struct Served {
+    child: std::process::Child,
+    url: String,
+    _stderr: BufReader<std::process::ChildStderr>,
+}
+
+impl Served {
+    fn start(data: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eventfold"))
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .expect("the URL")
+            .to_owned();
+        Self {
+            child,
+            url,
+            _stderr: stderr,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_eventfold"))
+            .args(["--server", &self.url])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        interrupt(&self.child);
+        self.child.wait().unwrap()
+    }
+}
+
+#[test]
+fn the_cli_works_against_a_server_and_the_server_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(dir.path());
+    let appended = ok_lines(&server.run(&[
+        "append",
+        "account-1",
+        "Deposited",
+        r#"{"amount": 5}"#,
+        "--expect",
+        "no_stream",
+    ]));
+    assert_eq!(appended[0]["first_revision"], 0);
+    let conflict = failure(&server.run(&[
+        "append",
+        "account-1",
+        "Deposited",
+        "{}",
+        "--expect",
+        "no_stream",
+    ]));
+    assert!(conflict.contains("wrong expected revision"), "{conflict}");
+    let events = ok_lines(&server.run(&["read", "account-1"]));
+    assert_eq!(events[0]["data"]["amount"], 5);
+    assert_eq!(
+        ok_lines(&server.run(&["read-all", "--category", "account"])).len(),
+        1
+    );
+    let metadata =
+        ok_lines(&server.run(&["metadata", "account-1", "--set", r#"{"max_count": 3}"#]));
+    assert_eq!(metadata[0]["max_count"], 3);
+    ok_lines(&server.run(&["delete", "account-1", "--hard"]));
+    assert!(failure(&server.run(&["read", "account-1"])).contains("tombstoned"));
+    assert!(server.stop().success(), "SIGINT stops the server cleanly");
+    // What the server wrote is in the data directory.
+    let all = ok_lines(&eventfold(dir.path(), &["read-all"]));
+    assert!(all.is_empty(), "the tombstoned stream's events are hidden");
+    assert!(eventfold(dir.path(), &["verify"]).status.success());
+}

@@ -1,7 +1,7 @@
-//! Commands on a local data directory.
+//! The store commands: append, read, read-all, tail, metadata, delete — on a local data
+//! directory or against a server (see [`Target`]).
 
 use std::io::Read;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -9,31 +9,18 @@ use clap::Args;
 use futures::StreamExt;
 use uuid::Uuid;
 
-use eventfold_store::embedded::{EmbeddedStore, Options};
 use eventfold_store::{
-    AllFrom, DeleteMode, Direction, EventFilter, EventStore, ExpectedRevision, NewEvent, Position,
-    ReadAll, ReadStream, Revision, StreamFrom, StreamMetadata, StreamName, SubscriptionMessage,
-    Timestamp,
+    AllFrom, DeleteMode, Direction, EventFilter, ExpectedRevision, NewEvent, Position, ReadAll,
+    ReadStream, Revision, StreamFrom, StreamMetadata, StreamName, SubscriptionMessage, Timestamp,
 };
 
 use crate::output::JsonLines;
+use crate::target::Target;
 
 /// Events per page when a command reads many.
 const PAGE_EVENTS: usize = 1000;
 /// The largest event data read from standard input, in bytes.
 const STDIN_BYTES_MAX: u64 = 16 << 20;
-
-/// Opens the store to write (takes the directory's lock).
-fn open(data: &Path) -> anyhow::Result<EmbeddedStore> {
-    EmbeddedStore::open(data, Options::default())
-        .with_context(|| format!("opening the data directory {}", data.display()))
-}
-
-/// Opens the store to read, beside whichever process writes to it.
-fn open_to_read(data: &Path) -> anyhow::Result<EmbeddedStore> {
-    EmbeddedStore::open_read_only(data, Options::default())
-        .with_context(|| format!("opening the data directory {}", data.display()))
-}
 
 fn stream_name(name: &str) -> anyhow::Result<StreamName> {
     Ok(StreamName::new(name)?)
@@ -61,7 +48,7 @@ pub struct AppendArgs {
     occurred_at: Option<Timestamp>,
 }
 
-pub async fn append(data: &Path, args: AppendArgs) -> anyhow::Result<ExitCode> {
+pub async fn append(target: &Target, args: AppendArgs) -> anyhow::Result<ExitCode> {
     let stream = stream_name(&args.stream)?;
     let json = match args.json {
         Some(json) => json,
@@ -89,8 +76,11 @@ pub async fn append(data: &Path, args: AppendArgs) -> anyhow::Result<ExitCode> {
     if let Some(occurred_at) = args.occurred_at {
         event = event.with_occurred_at(occurred_at);
     }
-    let store = open(data)?;
-    let result = store.append(&stream, args.expect, vec![event]).await;
+    let store = target.open_to_write()?;
+    let result = store
+        .store()
+        .append(&stream, args.expect, vec![event])
+        .await;
     store.close().await;
     let mut out = JsonLines::stdout();
     out.line(&serde_json::to_value(result?)?)?;
@@ -113,9 +103,9 @@ pub struct ReadArgs {
     limit: Option<usize>,
 }
 
-pub async fn read(data: &Path, args: ReadArgs) -> anyhow::Result<ExitCode> {
+pub async fn read(target: &Target, args: ReadArgs) -> anyhow::Result<ExitCode> {
     let stream = stream_name(&args.stream)?;
-    let store = open_to_read(data)?;
+    let store = target.open_to_read()?;
     let direction = if args.backward {
         Direction::Backward
     } else {
@@ -134,7 +124,7 @@ pub async fn read(data: &Path, args: ReadArgs) -> anyhow::Result<ExitCode> {
             direction,
             limit: left.min(PAGE_EVENTS),
         };
-        let page = store.read_stream(&stream, request).await?;
+        let page = store.store().read_stream(&stream, request).await?;
         let Some(last) = page.last() else { break };
         from = match direction {
             Direction::Forward => StreamFrom::Revision(Revision(last.revision.0 + 1)),
@@ -192,8 +182,8 @@ pub struct ReadAllArgs {
     filter: FilterArgs,
 }
 
-pub async fn read_all(data: &Path, args: ReadAllArgs) -> anyhow::Result<ExitCode> {
-    let store = open_to_read(data)?;
+pub async fn read_all(target: &Target, args: ReadAllArgs) -> anyhow::Result<ExitCode> {
+    let store = target.open_to_read()?;
     let direction = if args.backward {
         Direction::Backward
     } else {
@@ -215,7 +205,7 @@ pub async fn read_all(data: &Path, args: ReadAllArgs) -> anyhow::Result<ExitCode
             limit: left.min(PAGE_EVENTS),
             filter: filter.clone(),
         };
-        let slice = store.read_all(request).await?;
+        let slice = store.store().read_all(request).await?;
         left -= slice.events.len();
         for event in &slice.events {
             out.line(event)?;
@@ -244,20 +234,26 @@ pub struct TailArgs {
     filter: FilterArgs,
 }
 
-pub async fn tail(data: &Path, args: TailArgs) -> anyhow::Result<ExitCode> {
-    let store = open_to_read(data)?;
+pub async fn tail(target: &Target, args: TailArgs) -> anyhow::Result<ExitCode> {
+    let store = target.open_to_read()?;
     let mut subscription = match &args.stream {
         Some(name) => {
             let from = args
                 .from
                 .map_or(StreamFrom::End, |r| StreamFrom::Revision(Revision(r)));
-            store.subscribe_stream(&stream_name(name)?, from).await?
+            store
+                .store()
+                .subscribe_stream(&stream_name(name)?, from)
+                .await?
         }
         None => {
             let from = args
                 .from
                 .map_or(AllFrom::End, |p| AllFrom::Position(Position(p)));
-            store.subscribe_all(from, args.filter.filter()).await?
+            store
+                .store()
+                .subscribe_all(from, args.filter.filter())
+                .await?
         }
     };
     let mut out = JsonLines::stdout();
@@ -290,19 +286,19 @@ pub struct MetadataArgs {
     set: Option<String>,
 }
 
-pub async fn metadata(data: &Path, args: MetadataArgs) -> anyhow::Result<ExitCode> {
+pub async fn metadata(target: &Target, args: MetadataArgs) -> anyhow::Result<ExitCode> {
     let stream = stream_name(&args.stream)?;
     let store = match &args.set {
         Some(json) => {
             let metadata: StreamMetadata =
                 serde_json::from_str(json).context("--set is not a valid metadata document")?;
-            let store = open(data)?;
-            store.set_stream_metadata(&stream, metadata).await?;
+            let store = target.open_to_write()?;
+            store.store().set_stream_metadata(&stream, metadata).await?;
             store
         }
-        None => open_to_read(data)?,
+        None => target.open_to_read()?,
     };
-    let metadata = store.stream_metadata(&stream).await?;
+    let metadata = store.store().stream_metadata(&stream).await?;
     store.close().await;
     let mut out = JsonLines::stdout();
     out.line(&serde_json::to_value(metadata)?)?;
@@ -322,15 +318,18 @@ pub struct DeleteArgs {
     expect: ExpectedRevision,
 }
 
-pub async fn delete(data: &Path, args: DeleteArgs) -> anyhow::Result<ExitCode> {
+pub async fn delete(target: &Target, args: DeleteArgs) -> anyhow::Result<ExitCode> {
     let stream = stream_name(&args.stream)?;
-    let store = open(data)?;
+    let store = target.open_to_write()?;
     let mode = if args.hard {
         DeleteMode::Hard
     } else {
         DeleteMode::Soft
     };
-    let result = store.delete_stream(&stream, args.expect, mode).await;
+    let result = store
+        .store()
+        .delete_stream(&stream, args.expect, mode)
+        .await;
     store.close().await;
     result?;
     let mut out = JsonLines::stdout();
