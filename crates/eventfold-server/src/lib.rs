@@ -7,6 +7,7 @@
 
 mod all;
 mod error;
+mod metrics;
 mod streams;
 mod subscribe;
 mod wire;
@@ -57,7 +58,9 @@ impl Default for ServerConfig {
 struct AppState {
     store: Arc<dyn EventStore>,
     subscribers: Arc<Semaphore>,
+    subscribers_max: usize,
     shutting_down: watch::Receiver<bool>,
+    metrics: Arc<metrics::Metrics>,
 }
 
 /// The API's routes. Subscriptions end when `shutting_down` turns true.
@@ -69,7 +72,9 @@ pub fn router(
     let state = AppState {
         store,
         subscribers: Arc::new(Semaphore::new(config.subscribers_max)),
+        subscribers_max: config.subscribers_max,
         shutting_down,
+        metrics: Arc::default(),
     };
     let timeout = config.request_timeout;
     let requests = Router::new()
@@ -86,6 +91,7 @@ pub fn router(
         .route("/streams/{stream}/revision", get(streams::revision))
         .route("/all", get(all::read))
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             within(timeout, request, next)
         }));
@@ -133,6 +139,17 @@ async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>
     Ok(Json(
         serde_json::json!({ "status": "ok", "head_position": head }),
     ))
+}
+
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let head = state.store.head_position().await?.0;
+    let open = state.subscribers_max - state.subscribers.available_permits();
+    let body = state.metrics.render(head, open);
+    let content_type = [(
+        axum::http::header::CONTENT_TYPE,
+        "text/plain; version=0.0.4",
+    )];
+    Ok((content_type, body).into_response())
 }
 
 async fn not_found() -> ApiError {

@@ -7,6 +7,8 @@
 //! here: the subscription reads from the store as the client takes messages.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
@@ -49,11 +51,19 @@ pub async fn all(
         None => query.from()?,
     };
     let permit = admit(&state)?;
+    let start = match from {
+        AllFrom::Position(position) => position.0,
+        AllFrom::End => state.store.head_position().await?.0,
+        AllFrom::Start | AllFrom::Time(_) => 0,
+    };
     let subscription = state.store.subscribe_all(from, query.filter()).await?;
+    let progress = Some(state.metrics.subscriber(start));
+    let shutting_down = state.shutting_down.clone();
     Ok(events(
         subscription,
         permit,
-        state.shutting_down.clone(),
+        progress,
+        shutting_down,
         |event| event.position.0,
     ))
 }
@@ -77,12 +87,10 @@ pub async fn stream(
     };
     let permit = admit(&state)?;
     let subscription = state.store.subscribe_stream(&stream, from).await?;
-    Ok(events(
-        subscription,
-        permit,
-        state.shutting_down.clone(),
-        |event| event.revision.0,
-    ))
+    let shutting_down = state.shutting_down.clone();
+    Ok(events(subscription, permit, None, shutting_down, |event| {
+        event.revision.0
+    }))
 }
 
 fn admit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
@@ -105,10 +113,12 @@ fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 }
 
 /// The subscription as SSE messages. It ends after an error (sent as an `error` message) or
-/// when the server shuts down; the permit is released when the client goes away.
+/// when the server shuts down; the permit is released when the client goes away. `progress`
+/// (for `$all`) holds the next position to deliver, for the lag metric.
 fn events(
     subscription: Subscription,
     permit: OwnedSemaphorePermit,
+    progress: Option<Arc<AtomicU64>>,
     mut shutting_down: watch::Receiver<bool>,
     id_of: fn(&RecordedEvent) -> u64,
 ) -> Events {
@@ -125,6 +135,17 @@ fn events(
         })
         .map(move |item| {
             let _held = &permit;
+            if let Some(progress) = &progress {
+                match &item {
+                    Ok(SubscriptionMessage::Event(event)) => {
+                        progress.store(event.position.0 + 1, Ordering::Relaxed)
+                    }
+                    Ok(SubscriptionMessage::Checkpoint(position)) => {
+                        progress.store(position.0, Ordering::Relaxed)
+                    }
+                    _ => {}
+                }
+            }
             Ok(message(item, id_of))
         });
     Sse::new(stream.boxed()).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))

@@ -429,3 +429,49 @@ async fn shutdown_ends_subscriptions_cleanly_and_the_subscriber_limit_holds() {
     let result = tokio::time::timeout(Duration::from_secs(10), &mut server.done).await;
     result.expect("the server stops").unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_appends_and_subscribers_in_prometheus_format() {
+    let server = start(ServerConfig::default()).await;
+    for n in 0..3 {
+        post(
+            &server,
+            "/streams/account-1",
+            json!({"events": [{"type": "T", "data": {"n": n}}, {"type": "T", "data": {}}]}),
+        )
+        .await;
+    }
+    post(
+        &server,
+        "/streams/account-1",
+        json!({"expected_revision": 0, "events": [{"type": "T", "data": {}}]}),
+    )
+    .await;
+    let mut subscription = SseReader::open(&server, "/subscribe/all?from=end", None).await;
+    assert_eq!(subscription.next().await.unwrap().0, "caught_up");
+    let response = client()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|line| line.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value("eventfold_appends_total"), 3.0);
+    assert_eq!(value("eventfold_append_errors_total"), 1.0);
+    assert_eq!(value("eventfold_events_appended_total"), 6.0);
+    assert_eq!(value("eventfold_append_seconds_count"), 3.0);
+    assert_eq!(value("eventfold_head_position"), 6.0);
+    assert_eq!(value("eventfold_subscribers"), 1.0);
+    assert_eq!(value("eventfold_subscriber_lag_events"), 0.0);
+    assert!(text.contains("eventfold_append_seconds_bucket{le=\"+Inf\"} 3"));
+}
