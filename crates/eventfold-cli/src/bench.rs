@@ -33,6 +33,8 @@ pub enum Workload {
     W5,
     /// Reopen time and memory after a clean shutdown (1,000,000 events by default).
     W6,
+    /// Subscription latency: append acknowledged → event received, at 10,000 events/s.
+    W7,
 }
 
 #[derive(Args)]
@@ -124,7 +126,9 @@ fn account(n: u64) -> StreamName {
     StreamName::new(&format!("account-{n}")).expect("valid stream name")
 }
 
-pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+/// Runs a workload on a fresh embedded store (or `--bench-data`), or with `server` against a
+/// running server through the client (w1–w4, w7).
+pub async fn bench(args: BenchArgs, server: Option<&str>) -> anyhow::Result<ExitCode> {
     let temporary;
     let dir = match &args.bench_data {
         Some(dir) => dir.clone(),
@@ -137,89 +141,137 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             temporary.path().to_owned()
         }
     };
-    let figures = match args.workload {
-        Workload::W1 => appends(&dir, args.workload, 1, 1, args.seconds).await?,
-        Workload::W2 => appends(&dir, args.workload, 64, 1, args.seconds).await?,
-        Workload::W3 => appends(&dir, args.workload, 4, 100, args.seconds).await?,
-        Workload::W4 => read_everything(&dir, args.events).await?,
-        Workload::W5 => read_one_stream(&dir, args.events).await?,
-        Workload::W6 => reopen(&dir, args.events).await?,
+    let figures = match (args.workload, server) {
+        (Workload::W5 | Workload::W6, Some(_)) => {
+            bail!("w5 and w6 measure the embedded engine itself; run them without --server")
+        }
+        (Workload::W5, None) => read_one_stream(&dir, args.events).await?,
+        (Workload::W6, None) => reopen(&dir, args.events).await?,
+        (workload, server) => {
+            let (store, embedded, streams_base) = match server {
+                Some(url) => {
+                    let client = eventfold_client::Client::new(url)?;
+                    // A server keeps what earlier runs wrote: name this run's streams apart.
+                    let base =
+                        (uuid::Uuid::new_v4().as_u128() as u64 % 1_000_000) * 1_000_000_000_000;
+                    (Arc::new(client) as Arc<dyn EventStore>, None, base)
+                }
+                None => {
+                    let store = EmbeddedStore::open(&dir, Options::default())?;
+                    (
+                        Arc::new(store.clone()) as Arc<dyn EventStore>,
+                        Some(store),
+                        0,
+                    )
+                }
+            };
+            let run = Run {
+                store,
+                streams_base,
+                seconds: args.seconds,
+            };
+            let figures = match workload {
+                Workload::W1 => run.appends(workload, 1, 1).await?,
+                Workload::W2 => run.appends(workload, 64, 1).await?,
+                Workload::W3 => run.appends(workload, 4, 100).await?,
+                Workload::W4 => run.read_everything(args.events).await?,
+                _ => run.subscription_latency(10_000).await?,
+            };
+            if let Some(store) = embedded {
+                store.close().await;
+            }
+            figures
+        }
     };
+    let mut figures = figures;
+    figures.extra.insert(
+        "target".into(),
+        server.map_or("embedded".into(), |url| url.into()),
+    );
     figures.print(args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// `writers` tasks append batches of `batch` events for `seconds`. Single-event writers own
-/// disjoint streams and check the exact revision; batch writers give each batch a new stream.
-async fn appends(
-    dir: &Path,
-    workload: Workload,
-    writers: u64,
-    batch: u64,
+/// A workload run on one store.
+struct Run {
+    store: Arc<dyn EventStore>,
+    /// Added to stream numbers, so runs against one server do not collide.
+    streams_base: u64,
     seconds: u64,
-) -> anyhow::Result<Figures> {
-    let store = Arc::new(EmbeddedStore::open(dir, Options::default())?);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..writers)
-        .map(|writer| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let mut latency = histogram();
-                let mut written = 0u64;
-                let mut revisions = vec![None::<u64>; 10_000 / writers as usize + 1];
-                let mut round = 0u64;
-                while Instant::now() < deadline {
-                    let (stream, expected, slot) = if batch == 1 {
-                        let slot = (round % revisions.len() as u64) as usize;
-                        let stream = account(writer + slot as u64 * writers);
-                        let expected = revisions[slot]
-                            .map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
-                        (stream, expected, Some(slot))
-                    } else {
-                        (
-                            account(1_000_000 + writer * 1_000_000_000 + round),
-                            ExpectedRevision::NoStream,
-                            None,
-                        )
-                    };
-                    let events = (0..batch).map(|i| deposited(round + i)).collect();
-                    let begun = Instant::now();
-                    let result = store.append(&stream, expected, events).await?;
-                    record(&mut latency, begun.elapsed());
-                    if let Some(slot) = slot {
-                        revisions[slot] = Some(result.last_revision.0);
-                    }
-                    written += batch;
-                    round += 1;
-                }
-                anyhow::Ok((written, latency))
-            })
-        })
-        .collect();
-    let mut latency = histogram();
-    let mut events = 0;
-    for task in tasks {
-        let (written, task_latency) = task.await??;
-        events += written;
-        latency.add(task_latency).expect("same histogram bounds");
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    store.close().await;
-    let mut extra = serde_json::Map::new();
-    extra.insert("writers".into(), writers.into());
-    extra.insert("events_per_append".into(), batch.into());
-    Ok(Figures {
-        workload,
-        events,
-        seconds,
-        latency_us: latency,
-        extra,
-    })
 }
 
-/// Makes sure the store in `dir` holds at least `events` events, written as 100-event streams.
-async fn populate(store: &EmbeddedStore, events: u64) -> anyhow::Result<()> {
+/// `writers` tasks append batches of `batch` events for `seconds`. Single-event writers own
+/// disjoint streams and check the exact revision; batch writers give each batch a new stream.
+impl Run {
+    async fn appends(
+        &self,
+        workload: Workload,
+        writers: u64,
+        batch: u64,
+    ) -> anyhow::Result<Figures> {
+        let store = self.store.clone();
+        let base = self.streams_base;
+        let deadline = Instant::now() + Duration::from_secs(self.seconds);
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..writers)
+            .map(|writer| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut latency = histogram();
+                    let mut written = 0u64;
+                    let mut revisions = vec![None::<u64>; 10_000 / writers as usize + 1];
+                    let mut round = 0u64;
+                    while Instant::now() < deadline {
+                        let (stream, expected, slot) = if batch == 1 {
+                            let slot = (round % revisions.len() as u64) as usize;
+                            let stream = account(base + writer + slot as u64 * writers);
+                            let expected = revisions[slot]
+                                .map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+                            (stream, expected, Some(slot))
+                        } else {
+                            (
+                                account(base + 1_000_000 + writer * 1_000_000_000 + round),
+                                ExpectedRevision::NoStream,
+                                None,
+                            )
+                        };
+                        let events = (0..batch).map(|i| deposited(round + i)).collect();
+                        let begun = Instant::now();
+                        let result = store.append(&stream, expected, events).await?;
+                        record(&mut latency, begun.elapsed());
+                        if let Some(slot) = slot {
+                            revisions[slot] = Some(result.last_revision.0);
+                        }
+                        written += batch;
+                        round += 1;
+                    }
+                    anyhow::Ok((written, latency))
+                })
+            })
+            .collect();
+        let mut latency = histogram();
+        let mut events = 0;
+        for task in tasks {
+            let (written, task_latency) = task.await??;
+            events += written;
+            latency.add(task_latency).expect("same histogram bounds");
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let mut extra = serde_json::Map::new();
+        extra.insert("writers".into(), writers.into());
+        extra.insert("events_per_append".into(), batch.into());
+        Ok(Figures {
+            workload,
+            events,
+            seconds,
+            latency_us: latency,
+            extra,
+        })
+    }
+}
+
+/// Makes sure `store` holds at least `events` events, adding 100-event streams.
+async fn populate(store: &Arc<dyn EventStore>, events: u64) -> anyhow::Result<()> {
     let have = store.head_position().await?.0;
     if have >= events {
         return Ok(());
@@ -235,12 +287,9 @@ async fn populate(store: &EmbeddedStore, events: u64) -> anyhow::Result<()> {
                 let mut n = writer;
                 while n < streams_needed {
                     let batch = (0..100).map(deposited).collect();
+                    let stream = account(first_stream + n);
                     store
-                        .append(
-                            &account(first_stream + n),
-                            ExpectedRevision::NoStream,
-                            batch,
-                        )
+                        .append(&stream, ExpectedRevision::NoStream, batch)
                         .await?;
                     n += writers;
                 }
@@ -254,52 +303,148 @@ async fn populate(store: &EmbeddedStore, events: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn read_everything(dir: &Path, events: u64) -> anyhow::Result<Figures> {
-    let store = EmbeddedStore::open(dir, Options::default())?;
-    populate(&store, events).await?;
-    let mut latency = histogram();
-    let started = Instant::now();
-    let mut from = AllFrom::Start;
-    let mut read = 0u64;
-    let mut bytes = 0u64;
-    loop {
-        let begun = Instant::now();
-        let slice = store
-            .read_all(ReadAll {
+impl Run {
+    async fn read_everything(&self, events: u64) -> anyhow::Result<Figures> {
+        let store = &self.store;
+        populate(store, events).await?;
+        let mut latency = histogram();
+        let started = Instant::now();
+        let mut from = AllFrom::Start;
+        let mut read = 0u64;
+        let mut bytes = 0u64;
+        loop {
+            let begun = Instant::now();
+            let request = ReadAll {
                 from,
                 limit: 10_000,
                 ..ReadAll::default()
-            })
-            .await?;
-        record(&mut latency, begun.elapsed());
-        read += slice.events.len() as u64;
-        bytes += slice
-            .events
-            .iter()
-            .map(|e| e.data.len() as u64)
-            .sum::<u64>();
-        if slice.end_of_log {
-            break;
+            };
+            let slice = store.read_all(request).await?;
+            record(&mut latency, begun.elapsed());
+            read += slice.events.len() as u64;
+            bytes += slice
+                .events
+                .iter()
+                .map(|e| e.data.len() as u64)
+                .sum::<u64>();
+            if slice.end_of_log {
+                break;
+            }
+            from = AllFrom::Position(slice.next);
         }
-        from = AllFrom::Position(slice.next);
+        let seconds = started.elapsed().as_secs_f64();
+        let mut extra = serde_json::Map::new();
+        extra.insert("latency_is_per".into(), "page of 10,000 events".into());
+        extra.insert("data_bytes".into(), bytes.into());
+        Ok(Figures {
+            workload: Workload::W4,
+            events: read,
+            seconds,
+            latency_us: latency,
+            extra,
+        })
     }
-    let seconds = started.elapsed().as_secs_f64();
-    store.close().await;
-    let mut extra = serde_json::Map::new();
-    extra.insert("latency_is_per".into(), "page of 10,000 events".into());
-    extra.insert("data_bytes".into(), bytes.into());
-    Ok(Figures {
-        workload: Workload::W4,
-        events: read,
-        seconds,
-        latency_us: latency,
-        extra,
-    })
+
+    /// 32 writers append single events at `rate` events/s in all while a subscription to
+    /// `$all` from the end receives them; latency is from each append's acknowledgement to
+    /// its event's arrival (0 when the event arrives first).
+    async fn subscription_latency(&self, rate: u64) -> anyhow::Result<Figures> {
+        use futures::StreamExt;
+        use std::collections::HashMap;
+        let store = self.store.clone();
+        let mut subscription = store
+            .subscribe_all(AllFrom::End, Default::default())
+            .await?;
+        // Wait until the subscription is live, so every event of the run reaches it.
+        while let Some(message) = subscription.next().await {
+            if message? == eventfold_store::SubscriptionMessage::CaughtUp {
+                break;
+            }
+        }
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let receiver = tokio::spawn(async move {
+            let mut arrived = HashMap::new();
+            loop {
+                let message = tokio::select! {
+                    message = subscription.next() => message,
+                    _ = &mut stopped => break,
+                };
+                match message {
+                    Some(Ok(eventfold_store::SubscriptionMessage::Event(event))) => {
+                        arrived.insert(event.position.0, Instant::now());
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(error)) => return Err(error.into()),
+                    None => break,
+                }
+            }
+            anyhow::Ok(arrived)
+        });
+        let writers = 32u64;
+        let period = Duration::from_secs_f64(writers as f64 / rate as f64);
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(self.seconds);
+        let tasks: Vec<_> = (0..writers)
+            .map(|writer| {
+                let store = store.clone();
+                let stream = account(self.streams_base + 20_000_000 + writer);
+                let first_tick = tokio::time::Instant::from_std(started)
+                    + period.mul_f64(writer as f64 / writers as f64);
+                tokio::spawn(async move {
+                    let mut ticks = tokio::time::interval_at(first_tick, period);
+                    let mut acknowledged = Vec::new();
+                    let mut n = 0;
+                    while Instant::now() < deadline {
+                        ticks.tick().await;
+                        let result = store
+                            .append(&stream, ExpectedRevision::Any, vec![deposited(n)])
+                            .await?;
+                        acknowledged.push((result.first_position.0, Instant::now()));
+                        n += 1;
+                    }
+                    anyhow::Ok(acknowledged)
+                })
+            })
+            .collect();
+        let mut acknowledged = Vec::new();
+        for task in tasks {
+            acknowledged.extend(task.await??);
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        // Give the last events time to arrive, then stop listening.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = stop.send(());
+        let arrived = receiver.await??;
+        let mut latency = histogram();
+        let mut missing = 0u64;
+        for (position, acked_at) in &acknowledged {
+            match arrived.get(position) {
+                Some(at) => record(&mut latency, at.saturating_duration_since(*acked_at)),
+                None => missing += 1,
+            }
+        }
+        if missing > 0 {
+            bail!("{missing} acknowledged events never reached the subscription");
+        }
+        let mut extra = serde_json::Map::new();
+        extra.insert(
+            "latency_is_per".into(),
+            "event: append acknowledged → received by the subscription".into(),
+        );
+        extra.insert("target_rate".into(), rate.into());
+        Ok(Figures {
+            workload: Workload::W7,
+            events: acknowledged.len() as u64,
+            seconds,
+            latency_us: latency,
+            extra,
+        })
+    }
 }
 
 async fn read_one_stream(dir: &Path, events: u64) -> anyhow::Result<Figures> {
     let store = EmbeddedStore::open(dir, Options::default())?;
-    populate(&store, events).await?;
+    populate(&(Arc::new(store.clone()) as Arc<dyn EventStore>), events).await?;
     let streams = events / 100;
     let reads = 20_000u64;
     let mut latency = histogram();
@@ -341,7 +486,7 @@ async fn read_one_stream(dir: &Path, events: u64) -> anyhow::Result<Figures> {
 async fn reopen(dir: &Path, events: u64) -> anyhow::Result<Figures> {
     {
         let store = EmbeddedStore::open(dir, Options::default())?;
-        populate(&store, events).await?;
+        populate(&(Arc::new(store.clone()) as Arc<dyn EventStore>), events).await?;
         store.close().await;
     }
     // Open in a fresh process so its memory is the store's alone.

@@ -118,7 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(args) => commands::delete(&target, args).await,
         Command::Verify(args) => verify::verify(&cli.data, args),
         Command::Repair(args) => repair::repair(&cli.data, args),
-        Command::Bench(args) => bench::bench(args).await,
+        Command::Bench(args) => bench::bench(args, cli.server.as_deref()).await,
         Command::BenchOpen => bench::bench_open(&cli.data).await,
     }
 }
