@@ -92,6 +92,7 @@ pub fn router(
         .route("/all", get(all::read))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             within(timeout, request, next)
         }));
@@ -150,6 +151,14 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         "text/plain; version=0.0.4",
     )];
     Ok((content_type, body).into_response())
+}
+
+/// The OpenAPI document of this API (`api/openapi.json`, checked against the routes by a test).
+pub const OPENAPI_JSON: &str = include_str!("../api/openapi.json");
+
+async fn openapi() -> Response {
+    let content_type = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    (content_type, OPENAPI_JSON).into_response()
 }
 
 async fn not_found() -> ApiError {

@@ -475,3 +475,48 @@ async fn metrics_count_appends_and_subscribers_in_prometheus_format() {
     assert_eq!(value("eventfold_subscriber_lag_events"), 0.0);
     assert!(text.contains("eventfold_append_seconds_bucket{le=\"+Inf\"} 3"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_route() {
+    let server = start(ServerConfig::default()).await;
+    let (status, document) = get(&server, "/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().unwrap();
+    // Every route the router serves (lib.rs), with its methods.
+    let routes = [
+        ("/streams/{stream}", &["post", "get", "delete"][..]),
+        ("/streams/{stream}/metadata", &["get", "put"]),
+        ("/streams/{stream}/revision", &["get"]),
+        ("/all", &["get"]),
+        ("/subscribe/all", &["get"]),
+        ("/subscribe/streams/{stream}", &["get"]),
+        ("/health", &["get"]),
+        ("/metrics", &["get"]),
+        ("/openapi.json", &["get"]),
+    ];
+    assert_eq!(paths.len(), routes.len(), "no undocumented or stale paths");
+    for (path, methods) in routes {
+        for method in methods {
+            assert!(
+                paths[path][method].is_object(),
+                "{method} {path} is documented"
+            );
+        }
+    }
+    let source = include_str!("../src/lib.rs");
+    for (path, _) in routes {
+        assert!(
+            source.contains(&format!("\"{path}\"")),
+            "{path} is a route in lib.rs"
+        );
+    }
+    let error_codes = document["components"]["schemas"]["Error"]["properties"]["error"]["enum"]
+        .as_array()
+        .unwrap();
+    let (_, error) = get(&server, "/streams/nobody-1").await;
+    assert!(
+        error_codes.contains(&error["error"]),
+        "error codes are documented"
+    );
+}
