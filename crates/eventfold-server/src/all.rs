@@ -2,18 +2,18 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::Json;
+use axum::response::Response;
 
 use eventfold_store::{Direction, ReadAll};
 
 use crate::streams::READ_LIMIT_DEFAULT;
-use crate::wire::AllQuery;
+use crate::wire::{json_response, AllPage, AllQuery};
 use crate::{ApiError, AppState};
 
 pub async fn read(
     State(state): State<AppState>,
     query: Result<Query<AllQuery>, QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let direction = query.direction.unwrap_or(Direction::Forward);
     let request = ReadAll {
@@ -29,7 +29,10 @@ pub async fn read(
         (Direction::Backward, true) => None,
         _ => Some(slice.next),
     };
-    Ok(Json(
-        serde_json::json!({ "events": slice.events, "next": next, "end_of_log": slice.end_of_log }),
-    ))
+    let page = AllPage {
+        events: &slice.events,
+        next,
+        end_of_log: slice.end_of_log,
+    };
+    Ok(json_response(&page))
 }

@@ -3,12 +3,12 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use eventfold_store::{DeleteMode, Direction, ReadStream, StreamMetadata, StreamName};
 
-use crate::wire::{AppendBody, DeleteQuery, StreamQuery};
+use crate::wire::{json_response, AppendBody, DeleteQuery, EventsPage, StreamQuery};
 use crate::{ApiError, AppState};
 
 /// Events per read when the request names no limit.
@@ -48,7 +48,7 @@ pub async fn read(
     State(state): State<AppState>,
     Path(stream): Path<String>,
     query: Result<Query<StreamQuery>, QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let stream = stream_name(&stream)?;
     let Query(query) = query?;
     let request = ReadStream {
@@ -57,7 +57,7 @@ pub async fn read(
         limit: query.limit.unwrap_or(READ_LIMIT_DEFAULT),
     };
     let events = state.store.read_stream(&stream, request).await?;
-    Ok(Json(serde_json::json!({ "events": events })))
+    Ok(json_response(&EventsPage { events: &events }))
 }
 
 /// `GET /streams/{stream}/revision`: the current revision, or null when the stream does not exist.

@@ -166,3 +166,28 @@ impl AllQuery {
         }
     }
 }
+
+/// `GET /streams/{stream}`: serialised straight from the events (no intermediate JSON tree).
+#[derive(serde::Serialize)]
+pub struct EventsPage<'a> {
+    pub events: &'a [eventfold_store::RecordedEvent],
+}
+
+/// `GET /all`.
+#[derive(serde::Serialize)]
+pub struct AllPage<'a> {
+    pub events: &'a [eventfold_store::RecordedEvent],
+    pub next: Option<Position>,
+    pub end_of_log: bool,
+}
+
+/// A JSON response serialised straight from `value`.
+pub fn json_response(value: &impl serde::Serialize) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::to_vec(value).expect("API values serialise");
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
