@@ -121,6 +121,12 @@ pub async fn serve(
         shutdown.await;
         let _ = tell.send(true);
     });
+    // Small responses and SSE messages go out at once, not held back by Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = stopped.wait_for(|stopping| *stopping).await;
