@@ -520,3 +520,30 @@ async fn the_openapi_document_describes_every_route() {
         "error codes are documented"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_frees_its_subscription() {
+    let config = ServerConfig {
+        subscribers_max: 1,
+        ..ServerConfig::default()
+    };
+    let server = start(config).await;
+    let mut first = SseReader::open(&server, "/subscribe/all", None).await;
+    assert_eq!(first.next().await.unwrap().0, "caught_up");
+    drop(first); // the client disconnects mid-stream
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = client()
+            .get(format!("{}/subscribe/all", server.base))
+            .send()
+            .await
+            .unwrap();
+        if response.status().as_u16() == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the slot is freed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And the server is fine.
+    assert_eq!(get(&server, "/health").await.0, 200);
+}
