@@ -2,6 +2,7 @@
 
 mod bench;
 mod commands;
+mod config;
 mod data_lock;
 mod output;
 mod repair;
@@ -21,14 +22,13 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "eventfold", version, propagate_version = true)]
 struct Cli {
-    /// The data directory of the embedded store.
-    #[arg(
-        long,
-        global = true,
-        env = "EVENTFOLD_DATA",
-        default_value = "./eventfold-data"
-    )]
-    data: PathBuf,
+    /// The data directory of the embedded store [default: ./eventfold-data].
+    #[arg(long, global = true, env = "EVENTFOLD_DATA")]
+    data: Option<PathBuf>,
+    /// A configuration file (TOML: `data`, and `[serve]` with `listen`, `body_bytes_max`,
+    /// `request_timeout_secs`, `subscribers_max`). Flags and environment variables win over it.
+    #[arg(long, global = true, env = "EVENTFOLD_CONFIG")]
+    config: Option<PathBuf>,
     /// Talk to the Eventfold server at this URL instead of a data directory (store commands:
     /// append, read, read-all, tail, metadata, delete).
     #[arg(long, global = true, env = "EVENTFOLD_SERVER")]
@@ -103,22 +103,31 @@ fn init_logging() {
         .init();
 }
 
+/// The data directory when neither a flag, the environment nor a configuration file names one.
+const DATA_DEFAULT: &str = "./eventfold-data";
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = config::ConfigFile::load(cli.config.as_deref())?;
+    let data = cli
+        .data
+        .clone()
+        .or(file.data.clone())
+        .unwrap_or_else(|| DATA_DEFAULT.into());
     let target = match &cli.server {
         Some(url) => target::Target::Server(url.clone()),
-        None => target::Target::Data(cli.data.clone()),
+        None => target::Target::Data(data.clone()),
     };
     match cli.command {
-        Command::Serve(args) => serve::serve(&cli.data, args).await,
+        Command::Serve(args) => serve::serve(&data, args, &file.serve).await,
         Command::Append(args) => commands::append(&target, args).await,
         Command::Read(args) => commands::read(&target, args).await,
         Command::ReadAll(args) => commands::read_all(&target, args).await,
         Command::Tail(args) => commands::tail(&target, args).await,
         Command::Metadata(args) => commands::metadata(&target, args).await,
         Command::Delete(args) => commands::delete(&target, args).await,
-        Command::Verify(args) => verify::verify(&cli.data, args),
-        Command::Repair(args) => repair::repair(&cli.data, args),
+        Command::Verify(args) => verify::verify(&data, args),
+        Command::Repair(args) => repair::repair(&data, args),
         Command::Bench(args) => bench::bench(args, cli.server.as_deref()).await,
-        Command::BenchOpen => bench::bench_open(&cli.data).await,
+        Command::BenchOpen => bench::bench_open(&data).await,
     }
 }

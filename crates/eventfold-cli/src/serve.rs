@@ -11,33 +11,49 @@ use clap::Args;
 use eventfold_server::{ServerConfig, DEFAULT_LISTEN};
 use eventfold_store::embedded::{EmbeddedStore, Options};
 
+use crate::config::ServeConfig;
+
 #[derive(Args)]
 pub struct ServeArgs {
-    /// The address to listen on.
-    #[arg(long, env = "EVENTFOLD_LISTEN", default_value = DEFAULT_LISTEN)]
-    listen: String,
-    /// The largest request body, in bytes.
-    #[arg(long, env = "EVENTFOLD_BODY_BYTES_MAX", default_value_t = ServerConfig::default().body_bytes_max)]
-    body_bytes_max: usize,
-    /// How long a request (other than a subscription) may take, in seconds.
-    #[arg(long, env = "EVENTFOLD_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
-    request_timeout_secs: u64,
-    /// How many subscriptions may be open at once.
-    #[arg(long, env = "EVENTFOLD_SUBSCRIBERS_MAX", default_value_t = ServerConfig::default().subscribers_max)]
-    subscribers_max: usize,
+    /// The address to listen on [default: 127.0.0.1:7117].
+    #[arg(long, env = "EVENTFOLD_LISTEN")]
+    listen: Option<String>,
+    /// The largest request body, in bytes [default: 33554432].
+    #[arg(long, env = "EVENTFOLD_BODY_BYTES_MAX")]
+    body_bytes_max: Option<usize>,
+    /// How long a request (other than a subscription) may take, in seconds [default: 30].
+    #[arg(long, env = "EVENTFOLD_REQUEST_TIMEOUT_SECS")]
+    request_timeout_secs: Option<u64>,
+    /// How many subscriptions may be open at once [default: 1024].
+    #[arg(long, env = "EVENTFOLD_SUBSCRIBERS_MAX")]
+    subscribers_max: Option<usize>,
 }
 
-pub async fn serve(data: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::Result<ExitCode> {
+    let defaults = ServerConfig::default();
+    let timeout_secs = args.request_timeout_secs.or(file.request_timeout_secs);
     let config = ServerConfig {
-        body_bytes_max: args.body_bytes_max,
-        request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
-        subscribers_max: args.subscribers_max,
+        body_bytes_max: args
+            .body_bytes_max
+            .or(file.body_bytes_max)
+            .unwrap_or(defaults.body_bytes_max),
+        request_timeout: timeout_secs.map_or(defaults.request_timeout, |secs| {
+            Duration::from_secs(secs.max(1))
+        }),
+        subscribers_max: args
+            .subscribers_max
+            .or(file.subscribers_max)
+            .unwrap_or(defaults.subscribers_max),
     };
+    let listen = args
+        .listen
+        .or(file.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
     let store = EmbeddedStore::open(data, Options::default())
         .with_context(|| format!("opening the data directory {}", data.display()))?;
-    let listener = tokio::net::TcpListener::bind(&args.listen)
+    let listener = tokio::net::TcpListener::bind(&listen)
         .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+        .with_context(|| format!("listening on {listen}"))?;
     let address = listener.local_addr()?;
     eprintln!(
         "eventfold listening on http://{address} (data: {})",

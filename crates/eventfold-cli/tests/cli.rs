@@ -474,10 +474,13 @@ struct Served {
 
 impl Served {
     fn start(data: &Path) -> Self {
+        let data = data.to_str().unwrap();
+        Self::start_with(&["--data", data, "serve", "--listen", "127.0.0.1:0"])
+    }
+
+    fn start_with(args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_eventfold"))
-            .arg("--data")
-            .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -548,4 +551,54 @@ fn the_cli_works_against_a_server_and_the_server_stops_cleanly() {
     let all = ok_lines(&eventfold(dir.path(), &["read-all"]));
     assert!(all.is_empty(), "the tombstoned stream's events are hidden");
     assert!(eventfold(dir.path(), &["verify"]).status.success());
+}
+
+#[test]
+fn a_configuration_file_sets_the_data_directory_and_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("from-config");
+    let config = dir.path().join("eventfold.toml");
+    let text = format!(
+        "data = {:?}\n[serve]\nlisten = \"127.0.0.1:0\"\nsubscribers_max = 4\n",
+        data.to_str().unwrap()
+    );
+    std::fs::write(&config, text).unwrap();
+    let server = Served::start_with(&["--config", config.to_str().unwrap(), "serve"]);
+    ok_lines(&server.run(&["append", "account-1", "Deposited", "{}"]));
+    assert!(server.stop().success());
+    assert_eq!(
+        ok_lines(&eventfold(&data, &["read", "account-1"])).len(),
+        1,
+        "the file's data directory was used"
+    );
+    // A flag wins over the file.
+    let other = dir.path().join("from-flag");
+    let config_arg = config.to_str().unwrap();
+    let written = Command::new(env!("CARGO_BIN_EXE_eventfold"))
+        .args([
+            "--config",
+            config_arg,
+            "--data",
+            other.to_str().unwrap(),
+            "append",
+            "x-1",
+            "T",
+            "{}",
+        ])
+        .output()
+        .unwrap();
+    assert!(written.status.success());
+    assert!(other.join("log").is_dir());
+    // A mistake in the file is named.
+    std::fs::write(&config, "[serve]\nlisen = \"127.0.0.1:0\"\n").unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_eventfold"))
+        .args(["--config", config_arg, "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("lisen") && message.contains("eventfold.toml"),
+        "{message}"
+    );
 }
