@@ -54,10 +54,15 @@ impl EventBody {
                     ApiError::invalid(format!("events[{at}].data is not valid base64: {error}"))
                 })?
         };
-        let mut event = NewEvent::new(self.event_type, data).with_content_type(content_type);
-        if let Some(id) = self.id {
-            event = event.with_id(id);
-        }
+        // Built in full: `NewEvent::new` would draw a random id the client's then replaces.
+        let mut event = NewEvent {
+            id: self.id.unwrap_or_else(Uuid::new_v4),
+            event_type: self.event_type,
+            data: data.into(),
+            content_type,
+            metadata: bytes::Bytes::from_static(b"{}"),
+            occurred_at: None,
+        };
         if let Some(metadata) = self.metadata {
             event.metadata = bytes::Bytes::copy_from_slice(metadata.get().as_bytes());
         }
