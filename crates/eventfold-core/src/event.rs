@@ -204,9 +204,41 @@ impl Serialize for RecordedEvent {
         }
         let empty = RawValue::from_string("{}".into()).expect("valid JSON");
         event.serialize_field("metadata", raw_json(&self.metadata).unwrap_or(&empty))?;
-        event.serialize_field("occurred_at", &self.occurred_at)?;
-        event.serialize_field("recorded_at", &self.recorded_at)?;
+        event.serialize_field("occurred_at", &self.occurred_at.map(Rfc3339))?;
+        event.serialize_field("recorded_at", &Rfc3339(self.recorded_at))?;
         event.end()
+    }
+}
+
+/// A time as RFC 3339 in UTC with nanoseconds (`2026-11-23T17:19:37.948350037Z`), formatted
+/// into a buffer and written as one string: the default path escapes it character by
+/// character, which showed in profiles of `$all` reads.
+struct Rfc3339(Timestamp);
+
+impl Serialize for Rfc3339 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use chrono::{Datelike, Timelike};
+        let time = self.0;
+        let year = time.year();
+        if !(0..=9999).contains(&year) {
+            return serializer
+                .collect_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+        }
+        let mut text = *b"0000-00-00T00:00:00.000000000Z";
+        let mut put = |at: usize, digits: usize, mut value: u32| {
+            for i in (at..at + digits).rev() {
+                text[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year as u32);
+        put(5, 2, time.month());
+        put(8, 2, time.day());
+        put(11, 2, time.hour());
+        put(14, 2, time.minute());
+        put(17, 2, time.second());
+        put(20, 9, time.nanosecond().min(999_999_999));
+        serializer.serialize_str(std::str::from_utf8(&text).expect("ASCII digits"))
     }
 }
 
