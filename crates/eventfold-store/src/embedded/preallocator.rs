@@ -7,6 +7,9 @@
 //! megabytes ahead of the writer. Correctness never depends on it: a write past the zeroed
 //! space simply grows the file, and recovery reads zeros after the last frame as "no more data".
 //!
+//! It fills only while writes are small (single events, small batches); with large writes the
+//! zeros would only compete with the data for the disk.
+//!
 //! The two threads share one rule: the filler only zeroes ranges at or beyond everything the
 //! writer has reserved, and the writer waits if it would write into a range being zeroed.
 //!
@@ -28,6 +31,11 @@ use super::io::{SegmentFile, Storage};
 const FILL_STEP_BYTES: u64 = 1 << 20;
 /// Zeros written per call.
 const ZERO_CHUNK_BYTES: usize = 1 << 20;
+/// Zero-filling pays while writes are small: a sync then saves ~120 µs of journal commit, worth
+/// more than the ~120 µs of disk bandwidth the zeros of a 40 KiB write cost. With larger writes
+/// (batches) the zeros only compete with the data for the disk (BENCHMARKS.md, w3), so the
+/// filler rests while the average write is above this.
+const FILL_WHILE_WRITES_BELOW_BYTES: u64 = 40 << 10;
 
 struct Frontier {
     /// The segment being written (its first position).
@@ -38,6 +46,8 @@ struct Frontier {
     zeroed_end: u64,
     /// A range being zeroed now.
     filling: Option<(u64, u64)>,
+    /// Recent bytes per write, averaged (each new write weighs 1/8).
+    write_bytes_average: u64,
     stop: bool,
 }
 
@@ -72,6 +82,7 @@ impl Preallocator {
             writer_end: data_end,
             zeroed_end: file_len.max(data_end),
             filling: None,
+            write_bytes_average: 0,
             stop: false,
         };
         let shared = Arc::new(Shared {
@@ -112,6 +123,8 @@ impl Preallocator {
         }
         frontier.writer_end = frontier.writer_end.max(end);
         frontier.zeroed_end = frontier.zeroed_end.max(frontier.writer_end);
+        let written = end.saturating_sub(start);
+        frontier.write_bytes_average = (frontier.write_bytes_average * 7 + written) / 8;
         if frontier.zeroed_end - frontier.writer_end < self.shared.ahead_bytes / 2 {
             self.shared.changed.notify_all();
         }
@@ -139,7 +152,8 @@ fn fill(shared: &Shared) {
                     return;
                 }
                 let wanted = (frontier.writer_end + shared.ahead_bytes).min(shared.limit_bytes);
-                if frontier.zeroed_end < wanted {
+                let small_writes = frontier.write_bytes_average < FILL_WHILE_WRITES_BELOW_BYTES;
+                if frontier.zeroed_end < wanted && small_writes {
                     break;
                 }
                 shared.changed.wait(&mut frontier);
