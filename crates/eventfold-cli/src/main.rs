@@ -3,7 +3,6 @@
 mod bench;
 mod commands;
 mod config;
-mod data_lock;
 mod output;
 mod repair;
 mod serve;

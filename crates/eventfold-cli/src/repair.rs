@@ -9,7 +9,8 @@ use clap::Args;
 
 use eventfold_store::embedded::io::DirectoryStorage;
 use eventfold_store::embedded::recovery::{recover, Mode, RecoveryReport};
-use eventfold_store::embedded::{snapshot, LOG_DIR};
+use eventfold_store::embedded::{lock_directory, snapshot, LOG_DIR};
+use eventfold_store::StoreError;
 
 #[derive(Args)]
 pub struct RepairArgs {
@@ -29,11 +30,14 @@ pub fn repair(data: &Path, args: RepairArgs) -> anyhow::Result<ExitCode> {
             data.display()
         );
     }
-    let Some(_lock) = crate::data_lock::try_lock(data)? else {
-        anyhow::bail!(
-            "{} is in use by another process; stop it first",
-            data.display()
-        );
+    let _lock = match lock_directory(data) {
+        Err(StoreError::Locked(_)) => {
+            anyhow::bail!(
+                "{} is in use by another process; stop it first",
+                data.display()
+            )
+        }
+        lock => lock?,
     };
     let storage = DirectoryStorage::new(&log)?;
     let plan = match recover(&storage, Mode::PlanDamagedTail) {

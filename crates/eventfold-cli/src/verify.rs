@@ -8,7 +8,8 @@ use clap::Args;
 
 use eventfold_store::embedded::io::DirectoryStorage;
 use eventfold_store::embedded::recovery::{recover, Mode, RecoveryReport};
-use eventfold_store::embedded::LOG_DIR;
+use eventfold_store::embedded::{lock_directory, LOG_DIR};
+use eventfold_store::StoreError;
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -52,7 +53,11 @@ pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let storage = DirectoryStorage::new(&log)?;
     // Holding the lock keeps a writer from starting meanwhile. If one is running, damage seen
     // in the last segment may be a read racing its write: look again before calling it damage.
-    let lock = crate::data_lock::try_lock(data)?;
+    let lock = match lock_directory(data) {
+        Ok(lock) => Some(lock),
+        Err(StoreError::Locked(_)) => None,
+        Err(error) => return Err(error.into()),
+    };
     let looks = if lock.is_some() {
         1
     } else {

@@ -309,11 +309,6 @@ impl EmbeddedStore {
         })
     }
 
-    /// The data directory.
-    pub fn dir(&self) -> &Path {
-        &self.inner.dir
-    }
-
     /// What recovery found when the store was opened.
     pub fn recovery_report(&self) -> &RecoveryReport {
         &self.inner.recovery
@@ -397,7 +392,10 @@ impl EmbeddedStore {
     }
 }
 
-fn lock_directory(dir: &Path) -> Result<File, StoreError> {
+/// Takes the writer lock of the data directory `dir` (the `LOCK` file), held until the file is
+/// dropped; `Locked` when another process holds it. Stores take it when opened to write; tools
+/// that check or cut files take it so no store opens meanwhile.
+pub fn lock_directory(dir: &Path) -> Result<File, StoreError> {
     let path = dir.join(LOCK_FILE);
     let file = File::options()
         .create(true)
