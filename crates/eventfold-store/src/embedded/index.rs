@@ -55,8 +55,8 @@ impl StreamState {
 pub struct StreamEntry {
     /// The global position of each revision (`positions[r]` is revision `r`).
     pub positions: Vec<u64>,
-    /// Metadata and deletion.
-    pub state: StreamState,
+    /// Metadata and deletion; shared, so the writer's view of a head costs no copy.
+    pub state: Arc<StreamState>,
 }
 
 impl StreamEntry {
@@ -197,7 +197,7 @@ impl Index {
     }
 
     /// Replaces a stream's state.
-    pub fn set_stream_state(&mut self, stream: &StreamName, state: StreamState) {
+    pub fn set_stream_state(&mut self, stream: &StreamName, state: Arc<StreamState>) {
         let entry = match self.streams.get_mut(stream.as_str()) {
             Some(entry) => entry,
             None => self.streams.entry(stream.clone()).or_default(),

@@ -440,7 +440,7 @@ fn scan_segment(
                 let state: StreamState = serde_json::from_slice(&state_json).map_err(|e| {
                     corrupted(file, at(offset), format!("stream state is not valid: {e}"))
                 })?;
-                index.set_stream_state(&stream, state);
+                index.set_stream_state(&stream, state.into());
                 report.stream_states += 1;
             }
         }

@@ -47,10 +47,10 @@ pub fn write(dir: &Path, index: &Index) -> std::io::Result<()> {
             entry.positions.iter().copied(),
             entry.positions.len(),
         );
-        let state = if entry.state == StreamState::default() {
+        let state = if *entry.state == StreamState::default() {
             Vec::new()
         } else {
-            serde_json::to_vec(&entry.state).expect("stream state serialises")
+            serde_json::to_vec(&*entry.state).expect("stream state serialises")
         };
         put_u64(&mut out, state.len() as u64);
         out.extend_from_slice(&state);
@@ -151,10 +151,10 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
             name.clone(),
             StreamEntry {
                 positions,
-                state: StreamState::default(),
+                state: Default::default(),
             },
         );
-        index.set_stream_state(&name, state);
+        index.set_stream_state(&name, state.into());
     }
     for map in [&mut index.types, &mut index.categories] {
         let count = reader.u64()?;

@@ -143,7 +143,7 @@ pub enum Staged {
     /// A stream's new state.
     State {
         stream: StreamName,
-        state: StreamState,
+        state: Arc<StreamState>,
     },
 }
 
@@ -151,7 +151,8 @@ pub enum Staged {
 #[derive(Clone)]
 struct Head {
     next_revision: u64,
-    state: StreamState,
+    /// Shared with the index: taking a head copies no metadata.
+    state: Arc<StreamState>,
 }
 
 impl Head {
@@ -328,7 +329,7 @@ impl Writer {
                         }
                         Ok(StreamState {
                             metadata: metadata.clone(),
-                            ..head.state.clone()
+                            ..(*head.state).clone()
                         })
                     });
                     replies.push(Reply::Unit(reply, result));
@@ -415,7 +416,7 @@ impl Writer {
             },
             None => Head {
                 next_revision: 0,
-                state: StreamState::default(),
+                state: Default::default(),
             },
         }
     }
@@ -630,8 +631,8 @@ impl Writer {
         change: impl FnOnce(&Head) -> Result<StreamState, StoreError>,
     ) -> Result<(), StoreError> {
         let head = self.head(stream);
-        let state = change(&head)?;
-        let json = serde_json::to_vec(&state).expect("stream state serialises");
+        let state = Arc::new(change(&head)?);
+        let json = serde_json::to_vec(&*state).expect("stream state serialises");
         format::encode_stream_state(&mut self.buffer, self.salt, stream.as_str(), &json);
         staged.push(Staged::State {
             stream: stream.clone(),
@@ -732,11 +733,11 @@ fn delete_state(
         DeleteMode::Soft if !head.exists() => Err(StoreError::StreamNotFound(stream.clone())),
         DeleteMode::Soft => Ok(StreamState {
             deleted_before: head.next_revision,
-            ..head.state.clone()
+            ..(*head.state).clone()
         }),
         DeleteMode::Hard => Ok(StreamState {
             tombstoned: true,
-            ..head.state.clone()
+            ..(*head.state).clone()
         }),
     }
 }
