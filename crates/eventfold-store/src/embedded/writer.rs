@@ -478,15 +478,6 @@ impl Writer {
                 data: &event.data,
             };
             format::encode_event(&mut self.buffer, self.salt, &parts, flags);
-            let written = WrittenAt {
-                stream: stream.clone(),
-                revision,
-                position,
-                append_start: first_revision,
-                append_len: events.len() as u32,
-                created_stream: !head.exists(),
-            };
-            self.recent_ids.insert(event.id, written);
             staged.push(Staged::Event {
                 stream: stream.clone(),
                 revision,
@@ -494,6 +485,13 @@ impl Writer {
                 offset,
             });
         }
+        self.recent_ids.insert_append(
+            stream.clone(),
+            first_revision,
+            first_position,
+            !head.exists(),
+            events.iter().map(|event| event.id),
+        );
         self.next_position += count;
         let head = Head {
             next_revision: first_revision + count,
@@ -529,7 +527,7 @@ impl Writer {
                         other.stream == *stream && other.revision == at.revision + i as u64
                     })
                 });
-            if whole_append && expectation_fits(expected, at) {
+            if whole_append && expectation_fits(expected, &at) {
                 let last = self
                     .recent_ids
                     .get(&events[events.len() - 1].id)
@@ -541,7 +539,7 @@ impl Writer {
                     last_position: Position(last.position),
                 }));
             }
-            return Ok(Retry::IdsTaken(id_conflict(first_id, at)));
+            return Ok(Retry::IdsTaken(id_conflict(first_id, &at)));
         }
         // The first id is older than the window (or new). A retry that names where it went is
         // checked against the log itself; where the original went before a soft delete,
@@ -560,7 +558,7 @@ impl Writer {
             .iter()
             .find_map(|event| Some((event, self.recent_ids.get(&event.id)?)))
         {
-            Some((event, at)) => Ok(Retry::IdsTaken(id_conflict(event.id, at))),
+            Some((event, at)) => Ok(Retry::IdsTaken(id_conflict(event.id, &at))),
             None => Ok(Retry::New),
         }
     }
