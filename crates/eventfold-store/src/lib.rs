@@ -2,12 +2,16 @@
 //! backend), and — behind the `testing` feature — the conformance suite every backend must pass.
 
 pub mod embedded;
+pub mod snapshots;
 mod store;
 mod subscription;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use eventfold_core::*;
+pub use snapshots::{
+    DirectorySnapshotStore, MemorySnapshotStore, Snapshot, SnapshotStore, SNAPSHOT_STATE_BYTES_MAX,
+};
 pub use store::{DeleteMode, EventStore, Subscription, SubscriptionMessage};
 pub use subscription::{
     subscribe_all_by_polling, subscribe_stream_by_polling, SUBSCRIPTION_PAGE_EVENTS,

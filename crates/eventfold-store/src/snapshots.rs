@@ -1,0 +1,279 @@
+//! Snapshots of folded state, kept apart from the log.
+//!
+//! A snapshot is a cache: the state of one stream folded up to a revision, so loading it costs
+//! the snapshot plus the events after it instead of the whole stream. Losing one only costs time,
+//! so snapshots are not synced; a damaged one is detected (a CRC) and ignored, never trusted.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use eventfold_core::{StoreError, StreamName, Timestamp};
+
+/// The largest state a snapshot may hold, in bytes.
+pub const SNAPSHOT_STATE_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// The state of one stream folded up to and including `revision`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The stream it folds.
+    pub stream: StreamName,
+    /// The last revision folded into `state`.
+    pub revision: u64,
+    /// The schema version of `state`: a reader ignores a snapshot of another version.
+    pub schema_version: u32,
+    /// When the last folded event was recorded (so a load "as of a time" knows whether the
+    /// snapshot is usable).
+    pub recorded_at: Timestamp,
+    /// The state, as the SDK encoded it (JSON).
+    pub state: Bytes,
+}
+
+impl Snapshot {
+    /// Checks the snapshot's size.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        if self.state.len() > SNAPSHOT_STATE_BYTES_MAX {
+            return Err(StoreError::InvalidRequest(format!(
+                "snapshot state of {} bytes is over the limit of {SNAPSHOT_STATE_BYTES_MAX}",
+                self.state.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Where snapshots are kept: one per stream, the latest saved wins.
+#[async_trait]
+pub trait SnapshotStore: Send + Sync + 'static {
+    /// The snapshot of `stream`, if there is a usable one.
+    async fn load(&self, stream: &StreamName) -> Result<Option<Snapshot>, StoreError>;
+
+    /// Keeps `snapshot` as the latest of its stream.
+    async fn save(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+
+    /// Forgets the snapshot of `stream` (nothing happens if there is none).
+    async fn delete(&self, stream: &StreamName) -> Result<(), StoreError>;
+}
+
+/// Snapshots in memory, for tests and short-lived processes.
+#[derive(Default)]
+pub struct MemorySnapshotStore {
+    snapshots: Mutex<HashMap<StreamName, Snapshot>>,
+}
+
+#[async_trait]
+impl SnapshotStore for MemorySnapshotStore {
+    async fn load(&self, stream: &StreamName) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.snapshots.lock().get(stream).cloned())
+    }
+
+    async fn save(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        snapshot.validate()?;
+        self.snapshots
+            .lock()
+            .insert(snapshot.stream.clone(), snapshot);
+        Ok(())
+    }
+
+    async fn delete(&self, stream: &StreamName) -> Result<(), StoreError> {
+        self.snapshots.lock().remove(stream);
+        Ok(())
+    }
+}
+
+/// Snapshots as files in a directory (the embedded store keeps them in `<data>/snapshots`).
+///
+/// A file is named by a hash of its stream's name, under one of 256 subdirectories, and holds
+/// a header (magic, CRC of the rest, length) and the snapshot as JSON, the stream's name
+/// included: a hash collision or a damaged file reads as "no snapshot". Writes go to a temporary
+/// file renamed over the old one, so a reader never sees half a snapshot.
+pub struct DirectorySnapshotStore {
+    dir: PathBuf,
+}
+
+const FILE_MAGIC: &[u8; 8] = b"EVFSNAP1";
+const FILE_HEADER_BYTES: usize = 16;
+
+impl DirectorySnapshotStore {
+    /// Snapshots under `dir`, created if missing.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            context: format!("creating the snapshot directory {}", dir.display()),
+            source,
+        })?;
+        Ok(Self { dir })
+    }
+
+    /// The directory this store keeps its files in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path_of(&self, stream: &StreamName) -> PathBuf {
+        let hash = name_hash(stream.as_str());
+        self.dir
+            .join(format!("{:02x}", hash >> 120))
+            .join(format!("{hash:032x}.snap"))
+    }
+
+    fn read(&self, stream: &StreamName) -> Result<Option<Snapshot>, StoreError> {
+        let path = self.path_of(stream);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StoreError::Io {
+                    context: format!("reading snapshot {}", path.display()),
+                    source,
+                })
+            }
+        };
+        match decode_file(&bytes) {
+            Some(snapshot) if snapshot.stream == *stream => Ok(Some(snapshot)),
+            Some(_) => Ok(None),
+            None => {
+                tracing::warn!(path = %path.display(), "ignoring a damaged snapshot");
+                Ok(None)
+            }
+        }
+    }
+
+    fn write(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let path = self.path_of(&snapshot.stream);
+        let io = |context: &str| {
+            let context = format!("{context} {}", path.display());
+            move |source| StoreError::Io { context, source }
+        };
+        let parent = path.parent().expect("a file under a subdirectory");
+        std::fs::create_dir_all(parent).map_err(io("creating the directory of"))?;
+        let mut file = tempfile::NamedTempFile::new_in(parent).map_err(io("creating"))?;
+        file.write_all(&encode_file(snapshot))
+            .map_err(io("writing"))?;
+        file.persist(&path)
+            .map_err(|error| error.error)
+            .map_err(io("renaming into"))?;
+        Ok(())
+    }
+
+    fn remove(&self, stream: &StreamName) -> Result<(), StoreError> {
+        let path = self.path_of(stream);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Io {
+                context: format!("removing snapshot {}", path.display()),
+                source,
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl SnapshotStore for DirectorySnapshotStore {
+    async fn load(&self, stream: &StreamName) -> Result<Option<Snapshot>, StoreError> {
+        self.read(stream)
+    }
+
+    async fn save(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        snapshot.validate()?;
+        self.write(&snapshot)
+    }
+
+    async fn delete(&self, stream: &StreamName) -> Result<(), StoreError> {
+        self.remove(stream)
+    }
+}
+
+/// A stable 128-bit hash of a stream name (two FNV-1a lanes), for file names.
+fn name_hash(name: &str) -> u128 {
+    let mut low: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut high: u64 = 0x6c62_272e_07bb_0142;
+    for &byte in name.as_bytes() {
+        low = (low ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        high = (high ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3) ^ (low >> 29);
+    }
+    (u128::from(high) << 64) | u128::from(low)
+}
+
+fn encode_file(snapshot: &Snapshot) -> Vec<u8> {
+    let body = serde_json::to_vec(snapshot).expect("a snapshot serialises");
+    let mut file = Vec::with_capacity(FILE_HEADER_BYTES + body.len());
+    file.extend_from_slice(FILE_MAGIC);
+    file.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend_from_slice(&body);
+    file
+}
+
+fn decode_file(file: &[u8]) -> Option<Snapshot> {
+    let (header, body) = file.split_at_checked(FILE_HEADER_BYTES)?;
+    let crc = u32::from_le_bytes(header[8..12].try_into().ok()?);
+    let len = u32::from_le_bytes(header[12..16].try_into().ok()?) as usize;
+    if &header[..8] != FILE_MAGIC || body.len() != len || crc32c::crc32c(body) != crc {
+        return None;
+    }
+    serde_json::from_slice(body).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(stream: &str, revision: u64) -> Snapshot {
+        Snapshot {
+            stream: StreamName::new(stream).unwrap(),
+            revision,
+            schema_version: 1,
+            recorded_at: chrono::Utc::now(),
+            state: Bytes::from_static(br#"{"balance":60}"#),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_directory_store_keeps_the_latest_snapshot_per_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirectorySnapshotStore::open(dir.path()).unwrap();
+        let a = StreamName::new("account-a").unwrap();
+        assert_eq!(store.load(&a).await.unwrap(), None);
+        store.save(snapshot("account-a", 9)).await.unwrap();
+        store.save(snapshot("account-a", 19)).await.unwrap();
+        store.save(snapshot("account-b", 9)).await.unwrap();
+        assert_eq!(store.load(&a).await.unwrap().unwrap().revision, 19);
+        let reopened = DirectorySnapshotStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.load(&a).await.unwrap().unwrap().revision, 19);
+        reopened.delete(&a).await.unwrap();
+        reopened.delete(&a).await.unwrap();
+        assert_eq!(reopened.load(&a).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_damaged_snapshot_file_reads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirectorySnapshotStore::open(dir.path()).unwrap();
+        let a = StreamName::new("account-a").unwrap();
+        store.save(snapshot("account-a", 9)).await.unwrap();
+        let path = store.path_of(&a);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 3;
+        bytes[last] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(store.load(&a).await.unwrap(), None);
+        std::fs::write(&path, &bytes[..10]).unwrap();
+        assert_eq!(store.load(&a).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn oversized_states_are_refused() {
+        let store = MemorySnapshotStore::default();
+        let mut big = snapshot("s", 0);
+        big.state = Bytes::from(vec![b' '; SNAPSHOT_STATE_BYTES_MAX + 1]);
+        let error = store.save(big).await.unwrap_err();
+        assert_eq!(error.code(), "invalid_request");
+    }
+}

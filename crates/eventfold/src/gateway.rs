@@ -1,0 +1,285 @@
+//! Replay-aware gateways: every call to an external system goes through one.
+//!
+//! Live, calls go out, and each is journaled in the store (stream `gateway-<name>`), keyed by
+//! the event being processed: the answers to *queries*, and the *commands* sent. In replay,
+//! nothing goes out: queries are answered from the journal (the answer given then, not today's),
+//! and commands are collected. After a bug-fix replay, [`Gateway::correction`] compares what
+//! the fixed code would have sent with what was sent, so only the difference is sent (and the
+//! wrong commands reversed).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use eventfold_core::{ExpectedRevision, ReadStream, StoreError, StreamFrom, StreamName};
+use eventfold_store::EventStore;
+
+use crate::event::{decode, to_new_event, EventMetadata, Upcasters};
+use crate::{DomainEvent, SdkError};
+
+/// An external system, as a gateway calls it.
+#[async_trait]
+pub trait External: Send + Sync + 'static {
+    /// Performs a side effect (a payment, an e-mail).
+    async fn send(&self, command: &Value) -> Result<(), String>;
+
+    /// Asks a question (an exchange rate, a credit score).
+    async fn query(&self, query: &Value) -> Result<Value, String>;
+}
+
+/// Whether calls go out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatewayMode {
+    /// Calls go out and are journaled.
+    Live,
+    /// Nothing goes out: queries are answered from the journal, commands are collected.
+    Replay,
+}
+
+/// What a gateway journals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum Journaled {
+    QueryAnswered {
+        cause: Uuid,
+        query: Value,
+        answer: Value,
+    },
+    CommandSent {
+        cause: Uuid,
+        command: Value,
+    },
+}
+
+impl DomainEvent for Journaled {}
+
+/// A command sent (live) or that would have been sent (replay), with the id of the event being
+/// processed when it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// The event that caused it.
+    pub cause: Uuid,
+    /// The command.
+    pub command: Value,
+}
+
+/// What a bug-fix replay changes in what was sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Correction {
+    /// Commands the fixed code sends that were not sent: send these.
+    pub to_send: Vec<Sent>,
+    /// Commands that were sent and that the fixed code does not send: reverse these.
+    pub sent_wrongly: Vec<Sent>,
+}
+
+impl Correction {
+    /// True when the replay would send exactly what was sent.
+    pub fn is_empty(&self) -> bool {
+        self.to_send.is_empty() && self.sent_wrongly.is_empty()
+    }
+}
+
+/// The journal as read back for a replay.
+#[derive(Default)]
+struct Journal {
+    answers: HashMap<(Uuid, String), Value>,
+    sent: Vec<Sent>,
+}
+
+/// A gateway to one external system.
+pub struct Gateway {
+    name: String,
+    stream: StreamName,
+    mode: GatewayMode,
+    store: Arc<dyn EventStore>,
+    external: Arc<dyn External>,
+    journal: Journal,
+    collected: Mutex<Vec<Sent>>,
+}
+
+impl Gateway {
+    /// A live gateway named `name` to `external`, journaling into `store`.
+    pub fn live(
+        name: &str,
+        store: Arc<dyn EventStore>,
+        external: Arc<dyn External>,
+    ) -> Result<Self, SdkError> {
+        Ok(Self {
+            name: name.to_owned(),
+            stream: journal_stream(name)?,
+            mode: GatewayMode::Live,
+            store,
+            external,
+            journal: Journal::default(),
+            collected: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A replaying gateway named `name`: reads its journal from `store`; `external` is never
+    /// called.
+    pub async fn replay(
+        name: &str,
+        store: Arc<dyn EventStore>,
+        external: Arc<dyn External>,
+    ) -> Result<Self, SdkError> {
+        let stream = journal_stream(name)?;
+        let journal = read_journal(&*store, &stream).await?;
+        Ok(Self {
+            name: name.to_owned(),
+            stream,
+            mode: GatewayMode::Replay,
+            store,
+            external,
+            journal,
+            collected: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Whether calls go out.
+    pub fn mode(&self) -> GatewayMode {
+        self.mode
+    }
+
+    fn error(&self, reason: impl Into<String>) -> SdkError {
+        SdkError::Gateway {
+            gateway: self.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Asks `query` while processing the event `cause`. Live: the external system answers and
+    /// the answer is journaled. Replay: the journaled answer to the same query for the same
+    /// event; an error if there is none (the code asks something it did not ask then).
+    pub async fn query(&self, cause: Uuid, query: Value) -> Result<Value, SdkError> {
+        match self.mode {
+            GatewayMode::Live => {
+                let answer = self
+                    .external
+                    .query(&query)
+                    .await
+                    .map_err(|reason| self.error(format!("query failed: {reason}")))?;
+                self.journal(Journaled::QueryAnswered {
+                    cause,
+                    query,
+                    answer: answer.clone(),
+                })
+                .await?;
+                Ok(answer)
+            }
+            GatewayMode::Replay => self
+                .journal
+                .answers
+                .get(&(cause, query.to_string()))
+                .cloned()
+                .ok_or_else(|| {
+                    self.error(format!(
+                        "no recorded answer to {query} for event {cause}: the replayed code asks \
+                         something the original did not"
+                    ))
+                }),
+        }
+    }
+
+    /// Sends `command` while processing the event `cause`. Live: it goes out, then is
+    /// journaled. Replay: it is only collected.
+    pub async fn send(&self, cause: Uuid, command: Value) -> Result<(), SdkError> {
+        match self.mode {
+            GatewayMode::Live => {
+                self.external
+                    .send(&command)
+                    .await
+                    .map_err(|reason| self.error(format!("send failed: {reason}")))?;
+                self.journal(Journaled::CommandSent {
+                    cause,
+                    command: command.clone(),
+                })
+                .await?;
+                self.collected.lock().push(Sent { cause, command });
+                Ok(())
+            }
+            GatewayMode::Replay => {
+                self.collected.lock().push(Sent { cause, command });
+                Ok(())
+            }
+        }
+    }
+
+    /// The commands sent (live) or collected (replay) by this gateway so far.
+    pub fn sent(&self) -> Vec<Sent> {
+        self.collected.lock().clone()
+    }
+
+    /// After a replay of the events `replayed`: what the replayed code would send that was not
+    /// sent, and what was sent that it would not (compared per event, as multisets).
+    pub fn correction(&self, replayed: &HashSet<Uuid>) -> Correction {
+        let mut recorded: Vec<&Sent> = self
+            .journal
+            .sent
+            .iter()
+            .filter(|sent| replayed.contains(&sent.cause))
+            .collect();
+        let mut correction = Correction::default();
+        for sent in self.collected.lock().iter() {
+            match recorded.iter().position(|original| *original == sent) {
+                Some(index) => {
+                    recorded.swap_remove(index);
+                }
+                None => correction.to_send.push(sent.clone()),
+            }
+        }
+        correction.sent_wrongly = recorded.into_iter().cloned().collect();
+        correction
+    }
+
+    async fn journal(&self, entry: Journaled) -> Result<(), SdkError> {
+        let event = to_new_event(&entry, &EventMetadata::default_for::<Journaled>(), None)?;
+        self.store
+            .append(&self.stream, ExpectedRevision::Any, vec![event])
+            .await?;
+        Ok(())
+    }
+}
+
+fn journal_stream(name: &str) -> Result<StreamName, SdkError> {
+    Ok(StreamName::new(&format!("gateway-{name}"))?)
+}
+
+async fn read_journal(store: &dyn EventStore, stream: &StreamName) -> Result<Journal, SdkError> {
+    let mut journal = Journal::default();
+    let mut next = 0;
+    let upcasters = Upcasters::new();
+    loop {
+        let request = ReadStream {
+            from: StreamFrom::Revision(eventfold_core::Revision(next)),
+            limit: 1000,
+            ..ReadStream::default()
+        };
+        let page = match store.read_stream(stream, request).await {
+            Ok(page) => page,
+            Err(StoreError::StreamNotFound(_)) => return Ok(journal),
+            Err(error) => return Err(error.into()),
+        };
+        let Some(last) = page.last() else {
+            return Ok(journal);
+        };
+        next = last.revision.0 + 1;
+        for recorded in &page {
+            match decode::<Journaled>(recorded, &upcasters)?.event {
+                Journaled::QueryAnswered {
+                    cause,
+                    query,
+                    answer,
+                } => {
+                    journal.answers.insert((cause, query.to_string()), answer);
+                }
+                Journaled::CommandSent { cause, command } => {
+                    journal.sent.push(Sent { cause, command })
+                }
+            }
+        }
+    }
+}
