@@ -2,7 +2,6 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -59,7 +58,8 @@ pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::
         "eventfold listening on http://{address} (data: {})",
         data.display()
     );
-    eventfold_server::serve(listener, Arc::new(store.clone()), &config, interrupted()).await?;
+    let backend = eventfold_server::Backend::embedded(store.clone(), data)?;
+    eventfold_server::serve(listener, backend, &config, interrupted()).await?;
     // Requests in flight have finished; make everything durable and save the index.
     store.close().await;
     say("eventfold stopped");

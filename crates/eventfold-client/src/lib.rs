@@ -23,8 +23,8 @@ use serde::de::DeserializeOwned;
 
 use eventfold_store::{
     AllFrom, AllSlice, AppendResult, Direction, EventFilter, EventStore, ExpectedRevision,
-    NewEvent, Position, ReadAll, ReadStream, RecordedEvent, Revision, StoreError, StreamFrom,
-    StreamMetadata, StreamName, Subscription,
+    NewEvent, Position, ReadAll, ReadStream, RecordedEvent, Revision, Snapshot, SnapshotStore,
+    StoreError, StreamFrom, StreamMetadata, StreamName, Subscription,
 };
 
 /// A connection to an Eventfold server. Cheap to clone; clones share connections.
@@ -255,5 +255,84 @@ impl EventStore for Client {
             .call(self.request(Method::GET, &["health"]), None)
             .await?;
         Ok(health.head_position)
+    }
+}
+
+/// A snapshot as the server sends it.
+#[derive(serde::Deserialize)]
+struct SnapshotBody {
+    revision: u64,
+    schema_version: u32,
+    recorded_at: eventfold_store::Timestamp,
+    state: Box<serde_json::value::RawValue>,
+}
+
+/// The server's snapshot store (`/snapshots/{stream}`), for SDK command handlers working
+/// through the server.
+#[async_trait]
+impl SnapshotStore for Client {
+    async fn load(&self, stream: &StreamName) -> Result<Option<Snapshot>, StoreError> {
+        let response = self
+            .send(self.request(Method::GET, &["snapshots", stream.as_str()]))
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return match wire::error_of(response, Some(stream)).await {
+                StoreError::Remote {
+                    code: "snapshot_not_found",
+                    ..
+                } => Ok(None),
+                other => Err(other),
+            };
+        }
+        if !response.status().is_success() {
+            return Err(wire::error_of(response, Some(stream)).await);
+        }
+        let body: SnapshotBody = response.json().await.map_err(|error| {
+            StoreError::Backend(format!("unexpected answer from the server: {error}"))
+        })?;
+        Ok(Some(Snapshot {
+            stream: stream.clone(),
+            revision: body.revision,
+            schema_version: body.schema_version,
+            recorded_at: body.recorded_at,
+            state: bytes::Bytes::copy_from_slice(body.state.get().as_bytes()),
+        }))
+    }
+
+    async fn save(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        snapshot.validate()?;
+        let state: &serde_json::value::RawValue =
+            serde_json::from_slice(&snapshot.state).map_err(|error| {
+                StoreError::InvalidRequest(format!("a snapshot's state must be JSON: {error}"))
+            })?;
+        let body = serde_json::json!({
+            "revision": snapshot.revision,
+            "schema_version": snapshot.schema_version,
+            "recorded_at": snapshot.recorded_at,
+            "state": state,
+        });
+        let request = self
+            .request(Method::PUT, &["snapshots", snapshot.stream.as_str()])
+            .json(&body);
+        self.expect_no_content(request, &snapshot.stream).await
+    }
+
+    async fn delete(&self, stream: &StreamName) -> Result<(), StoreError> {
+        let request = self.request(Method::DELETE, &["snapshots", stream.as_str()]);
+        self.expect_no_content(request, stream).await
+    }
+}
+
+impl Client {
+    async fn expect_no_content(
+        &self,
+        request: RequestBuilder,
+        stream: &StreamName,
+    ) -> Result<(), StoreError> {
+        let response = self.send(request).await?;
+        if !response.status().is_success() {
+            return Err(wire::error_of(response, Some(stream)).await);
+        }
+        Ok(())
     }
 }

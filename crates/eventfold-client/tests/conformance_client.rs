@@ -10,6 +10,7 @@ use eventfold_store::testing::TestStore;
 async fn fresh_store() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    let backend = eventfold_server::Backend::embedded(store, dir.path()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -18,7 +19,7 @@ async fn fresh_store() -> TestStore {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        eventfold_server::serve(listener, Arc::new(store), &config, shutdown).await
+        eventfold_server::serve(listener, backend, &config, shutdown).await
     });
     let client = Client::new(&format!("http://{address}")).unwrap();
     TestStore {
@@ -28,3 +29,46 @@ async fn fresh_store() -> TestStore {
 }
 
 eventfold_store::conformance_suite!(fresh_store);
+
+#[tokio::test]
+async fn snapshots_round_trip_through_the_server() {
+    use eventfold_store::{Snapshot, SnapshotStore, StreamName};
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    let backend = eventfold_server::Backend::embedded(store, dir.path()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let config = eventfold_server::ServerConfig::default();
+    tokio::spawn(async move {
+        eventfold_server::serve(listener, backend, &config, std::future::pending()).await
+    });
+    let client = Client::new(&format!("http://{address}")).unwrap();
+    let stream = StreamName::new("account-7").unwrap();
+    assert_eq!(SnapshotStore::load(&client, &stream).await.unwrap(), None);
+    let snapshot = Snapshot {
+        stream: stream.clone(),
+        revision: 19,
+        schema_version: 3,
+        recorded_at: chrono::Utc::now(),
+        state: bytes::Bytes::from_static(br#"{"balance":60}"#),
+    };
+    client.save(snapshot.clone()).await.unwrap();
+    assert_eq!(
+        SnapshotStore::load(&client, &stream).await.unwrap(),
+        Some(snapshot.clone())
+    );
+    assert!(
+        dir.path().join("snapshots").is_dir(),
+        "kept in the data directory"
+    );
+    let not_json = Snapshot {
+        state: bytes::Bytes::from_static(b"{oops"),
+        ..snapshot
+    };
+    assert_eq!(
+        client.save(not_json).await.unwrap_err().code(),
+        "invalid_request"
+    );
+    SnapshotStore::delete(&client, &stream).await.unwrap();
+    assert_eq!(SnapshotStore::load(&client, &stream).await.unwrap(), None);
+}

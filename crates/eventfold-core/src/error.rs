@@ -137,6 +137,7 @@ impl StoreError {
             "timeout",
             "not_found",
             "too_many_subscribers",
+            "snapshot_not_found",
         ];
         CODES.iter().copied().find(|known| *known == code)
     }

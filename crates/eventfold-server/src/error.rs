@@ -49,6 +49,15 @@ impl ApiError {
         )
     }
 
+    /// The stream has no snapshot.
+    pub fn snapshot_not_found(stream: &eventfold_store::StreamName) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "snapshot_not_found",
+            format!("no snapshot of {stream}"),
+        )
+    }
+
     /// Too many open subscriptions.
     pub fn too_many_subscribers(limit: usize) -> Self {
         Self::new(

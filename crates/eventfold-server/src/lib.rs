@@ -8,6 +8,7 @@
 mod all;
 mod error;
 mod metrics;
+mod snapshots;
 mod streams;
 mod subscribe;
 mod wire;
@@ -24,7 +25,7 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
-use eventfold_store::EventStore;
+use eventfold_store::{EventStore, SnapshotStore};
 
 pub use error::ApiError;
 
@@ -53,10 +54,35 @@ impl Default for ServerConfig {
     }
 }
 
+/// What the server serves: the event store, and the snapshot store of SDK clients.
+#[derive(Clone)]
+pub struct Backend {
+    /// The event store.
+    pub store: Arc<dyn EventStore>,
+    /// Where `/snapshots/{stream}` keeps snapshots.
+    pub snapshots: Arc<dyn SnapshotStore>,
+}
+
+impl Backend {
+    /// The embedded store opened on `data`, with snapshots in `<data>/snapshots`.
+    pub fn embedded(
+        store: eventfold_store::embedded::EmbeddedStore,
+        data: &std::path::Path,
+    ) -> Result<Self, eventfold_store::StoreError> {
+        Ok(Self {
+            store: Arc::new(store),
+            snapshots: Arc::new(eventfold_store::DirectorySnapshotStore::open(
+                data.join("snapshots"),
+            )?),
+        })
+    }
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 struct AppState {
     store: Arc<dyn EventStore>,
+    snapshots: Arc<dyn SnapshotStore>,
     subscribers: Arc<Semaphore>,
     subscribers_max: usize,
     shutting_down: watch::Receiver<bool>,
@@ -65,12 +91,13 @@ struct AppState {
 
 /// The API's routes. Subscriptions end when `shutting_down` turns true.
 pub fn router(
-    store: Arc<dyn EventStore>,
+    backend: Backend,
     config: &ServerConfig,
     shutting_down: watch::Receiver<bool>,
 ) -> Router {
     let state = AppState {
-        store,
+        store: backend.store,
+        snapshots: backend.snapshots,
         subscribers: Arc::new(Semaphore::new(config.subscribers_max)),
         subscribers_max: config.subscribers_max,
         shutting_down,
@@ -89,6 +116,12 @@ pub fn router(
             get(streams::get_metadata).put(streams::put_metadata),
         )
         .route("/streams/{stream}/revision", get(streams::revision))
+        .route(
+            "/snapshots/{stream}",
+            get(snapshots::get)
+                .put(snapshots::put)
+                .delete(snapshots::delete),
+        )
         .route("/all", get(all::read))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -110,12 +143,12 @@ pub fn router(
 /// requests in flight finish (appends in flight are acknowledged) before this returns.
 pub async fn serve(
     listener: TcpListener,
-    store: Arc<dyn EventStore>,
+    backend: Backend,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (tell, shutting_down) = watch::channel(false);
-    let app = router(store, config, shutting_down.clone());
+    let app = router(backend, config, shutting_down.clone());
     let mut stopped = shutting_down;
     tokio::spawn(async move {
         shutdown.await;

@@ -14,7 +14,7 @@ use crate::{ApiError, AppState};
 /// Events per read when the request names no limit.
 pub const READ_LIMIT_DEFAULT: usize = 1000;
 
-fn stream_name(name: &str) -> Result<StreamName, ApiError> {
+pub(crate) fn stream_name(name: &str) -> Result<StreamName, ApiError> {
     Ok(StreamName::new(name)?)
 }
 

@@ -1,6 +1,5 @@
 //! The HTTP API, driven over real HTTP against a server on the embedded store.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -20,6 +19,7 @@ struct Server {
 async fn start(config: ServerConfig) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+    let backend = eventfold_server::Backend::embedded(store, dir.path()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -27,7 +27,7 @@ async fn start(config: ServerConfig) -> Server {
         let shutdown = async move {
             let _ = stopped.await;
         };
-        eventfold_server::serve(listener, Arc::new(store), &config, shutdown).await
+        eventfold_server::serve(listener, backend, &config, shutdown).await
     });
     Server {
         base,
@@ -488,6 +488,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/streams/{stream}", &["post", "get", "delete"][..]),
         ("/streams/{stream}/metadata", &["get", "put"]),
         ("/streams/{stream}/revision", &["get"]),
+        ("/snapshots/{stream}", &["get", "put", "delete"]),
         ("/all", &["get"]),
         ("/subscribe/all", &["get"]),
         ("/subscribe/streams/{stream}", &["get"]),
@@ -546,4 +547,55 @@ async fn a_client_that_goes_away_frees_its_subscription() {
     }
     // And the server is fine.
     assert_eq!(get(&server, "/health").await.0, 200);
+}
+
+#[tokio::test]
+async fn snapshots_are_kept_returned_and_forgotten() {
+    let server = start(ServerConfig::default()).await;
+    let url = format!("{}/snapshots/account-9", server.base);
+    let (status, missing) = get(&server, "/snapshots/account-9").await;
+    assert_eq!(
+        (status, missing["error"].as_str()),
+        (404, Some("snapshot_not_found"))
+    );
+    let snapshot = json!({
+        "revision": 9,
+        "schema_version": 1,
+        "recorded_at": "2026-11-23T10:00:00.000000001Z",
+        "state": {"balance": 60, "open": true}
+    });
+    let put = client().put(&url).json(&snapshot).send().await.unwrap();
+    assert_eq!(put.status().as_u16(), 204);
+    let (status, body) = get(&server, "/snapshots/account-9").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, snapshot);
+
+    let bad: Vec<Value> = vec![
+        json!({"revision": 9}),
+        json!({"revision": -1, "schema_version": 1, "recorded_at": "2026-11-23T10:00:00Z", "state": 1}),
+        json!({"revision": 9, "schema_version": 1, "recorded_at": "noon", "state": 1}),
+        json!({"revision": 9, "schema_version": 1, "recorded_at": "2026-11-23T10:00:00Z", "state": 1, "x": 2}),
+    ];
+    for body in bad {
+        let response = client().put(&url).json(&body).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"], "invalid_request", "{body}");
+    }
+    let (_, unchanged) = get(&server, "/snapshots/account-9").await;
+    assert_eq!(unchanged, snapshot, "bad requests change nothing");
+    let bad_name = client()
+        .put(format!("{}/snapshots/bad%0Aname", server.base))
+        .json(&snapshot)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_name.status().as_u16(), 400);
+
+    for _ in 0..2 {
+        let deleted = client().delete(&url).send().await.unwrap();
+        assert_eq!(deleted.status().as_u16(), 204);
+    }
+    let (status, _) = get(&server, "/snapshots/account-9").await;
+    assert_eq!(status, 404);
 }

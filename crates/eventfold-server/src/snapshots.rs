@@ -1,0 +1,77 @@
+//! `/snapshots/{stream}`: the snapshot store, for SDK clients working through the server.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use eventfold_store::{Snapshot, StoreError, Timestamp};
+
+use crate::error::ApiError;
+use crate::streams::stream_name;
+use crate::AppState;
+
+/// A snapshot on the wire: the state is JSON, carried as is.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotBody {
+    revision: u64,
+    schema_version: u32,
+    recorded_at: Timestamp,
+    state: Box<serde_json::value::RawValue>,
+}
+
+/// `GET /snapshots/{stream}`: the latest usable snapshot; 404 `snapshot_not_found` otherwise.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+) -> Result<Json<SnapshotBody>, ApiError> {
+    let stream = stream_name(&stream)?;
+    let snapshot = state
+        .snapshots
+        .load(&stream)
+        .await?
+        .ok_or_else(|| ApiError::snapshot_not_found(&stream))?;
+    let text = String::from_utf8(snapshot.state.to_vec())
+        .map_err(|_| StoreError::Backend("a stored snapshot is not UTF-8 JSON".into()))?;
+    let raw = serde_json::value::RawValue::from_string(text)
+        .map_err(|_| StoreError::Backend("a stored snapshot is not JSON".into()))?;
+    Ok(Json(SnapshotBody {
+        revision: snapshot.revision,
+        schema_version: snapshot.schema_version,
+        recorded_at: snapshot.recorded_at,
+        state: raw,
+    }))
+}
+
+/// `PUT /snapshots/{stream}`: keeps a snapshot as the stream's latest.
+pub async fn put(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+    body: Result<Json<SnapshotBody>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let stream = stream_name(&stream)?;
+    let Json(body) = body?;
+    let snapshot = Snapshot {
+        stream,
+        revision: body.revision,
+        schema_version: body.schema_version,
+        recorded_at: body.recorded_at,
+        state: Bytes::copy_from_slice(body.state.get().as_bytes()),
+    };
+    state.snapshots.save(snapshot).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /snapshots/{stream}`: forgets the stream's snapshot (204 whether or not there was
+/// one).
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(stream): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let stream = stream_name(&stream)?;
+    state.snapshots.delete(&stream).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
