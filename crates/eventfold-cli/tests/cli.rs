@@ -399,6 +399,46 @@ fn bench_prints_the_documented_json() {
 }
 
 #[test]
+fn the_sdk_workloads_report_round_trips_and_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("bench");
+    let bench_data = data.to_str().unwrap();
+    let output = eventfold(
+        dir.path(),
+        &[
+            "bench",
+            "--workload",
+            "w8",
+            "--seconds",
+            "1",
+            "--json",
+            "--bench-data",
+            bench_data,
+        ],
+    );
+    let round_trips = &ok_lines(&output)[0];
+    assert_eq!(round_trips["workload"], "w8");
+    assert!(round_trips["events"].as_u64().unwrap() > 0);
+    assert!(round_trips["longest_tail_folded"].as_u64().unwrap() < 10);
+    let output = eventfold(
+        dir.path(),
+        &[
+            "bench",
+            "--workload",
+            "w9",
+            "--events",
+            "2000",
+            "--json",
+            "--bench-data",
+            bench_data,
+        ],
+    );
+    let rebuild = &ok_lines(&output)[0];
+    assert_eq!(rebuild["workload"], "w9");
+    assert!(rebuild["events"].as_u64().unwrap() >= 2000, "{rebuild}");
+}
+
+#[test]
 fn repair_cuts_what_a_power_loss_can_leave_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();

@@ -6,10 +6,10 @@
 //!   [`Upcasters`] for old shapes.
 //! - [`CommandHandler`]: load → decide → append with the expected revision, retried on
 //!   concurrent changes; [`SnapshotPolicy`]; time travel ([`AsOf`]); reversal.
-//! - [`projection`]: read models kept from the log with an atomic checkpoint (SQLite and in
+//! - [`projection`]'s read models kept from the log with an atomic checkpoint (SQLite and in
 //!   memory), rebuilt with progress, versions built side by side and swapped.
-//! - [`gateway`]: replay-aware calls to external systems.
-//! - [`testkit`]: `given(events).when(command).then(events)`.
+//! - [`gateway`]s: replay-aware calls to external systems.
+//! - the [`testkit`], for `given(events).when(command).then(events)`.
 //!
 //! docs/SDK.md is the guide, built around `examples/bank`.
 

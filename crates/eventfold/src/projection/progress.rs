@@ -32,6 +32,7 @@ pub struct ProgressBar {
     started: Instant,
     last_drawn: Option<Instant>,
     terminal: bool,
+    finished: bool,
 }
 
 impl ProgressBar {
@@ -42,6 +43,7 @@ impl ProgressBar {
             started: Instant::now(),
             last_drawn: None,
             terminal: std::io::stderr().is_terminal(),
+            finished: false,
         }
     }
 
@@ -49,6 +51,10 @@ impl ProgressBar {
     /// otherwise, and always when done).
     pub fn update(&mut self, progress: Progress) {
         let done = progress.position >= progress.target;
+        if self.finished {
+            return;
+        }
+        self.finished = done;
         let every = if self.terminal {
             Duration::from_millis(100)
         } else {

@@ -3,6 +3,8 @@
 //! Events carry 256-byte JSON payloads, type `Deposited`, in streams `account-<n>`. Durable
 //! means fdatasync'd before the append returns (the only mode the engine has).
 
+mod sdk;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,6 +37,11 @@ pub enum Workload {
     W6,
     /// Subscription latency: append acknowledged → event received, at 10,000 events/s.
     W7,
+    /// SDK command round trip (load with snapshot + decide + append), 1 writer, on an account
+    /// with 100,000 events and a snapshot every 10.
+    W8,
+    /// Projection rebuild into SQLite: purge, then replay the log (1,000,000 events by default).
+    W9,
 }
 
 #[derive(Args)]
@@ -58,7 +65,7 @@ pub struct BenchArgs {
 }
 
 /// The figures of one run.
-struct Figures {
+pub(crate) struct Figures {
     workload: Workload,
     events: u64,
     seconds: f64,
@@ -101,11 +108,11 @@ impl Figures {
     }
 }
 
-fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
-fn record(histogram: &mut Histogram<u64>, elapsed: Duration) {
+pub(crate) fn record(histogram: &mut Histogram<u64>, elapsed: Duration) {
     histogram.saturating_record(elapsed.as_micros().max(1) as u64);
 }
 
@@ -171,6 +178,19 @@ pub async fn bench(args: BenchArgs, server: Option<&str>) -> anyhow::Result<Exit
                 seconds: args.seconds,
             };
             let figures = match workload {
+                Workload::W8 => {
+                    let snapshots: Arc<dyn eventfold::SnapshotStore> = match server {
+                        Some(url) => Arc::new(eventfold_client::Client::new(url)?),
+                        None => Arc::new(eventfold::DirectorySnapshotStore::open(
+                            dir.join("snapshots"),
+                        )?),
+                    };
+                    sdk::command_round_trip(run.store.clone(), snapshots, 100_000, args.seconds)
+                        .await?
+                }
+                Workload::W9 => {
+                    sdk::projection_rebuild(run.store.clone(), args.events, &dir).await?
+                }
                 Workload::W1 => run.appends(workload, 1, 1).await?,
                 Workload::W2 => run.appends(workload, 64, 1).await?,
                 Workload::W3 => run.appends(workload, 4, 100).await?,
@@ -271,7 +291,7 @@ impl Run {
 }
 
 /// Makes sure `store` holds at least `events` events, adding 100-event streams.
-async fn populate(store: &Arc<dyn EventStore>, events: u64) -> anyhow::Result<()> {
+pub(crate) async fn populate(store: &Arc<dyn EventStore>, events: u64) -> anyhow::Result<()> {
     let have = store.head_position().await?.0;
     if have >= events {
         return Ok(());
