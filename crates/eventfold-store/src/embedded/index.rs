@@ -5,12 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
-use eventfold_core::{Position, StreamMetadata, StreamName};
+use eventfold_core::{Position, StreamName};
 
 use super::format::Salt;
 use super::io::SegmentFile;
+use crate::rules;
 
 /// One in this many positions has its `recorded_at` kept in memory, to find a time quickly.
 pub const TIME_MARK_EVERY: u64 = 4096;
@@ -29,26 +28,8 @@ pub struct SegmentIndex {
     pub salt: Salt,
 }
 
-/// A stream's state beyond its events: metadata and deletion. Stored in the log as JSON.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct StreamState {
-    /// The user's metadata.
-    #[serde(default)]
-    pub metadata: StreamMetadata,
-    /// Soft delete: revisions below this are gone; the stream exists again once written.
-    #[serde(default)]
-    pub deleted_before: u64,
-    /// Hard delete: nothing can be read or written any more.
-    #[serde(default)]
-    pub tombstoned: bool,
-}
-
-impl StreamState {
-    /// True when this state hides some events from reads.
-    pub fn hides_events(&self) -> bool {
-        self.tombstoned || self.deleted_before > 0 || !self.metadata.hides_nothing()
-    }
-}
+/// A stream's state beyond its events (stored in the log as JSON).
+pub use crate::rules::StreamState;
 
 /// What the index knows of one stream.
 #[derive(Default)]
@@ -67,7 +48,7 @@ impl StreamEntry {
 
     /// True when the stream has events not removed by a soft delete, and no tombstone.
     pub fn exists(&self) -> bool {
-        !self.state.tombstoned && self.next_revision() > self.state.deleted_before
+        rules::stream_exists(self.next_revision(), &self.state)
     }
 
     /// The current revision as the concurrency check sees it (`None`: the stream does not exist).
@@ -76,31 +57,16 @@ impl StreamEntry {
     }
 
     /// The first revision reads may return, by truncate-before, max-count and soft delete.
-    /// (Max-age is checked per event, against its `recorded_at`.)
     pub fn first_visible_revision(&self) -> u64 {
-        let metadata = &self.state.metadata;
-        let by_count = metadata
-            .max_count
-            .map_or(0, |count| self.next_revision().saturating_sub(count));
-        self.state
-            .deleted_before
-            .max(metadata.truncate_before.unwrap_or(0))
-            .max(by_count)
+        rules::first_visible_revision(self.next_revision(), &self.state)
     }
 
     /// True when an event of this stream at `revision`, recorded at `recorded_at_secs`, is
     /// visible at `now_secs`.
     pub fn is_visible(&self, revision: u64, recorded_at_secs: i64, now_secs: i64) -> bool {
-        if self.state.tombstoned || revision < self.first_visible_revision() {
-            return false;
-        }
-        match self.state.metadata.max_age_secs {
-            Some(max_age) => {
-                now_secs.saturating_sub(recorded_at_secs)
-                    <= i64::try_from(max_age).unwrap_or(i64::MAX)
-            }
-            None => true,
-        }
+        !self.state.tombstoned
+            && revision >= self.first_visible_revision()
+            && rules::within_max_age(&self.state.metadata, recorded_at_secs, now_secs)
     }
 }
 

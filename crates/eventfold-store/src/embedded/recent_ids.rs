@@ -11,20 +11,7 @@ use super::format;
 use super::index::Index;
 use super::reader;
 
-/// Where an event id was written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WrittenAt {
-    pub stream: StreamName,
-    pub revision: u64,
-    pub position: u64,
-    /// The first revision of the append that wrote it.
-    pub append_start: u64,
-    /// How many events that append had.
-    pub append_len: u32,
-    /// True when the stream did not exist when that append was made (so `no_stream` could have
-    /// been its expectation, and `exists` could not).
-    pub created_stream: bool,
-}
+pub use crate::rules::WrittenAt;
 
 /// Hashes an event id by mixing its bytes eight at a time: ids are random (or at least
 /// unique), and the window is probed once per event appended, so SipHash's cost shows in

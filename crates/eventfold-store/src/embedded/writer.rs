@@ -21,13 +21,13 @@ use eventfold_core::{
 use super::format::{
     self, EventParts, Salt, FLAG_CREATED_STREAM, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES,
 };
-use super::index::{Index, StreamState};
+use super::index::Index;
 use super::io::{SegmentFile, Storage};
 use super::preallocator::Preallocator;
 use super::reader;
 pub use super::recent_ids::RecentIds;
-use super::recent_ids::WrittenAt;
 use super::syncer::{Pipeline, WrittenGroup};
+use crate::rules::{self, delete_state, Retry, StreamHead, StreamState};
 use crate::DeleteMode;
 
 /// The most bytes of events one group commit writes; the rest waits for the next group.
@@ -103,34 +103,6 @@ impl Reply {
     }
 }
 
-/// What an append is, as far as retries go.
-enum Retry {
-    /// It repeats an earlier append: here is that append's result.
-    Original(AppendResult),
-    /// It reuses ids already written elsewhere or otherwise.
-    IdsTaken(StoreError),
-    /// Its ids are new.
-    New,
-}
-
-/// Whether the append that wrote `at` could have been made with `expected`.
-fn expectation_fits(expected: ExpectedRevision, at: &WrittenAt) -> bool {
-    match expected {
-        ExpectedRevision::Any => true,
-        ExpectedRevision::NoStream => at.created_stream,
-        ExpectedRevision::StreamExists => !at.created_stream,
-        ExpectedRevision::Exact(n) => n.checked_add(1) == Some(at.append_start),
-    }
-}
-
-fn id_conflict(id: uuid::Uuid, at: &WrittenAt) -> StoreError {
-    StoreError::EventIdConflict {
-        id,
-        stream: at.stream.clone(),
-        revision: at.revision,
-    }
-}
-
 /// A change to the index, applied in log order once the group is durable.
 pub enum Staged {
     /// An event at `offset` of the group's segment file.
@@ -148,32 +120,7 @@ pub enum Staged {
 }
 
 /// A stream's head as this group sees it: the index plus the group's own earlier changes.
-#[derive(Clone)]
-struct Head {
-    next_revision: u64,
-    /// Shared with the index: taking a head copies no metadata.
-    state: Arc<StreamState>,
-}
-
-impl Head {
-    fn exists(&self) -> bool {
-        !self.state.tombstoned && self.next_revision > self.state.deleted_before
-    }
-
-    fn current_revision(&self) -> Option<u64> {
-        self.exists().then(|| self.next_revision - 1)
-    }
-
-    fn accepts(&self, expected: ExpectedRevision) -> bool {
-        match expected {
-            ExpectedRevision::Any => true,
-            ExpectedRevision::NoStream => !self.exists(),
-            ExpectedRevision::StreamExists => self.exists(),
-            // After a soft delete, revisions continue: the last revision is still accepted.
-            ExpectedRevision::Exact(n) => self.next_revision.checked_sub(1) == Some(n),
-        }
-    }
-}
+type Head = StreamHead;
 
 /// The writer's state. Lives on its own thread.
 pub struct Writer {
@@ -438,11 +385,7 @@ impl Writer {
             return Ok(original);
         }
         if !head.accepts(expected) {
-            return Err(StoreError::WrongExpectedRevision {
-                stream,
-                expected,
-                actual: head.current_revision(),
-            });
+            return Err(head.wrong_expectation(&stream, expected));
         }
         if let Retry::IdsTaken(conflict) = retry {
             return Err(conflict);
@@ -517,29 +460,9 @@ impl Writer {
         events: &[NewEvent],
         head: &Head,
     ) -> Result<Retry, StoreError> {
-        let first_id = events[0].id;
-        if let Some(at) = self.recent_ids.get(&first_id) {
-            let whole_append = at.stream == *stream
-                && at.revision == at.append_start
-                && at.append_len as usize == events.len()
-                && events.iter().enumerate().all(|(i, event)| {
-                    self.recent_ids.get(&event.id).is_some_and(|other| {
-                        other.stream == *stream && other.revision == at.revision + i as u64
-                    })
-                });
-            if whole_append && expectation_fits(expected, &at) {
-                let last = self
-                    .recent_ids
-                    .get(&events[events.len() - 1].id)
-                    .expect("matched");
-                return Ok(Retry::Original(AppendResult {
-                    first_revision: Revision(at.revision),
-                    last_revision: Revision(last.revision),
-                    first_position: Position(at.position),
-                    last_position: Position(last.position),
-                }));
-            }
-            return Ok(Retry::IdsTaken(id_conflict(first_id, &at)));
+        let written_at = |id: &uuid::Uuid| self.recent_ids.get(id);
+        if let Some(retry) = rules::retry_by_ids(stream, expected, events, written_at) {
+            return Ok(retry);
         }
         // The first id is older than the window (or new). A retry that names where it went is
         // checked against the log itself; where the original went before a soft delete,
@@ -554,13 +477,7 @@ impl Writer {
                 return Ok(Retry::Original(original));
             }
         }
-        match events
-            .iter()
-            .find_map(|event| Some((event, self.recent_ids.get(&event.id)?)))
-        {
-            Some((event, at)) => Ok(Retry::IdsTaken(id_conflict(event.id, &at))),
-            None => Ok(Retry::New),
-        }
+        Ok(rules::taken_id(events, written_at))
     }
 
     /// The original result if the durable events of `stream` from revision `candidate` on are
@@ -708,34 +625,5 @@ fn refuse(command: Command, error: impl Fn() -> StoreError) {
             drop(reply.send(Err(error())))
         }
         Command::Shutdown { reply } => drop(reply.send(())),
-    }
-}
-
-fn delete_state(
-    stream: &StreamName,
-    head: &Head,
-    expected: ExpectedRevision,
-    mode: DeleteMode,
-) -> Result<StreamState, StoreError> {
-    if head.state.tombstoned {
-        return Err(StoreError::StreamDeleted(stream.clone()));
-    }
-    if !head.accepts(expected) {
-        return Err(StoreError::WrongExpectedRevision {
-            stream: stream.clone(),
-            expected,
-            actual: head.current_revision(),
-        });
-    }
-    match mode {
-        DeleteMode::Soft if !head.exists() => Err(StoreError::StreamNotFound(stream.clone())),
-        DeleteMode::Soft => Ok(StreamState {
-            deleted_before: head.next_revision,
-            ..(*head.state).clone()
-        }),
-        DeleteMode::Hard => Ok(StreamState {
-            tombstoned: true,
-            ..(*head.state).clone()
-        }),
     }
 }
