@@ -414,37 +414,7 @@ pub fn lock_directory(dir: &Path) -> Result<File, StoreError> {
     }
 }
 
-/// Checks an append against the limits; returns its size in bytes.
-pub fn validate_append(limits: &Limits, events: &[NewEvent]) -> Result<usize, StoreError> {
-    if events.is_empty() {
-        return Err(StoreError::EmptyAppend);
-    }
-    if events.len() > limits.append_events_max {
-        return Err(StoreError::AppendTooLarge {
-            size: events.len(),
-            limit: limits.append_events_max,
-        });
-    }
-    let mut total = 0;
-    for event in events {
-        total += event.validate(limits)?;
-    }
-    if total > limits.append_bytes_max {
-        return Err(StoreError::AppendTooLarge {
-            size: total,
-            limit: limits.append_bytes_max,
-        });
-    }
-    let mut ids = std::collections::HashSet::with_capacity(events.len());
-    if let Some(duplicate) = events.iter().find(|event| !ids.insert(event.id)) {
-        return Err(StoreError::InvalidEvent {
-            id: duplicate.id,
-            field: "id".into(),
-            reason: "appears twice in one append".into(),
-        });
-    }
-    Ok(total)
-}
+pub use crate::rules::validate_append;
 
 #[async_trait]
 impl EventStore for EmbeddedStore {

@@ -707,10 +707,11 @@ pub async fn read_all_from_a_time(store: &dyn EventStore) {
 
 pub async fn read_all_from_the_end(store: &dyn EventStore) {
     let category = fresh_category();
-    store
+    let written = store
         .append(&stream(&category, 1), ExpectedRevision::Any, events(0..3))
         .await
         .unwrap();
+    let written_head = Position(written.last_position.0 + 1);
     let slice = store
         .read_all(ReadAll {
             from: AllFrom::End,
@@ -719,7 +720,8 @@ pub async fn read_all_from_the_end(store: &dyn EventStore) {
         .await
         .unwrap();
     assert!(slice.events.is_empty() && slice.end_of_log);
-    assert_eq!(slice.next, store.head_position().await.unwrap());
+    // Other writers may share the backend: the end is somewhere between the two heads.
+    assert!(slice.next >= written_head && slice.next <= store.head_position().await.unwrap());
     let last = store
         .read_all(ReadAll {
             from: AllFrom::End,
@@ -1125,8 +1127,8 @@ pub async fn missing_stream_is_not_found(store: &dyn EventStore) {
 }
 
 pub async fn bad_appends_are_refused_and_change_nothing(store: &dyn EventStore) {
-    let s = stream(&fresh_category(), 1);
-    let head = store.head_position().await.unwrap();
+    let category = fresh_category();
+    let s = stream(&category, 1);
     assert_code(
         store.append(&s, ExpectedRevision::Any, vec![]).await,
         "empty_append",
@@ -1181,9 +1183,8 @@ pub async fn bad_appends_are_refused_and_change_nothing(store: &dyn EventStore) 
             .await,
         "invalid_request",
     );
-    assert_eq!(
-        store.head_position().await.unwrap(),
-        head,
+    assert!(
+        read_category(store, &category).await.is_empty(),
         "nothing was written"
     );
     assert_code(
@@ -1193,12 +1194,12 @@ pub async fn bad_appends_are_refused_and_change_nothing(store: &dyn EventStore) 
 }
 
 pub async fn extreme_numbers_are_ordinary_inputs(store: &dyn EventStore) {
-    let s = stream(&fresh_category(), 1);
+    let category = fresh_category();
+    let s = stream(&category, 1);
     store
         .append(&s, ExpectedRevision::NoStream, events(0..1))
         .await
         .unwrap();
-    let head = store.head_position().await.unwrap();
     let max = ExpectedRevision::Exact(u64::MAX);
     assert_code(
         store.append(&s, max, events(0..1)).await,
@@ -1210,8 +1211,8 @@ pub async fn extreme_numbers_are_ordinary_inputs(store: &dyn EventStore) {
         "wrong_expected_revision",
     );
     assert_eq!(
-        store.head_position().await.unwrap(),
-        head,
+        read_category(store, &category).await.len(),
+        1,
         "nothing was written"
     );
     let forever = StreamMetadata {

@@ -37,11 +37,19 @@ pub fn embedded_store() -> TestStore {
 }
 
 /// Generates one `#[tokio::test]` per conformance case, each on a store from `$make` (an async
-/// fn returning [`TestStore`]).
+/// fn returning [`TestStore`]). With `optional`, `$make` returns `Option<TestStore>` and a case
+/// whose backend is not configured (`None`) returns at once: for backends that need a server,
+/// such as PostgreSQL when `EVENTFOLD_TEST_POSTGRES` is unset.
 #[macro_export]
 macro_rules! conformance_suite {
+    (optional $make:path) => {
+        $crate::conformance_suite!(@list optional $make);
+    };
     ($make:path) => {
-        $crate::conformance_suite!(@cases $make;
+        $crate::conformance_suite!(@list required $make);
+    };
+    (@list $kind:ident $make:path) => {
+        $crate::conformance_suite!(@cases $kind $make;
             append_and_read_both_directions,
             expected_revision_rules,
             wrong_expected_revision_reports_the_actual_revision,
@@ -74,11 +82,23 @@ macro_rules! conformance_suite {
             event_fields_round_trip,
         );
     };
-    (@cases $make:path; $($case:ident),* $(,)?) => {
+    (@cases required $make:path; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let test_store = $make().await;
+                $crate::testing::cases::$case(&*test_store.store).await;
+                drop(test_store);
+            }
+        )*
+    };
+    (@cases optional $make:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(test_store) = $make().await else {
+                    return;
+                };
                 $crate::testing::cases::$case(&*test_store.store).await;
                 drop(test_store);
             }

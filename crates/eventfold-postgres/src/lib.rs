@@ -1,0 +1,337 @@
+//! The [`EventStore`] trait on PostgreSQL: several stateless Eventfold nodes over one database.
+//!
+//! **Order without skips.** Every write transaction first locks the single row of
+//! `eventfold_head`, takes its positions from it, and commits while still holding the lock. So
+//! transactions commit one after another in position order: when a reader sees position p, every
+//! position below p is already committed and visible, and no later commit can fill a gap behind
+//! it (the skipped-event failure of `bigserial` event tables). To keep throughput with one commit
+//! at a time, each node batches the appends waiting for it into one transaction (group commit,
+//! as the embedded engine does with fdatasync).
+//!
+//! **Live subscriptions** are reads that wait for the head to move: a node learns of its own
+//! commits at once, of other nodes' through `LISTEN eventfold_head` (the writer sends
+//! `pg_notify` inside its transaction), and polls the head every second as a fallback.
+
+mod notify;
+mod reads;
+mod schema;
+mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_postgres::NoTls;
+
+use eventfold_store::rules::validate_append;
+use eventfold_store::{
+    subscribe_all_by_polling, subscribe_stream_by_polling, AllFrom, AllSlice, AppendResult,
+    DeleteMode, EventFilter, EventStore, ExpectedRevision, Limits, NewEvent, Position, ReadAll,
+    ReadStream, RecordedEvent, Revision, StoreError, StreamFrom, StreamMetadata, StreamName,
+    Subscription,
+};
+
+use writer::Command;
+
+/// Settings of a [`PostgresStore`].
+#[derive(Clone, Debug)]
+pub struct PostgresOptions {
+    /// Size limits of events and reads.
+    pub limits: Limits,
+    /// Connections this node opens at most (reads and the writer share them).
+    pub connections_max: usize,
+    /// How often the head is polled when no notification arrives.
+    pub poll_interval: Duration,
+    /// The most writes one transaction takes.
+    pub batch_commands_max: usize,
+    /// The PostgreSQL schema Eventfold's tables live in (created if missing); `None` for the
+    /// connection's default (usually `public`). Several Eventfold stores can share a database
+    /// in separate schemas.
+    pub schema: Option<String>,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            connections_max: 16,
+            poll_interval: Duration::from_secs(1),
+            batch_commands_max: 512,
+            schema: None,
+        }
+    }
+}
+
+/// An event store in a PostgreSQL database. Cheap to clone; clones share connections.
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    limits: Limits,
+    commands: mpsc::Sender<Command>,
+    head: watch::Receiver<Position>,
+    /// Stops the background tasks when the last clone goes.
+    _stop: watch::Sender<bool>,
+}
+
+/// A `StoreError` for a failed database call.
+pub(crate) fn pg_error(error: tokio_postgres::Error) -> StoreError {
+    match error.as_db_error() {
+        Some(db) => StoreError::Backend(format!("PostgreSQL: {}", db.message())),
+        None => StoreError::Backend(format!("PostgreSQL: {error}")),
+    }
+}
+
+fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {
+    match error {
+        deadpool_postgres::PoolError::Backend(error) => pg_error(error),
+        other => StoreError::Backend(format!("PostgreSQL connection pool: {other}")),
+    }
+}
+
+/// Where `config` points, for error messages (never the password).
+fn describe(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|host| match host {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}:{port}, database {}, user {}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or("(default)"),
+        config.get_user().unwrap_or("(default)")
+    )
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/database`), creating or
+    /// migrating Eventfold's schema.
+    pub async fn connect(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|error| {
+            StoreError::InvalidRequest(format!("`{url}` is not a PostgreSQL URL: {error}"))
+        })?;
+        if let Some(schema) = &options.schema {
+            let valid = !schema.is_empty()
+                && schema.len() <= 63
+                && schema
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid {
+                return Err(StoreError::InvalidRequest(format!(
+                    "schema `{schema}`: use 1 to 63 lowercase letters, digits and underscores"
+                )));
+            }
+            config.options(format!("-c search_path={schema}"));
+        }
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.connections_max.max(2))
+            .build()
+            .map_err(|error| StoreError::Backend(format!("PostgreSQL pool: {error}")))?;
+        let where_ = describe(&config);
+        let mut client = pool.get().await.map_err(|error| {
+            StoreError::Backend(format!(
+                "cannot connect to PostgreSQL at {where_}: {}; check the URL, that the server \
+                 runs and accepts TCP connections, and the credentials",
+                pool_error(error)
+            ))
+        })?;
+        schema::migrate(&mut client, options.schema.as_deref()).await?;
+        let head: i64 = client
+            .query_one("SELECT next_position FROM eventfold_head", &[])
+            .await
+            .map_err(pg_error)?
+            .get(0);
+        drop(client);
+        let (publish, head) = watch::channel(Position(head as u64));
+        let (stop, stopped) = watch::channel(false);
+        let (commands, queue) = mpsc::channel(options.batch_commands_max * 4);
+        tokio::spawn(writer::run(
+            pool.clone(),
+            queue,
+            publish.clone(),
+            options.batch_commands_max,
+        ));
+        tokio::spawn(notify::follow_head(
+            config,
+            pool.clone(),
+            publish,
+            options.poll_interval,
+            stopped,
+        ));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                limits: options.limits,
+                commands,
+                head,
+                _stop: stop,
+            }),
+        })
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.inner.pool.get().await.map_err(pool_error)
+    }
+
+    async fn send<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .commands
+            .send(command(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn check_read_limit(&self, limit: usize) -> Result<(), StoreError> {
+        let max = self.inner.limits.read_events_max;
+        if limit > max {
+            return Err(StoreError::InvalidRequest(format!(
+                "limit {limit} is above the maximum of {max} events per read"
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    async fn append(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        validate_append(&self.inner.limits, &events)?;
+        let stream = stream.clone();
+        self.send(|reply| Command::Append {
+            stream,
+            expected,
+            events,
+            reply,
+        })
+        .await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamName,
+        request: ReadStream,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.check_read_limit(request.limit)?;
+        reads::read_stream(&**self.client().await?, stream, request).await
+    }
+
+    async fn read_all(&self, request: ReadAll) -> Result<AllSlice, StoreError> {
+        self.check_read_limit(request.limit)?;
+        request.filter.validate()?;
+        reads::read_all(&**self.client().await?, &request).await
+    }
+
+    async fn subscribe_all(
+        &self,
+        from: AllFrom,
+        filter: EventFilter,
+    ) -> Result<Subscription, StoreError> {
+        filter.validate()?;
+        let store: Arc<dyn EventStore> = Arc::new(self.clone());
+        Ok(subscribe_all_by_polling(
+            store,
+            self.inner.head.clone(),
+            from,
+            filter,
+        ))
+    }
+
+    async fn subscribe_stream(
+        &self,
+        stream: &StreamName,
+        from: StreamFrom,
+    ) -> Result<Subscription, StoreError> {
+        let store: Arc<dyn EventStore> = Arc::new(self.clone());
+        Ok(subscribe_stream_by_polling(
+            store,
+            self.inner.head.clone(),
+            stream.clone(),
+            from,
+        ))
+    }
+
+    async fn stream_revision(&self, stream: &StreamName) -> Result<Option<Revision>, StoreError> {
+        match reads::stream_head(&**self.client().await?, stream).await? {
+            Some(head) if head.state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
+            Some(head) => Ok(head.current_revision().map(Revision)),
+            None => Ok(None),
+        }
+    }
+
+    async fn stream_metadata(&self, stream: &StreamName) -> Result<StreamMetadata, StoreError> {
+        match reads::stream_head(&**self.client().await?, stream).await? {
+            Some(head) if head.state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
+            Some(head) => Ok(head.state.metadata.clone()),
+            None => Ok(StreamMetadata::default()),
+        }
+    }
+
+    async fn set_stream_metadata(
+        &self,
+        stream: &StreamName,
+        metadata: StreamMetadata,
+    ) -> Result<(), StoreError> {
+        metadata.validate(&self.inner.limits)?;
+        let stream = stream.clone();
+        self.send(|reply| Command::SetMetadata {
+            stream,
+            metadata,
+            reply,
+        })
+        .await
+    }
+
+    async fn delete_stream(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        mode: DeleteMode,
+    ) -> Result<(), StoreError> {
+        let stream = stream.clone();
+        self.send(|reply| Command::Delete {
+            stream,
+            expected,
+            mode,
+            reply,
+        })
+        .await
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        let head: i64 = self
+            .client()
+            .await?
+            .query_one("SELECT next_position FROM eventfold_head", &[])
+            .await
+            .map_err(pg_error)?
+            .get(0);
+        Ok(Position(head as u64))
+    }
+}

@@ -1,0 +1,446 @@
+//! The node's writer: batches waiting writes into one transaction that holds the head row's
+//! lock from the first statement to the commit (see the crate's documentation for why).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use eventfold_store::embedded::format::time_to_nanos;
+use eventfold_store::rules::{self, Retry, StreamHead, StreamState, WrittenAt};
+use eventfold_store::{
+    AppendResult, DeleteMode, ExpectedRevision, NewEvent, Position, Revision, StoreError,
+    StreamMetadata, StreamName,
+};
+
+use crate::pg_error;
+use crate::reads::{head_of, to_sql_int};
+
+/// A write for the writer.
+pub enum Command {
+    Append {
+        stream: StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+        reply: oneshot::Sender<Result<AppendResult, StoreError>>,
+    },
+    SetMetadata {
+        stream: StreamName,
+        metadata: StreamMetadata,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    Delete {
+        stream: StreamName,
+        expected: ExpectedRevision,
+        mode: DeleteMode,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+}
+
+impl Command {
+    fn stream(&self) -> &StreamName {
+        match self {
+            Command::Append { stream, .. }
+            | Command::SetMetadata { stream, .. }
+            | Command::Delete { stream, .. } => stream,
+        }
+    }
+
+    fn event_ids(&self) -> impl Iterator<Item = Uuid> + '_ {
+        let events = match self {
+            Command::Append { events, .. } => &events[..],
+            _ => &[],
+        };
+        events.iter().map(|event| event.id)
+    }
+
+    fn fail(self, error: impl Fn() -> StoreError) {
+        match self {
+            Command::Append { reply, .. } => drop(reply.send(Err(error()))),
+            Command::SetMetadata { reply, .. } | Command::Delete { reply, .. } => {
+                drop(reply.send(Err(error())))
+            }
+        }
+    }
+}
+
+/// What a command came to, answered once the transaction commits.
+enum Outcome {
+    Appended(Result<AppendResult, StoreError>),
+    Changed(Result<(), StoreError>),
+}
+
+/// Takes writes from `commands` until every sender is gone, `batch_max` per transaction.
+pub async fn run(
+    pool: Pool,
+    mut commands: mpsc::Receiver<Command>,
+    head: watch::Sender<Position>,
+    batch_max: usize,
+) {
+    let mut batch = Vec::with_capacity(batch_max);
+    while commands.recv_many(&mut batch, batch_max).await > 0 {
+        match write(&pool, &batch).await {
+            Ok((outcomes, next_position)) => {
+                head.send_if_modified(|head| {
+                    let moved = next_position > head.0;
+                    head.0 = head.0.max(next_position);
+                    moved
+                });
+                for (command, outcome) in batch.drain(..).zip(outcomes) {
+                    match (command, outcome) {
+                        (Command::Append { reply, .. }, Outcome::Appended(result)) => {
+                            let _ = reply.send(result);
+                        }
+                        (
+                            Command::SetMetadata { reply, .. } | Command::Delete { reply, .. },
+                            Outcome::Changed(result),
+                        ) => {
+                            let _ = reply.send(result);
+                        }
+                        _ => unreachable!("one outcome per command, in order"),
+                    }
+                }
+            }
+            Err(error) => {
+                // Nothing of the batch was committed (one transaction); every write gets the
+                // error and may be retried.
+                tracing::warn!(%error, "a write transaction failed");
+                let message = error.to_string();
+                for command in batch.drain(..) {
+                    command.fail(|| StoreError::Backend(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The rows of the events a batch inserts, column by column (for `unnest`).
+#[derive(Default)]
+struct EventRows {
+    position: Vec<i64>,
+    stream: Vec<String>,
+    category: Vec<String>,
+    revision: Vec<i64>,
+    id: Vec<Uuid>,
+    event_type: Vec<String>,
+    content_type: Vec<String>,
+    data: Vec<Vec<u8>>,
+    metadata: Vec<Vec<u8>>,
+    occurred_ns: Vec<Option<i64>>,
+    recorded_ns: Vec<i64>,
+    append_start: Vec<i64>,
+    append_len: Vec<i32>,
+    created_stream: Vec<bool>,
+}
+
+/// The heads and ids a batch works with: loaded under the lock, then changed by the batch's
+/// own writes in order.
+struct BatchState {
+    heads: HashMap<StreamName, StreamHead>,
+    written: HashMap<Uuid, WrittenAt>,
+    changed: Vec<StreamName>,
+    next_position: u64,
+    recorded_ns: i64,
+    rows: EventRows,
+}
+
+impl BatchState {
+    fn head(&self, stream: &StreamName) -> StreamHead {
+        self.heads.get(stream).cloned().unwrap_or_default()
+    }
+
+    fn set_head(&mut self, stream: &StreamName, head: StreamHead) {
+        if self.heads.insert(stream.clone(), head).is_none() || !self.changed.contains(stream) {
+            self.changed.push(stream.clone());
+        }
+    }
+
+    fn append(
+        &mut self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: &[NewEvent],
+    ) -> Result<AppendResult, StoreError> {
+        let head = self.head(stream);
+        if head.state.tombstoned {
+            return Err(StoreError::StreamDeleted(stream.clone()));
+        }
+        let written_at = |id: &Uuid| self.written.get(id).cloned();
+        let retry = rules::retry_by_ids(stream, expected, events, written_at)
+            .unwrap_or_else(|| rules::taken_id(events, written_at));
+        if let Retry::Original(original) = retry {
+            return Ok(original);
+        }
+        if !head.accepts(expected) {
+            return Err(head.wrong_expectation(stream, expected));
+        }
+        if let Retry::IdsTaken(conflict) = retry {
+            return Err(conflict);
+        }
+        let first_revision = head.next_revision;
+        let first_position = self.next_position;
+        let created_stream = !head.exists();
+        let count = events.len() as u64;
+        for (i, event) in events.iter().enumerate() {
+            let (revision, position) = (first_revision + i as u64, first_position + i as u64);
+            let rows = &mut self.rows;
+            rows.position.push(to_sql_int(position));
+            rows.stream.push(stream.as_str().to_owned());
+            rows.category.push(stream.category().to_owned());
+            rows.revision.push(to_sql_int(revision));
+            rows.id.push(event.id);
+            rows.event_type.push(event.event_type.clone());
+            rows.content_type.push(event.content_type.clone());
+            rows.data.push(event.data.to_vec());
+            rows.metadata.push(event.metadata.to_vec());
+            rows.occurred_ns.push(event.occurred_at.map(time_to_nanos));
+            rows.recorded_ns.push(self.recorded_ns);
+            rows.append_start.push(to_sql_int(first_revision));
+            rows.append_len.push(events.len() as i32);
+            rows.created_stream.push(created_stream);
+            self.written.insert(
+                event.id,
+                WrittenAt {
+                    stream: stream.clone(),
+                    revision,
+                    position,
+                    append_start: first_revision,
+                    append_len: events.len() as u32,
+                    created_stream,
+                },
+            );
+        }
+        self.next_position += count;
+        self.set_head(
+            stream,
+            StreamHead {
+                next_revision: first_revision + count,
+                ..head
+            },
+        );
+        Ok(AppendResult {
+            first_revision: Revision(first_revision),
+            last_revision: Revision(first_revision + count - 1),
+            first_position: Position(first_position),
+            last_position: Position(first_position + count - 1),
+        })
+    }
+
+    fn change_state(
+        &mut self,
+        stream: &StreamName,
+        change: impl FnOnce(&StreamHead) -> Result<StreamState, StoreError>,
+    ) -> Result<(), StoreError> {
+        let head = self.head(stream);
+        let state = change(&head)?;
+        self.set_head(
+            stream,
+            StreamHead {
+                state: Arc::new(state),
+                ..head
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Writes `batch` in one transaction; the outcomes in order, and the head after it.
+async fn write(pool: &Pool, batch: &[Command]) -> Result<(Vec<Outcome>, u64), StoreError> {
+    let mut client = pool.get().await.map_err(|error| match error {
+        deadpool_postgres::PoolError::Backend(error) => pg_error(error),
+        other => StoreError::Backend(format!("PostgreSQL connection pool: {other}")),
+    })?;
+    let tx = client.transaction().await.map_err(pg_error)?;
+    let head = tx
+        .query_one(
+            "SELECT next_position, last_recorded_ns FROM eventfold_head FOR UPDATE",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    let streams: Vec<&str> = batch.iter().map(|c| c.stream().as_str()).collect();
+    let ids: Vec<Uuid> = batch.iter().flat_map(Command::event_ids).collect();
+    let heads_sql = "SELECT next_revision, deleted_before, tombstoned, metadata, stream
+                     FROM eventfold_streams WHERE stream = ANY($1)";
+    let ids_sql = "SELECT id, stream, revision, position, append_start, append_len,
+                          created_stream
+                   FROM eventfold_events WHERE id = ANY($1)";
+    let (streams_param, ids_param): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) =
+        ([&streams], [&ids]);
+    let (head_rows, id_rows) = futures::try_join!(
+        tx.query(heads_sql, &streams_param),
+        tx.query(ids_sql, &ids_param)
+    )
+    .map_err(pg_error)?;
+    let mut heads = HashMap::with_capacity(head_rows.len());
+    for row in &head_rows {
+        let name: String = row.get(4);
+        let name = StreamName::new(&name).map_err(|e| StoreError::Backend(e.to_string()))?;
+        heads.insert(name, head_of(row)?);
+    }
+    let mut written = HashMap::with_capacity(id_rows.len());
+    for row in &id_rows {
+        let name: String = row.get(1);
+        let stream = StreamName::new(&name).map_err(|e| StoreError::Backend(e.to_string()))?;
+        written.insert(
+            row.get::<_, Uuid>(0),
+            WrittenAt {
+                stream,
+                revision: row.get::<_, i64>(2) as u64,
+                position: row.get::<_, i64>(3) as u64,
+                append_start: row.get::<_, i64>(4) as u64,
+                append_len: row.get::<_, i32>(5) as u32,
+                created_stream: row.get(6),
+            },
+        );
+    }
+    let now = time_to_nanos(chrono::Utc::now());
+    let mut state = BatchState {
+        heads,
+        written,
+        changed: Vec::new(),
+        next_position: head.get::<_, i64>(0) as u64,
+        recorded_ns: now.max(head.get::<_, i64>(1)),
+        rows: EventRows::default(),
+    };
+    let outcomes: Vec<Outcome> = batch
+        .iter()
+        .map(|command| match command {
+            Command::Append {
+                stream,
+                expected,
+                events,
+                ..
+            } => Outcome::Appended(state.append(stream, *expected, events)),
+            Command::SetMetadata {
+                stream, metadata, ..
+            } => Outcome::Changed(state.change_state(stream, |head| {
+                if head.state.tombstoned {
+                    return Err(StoreError::StreamDeleted(stream.clone()));
+                }
+                Ok(StreamState {
+                    metadata: metadata.clone(),
+                    ..(*head.state).clone()
+                })
+            })),
+            Command::Delete {
+                stream,
+                expected,
+                mode,
+                ..
+            } => Outcome::Changed(state.change_state(stream, |head| {
+                rules::delete_state(stream, head, *expected, *mode)
+            })),
+        })
+        .collect();
+    if state.changed.is_empty() {
+        tx.rollback().await.map_err(pg_error)?;
+        return Ok((outcomes, state.next_position));
+    }
+    insert_events(&tx, &state.rows).await?;
+    upsert_streams(&tx, &state).await?;
+    let next_position = to_sql_int(state.next_position);
+    tx.execute(
+        "UPDATE eventfold_head SET next_position = $1, last_recorded_ns = $2",
+        &[&next_position, &state.recorded_ns],
+    )
+    .await
+    .map_err(pg_error)?;
+    tx.execute(
+        "SELECT pg_notify('eventfold_head', $1::bigint::text)",
+        &[&next_position],
+    )
+    .await
+    .map_err(pg_error)?;
+    tx.commit().await.map_err(pg_error)?;
+    Ok((outcomes, state.next_position))
+}
+
+async fn insert_events(
+    tx: &deadpool_postgres::Transaction<'_>,
+    rows: &EventRows,
+) -> Result<(), StoreError> {
+    if rows.position.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO eventfold_events (position, stream, category, revision, id, event_type,
+             content_type, data, metadata, occurred_ns, recorded_ns, append_start, append_len,
+             created_stream)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::uuid[],
+             $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::bigint[], $11::bigint[],
+             $12::bigint[], $13::integer[], $14::boolean[])",
+        &[
+            &rows.position,
+            &rows.stream,
+            &rows.category,
+            &rows.revision,
+            &rows.id,
+            &rows.event_type,
+            &rows.content_type,
+            &rows.data,
+            &rows.metadata,
+            &rows.occurred_ns,
+            &rows.recorded_ns,
+            &rows.append_start,
+            &rows.append_len,
+            &rows.created_stream,
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
+    Ok(())
+}
+
+async fn upsert_streams(
+    tx: &deadpool_postgres::Transaction<'_>,
+    state: &BatchState,
+) -> Result<(), StoreError> {
+    let mut names = Vec::new();
+    let mut next_revision = Vec::new();
+    let mut deleted_before = Vec::new();
+    let mut tombstoned = Vec::new();
+    let mut max_age = Vec::new();
+    let mut max_count = Vec::new();
+    let mut truncate_before = Vec::new();
+    let mut metadata = Vec::new();
+    for stream in &state.changed {
+        let head = &state.heads[stream];
+        let meta = &head.state.metadata;
+        names.push(stream.as_str());
+        next_revision.push(to_sql_int(head.next_revision));
+        deleted_before.push(to_sql_int(head.state.deleted_before));
+        tombstoned.push(head.state.tombstoned);
+        max_age.push(meta.max_age_secs.map(to_sql_int));
+        max_count.push(meta.max_count.map(to_sql_int));
+        truncate_before.push(meta.truncate_before.map(to_sql_int));
+        metadata.push(serde_json::to_string(meta).expect("metadata serialises"));
+    }
+    tx.execute(
+        "INSERT INTO eventfold_streams (stream, next_revision, deleted_before, tombstoned,
+             max_age_secs, max_count, truncate_before, metadata)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::boolean[],
+             $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])
+         ON CONFLICT (stream) DO UPDATE SET
+             next_revision = excluded.next_revision, deleted_before = excluded.deleted_before,
+             tombstoned = excluded.tombstoned, max_age_secs = excluded.max_age_secs,
+             max_count = excluded.max_count, truncate_before = excluded.truncate_before,
+             metadata = excluded.metadata",
+        &[
+            &names,
+            &next_revision,
+            &deleted_before,
+            &tombstoned,
+            &max_age,
+            &max_count,
+            &truncate_before,
+            &metadata,
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
+    Ok(())
+}
