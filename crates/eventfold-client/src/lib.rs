@@ -262,6 +262,7 @@ impl EventStore for Client {
 #[derive(serde::Deserialize)]
 struct SnapshotBody {
     revision: u64,
+    last_event_id: uuid::Uuid,
     schema_version: u32,
     recorded_at: eventfold_store::Timestamp,
     state: Box<serde_json::value::RawValue>,
@@ -293,6 +294,7 @@ impl SnapshotStore for Client {
         Ok(Some(Snapshot {
             stream: stream.clone(),
             revision: body.revision,
+            last_event_id: body.last_event_id,
             schema_version: body.schema_version,
             recorded_at: body.recorded_at,
             state: bytes::Bytes::copy_from_slice(body.state.get().as_bytes()),
@@ -307,6 +309,7 @@ impl SnapshotStore for Client {
             })?;
         let body = serde_json::json!({
             "revision": snapshot.revision,
+            "last_event_id": snapshot.last_event_id,
             "schema_version": snapshot.schema_version,
             "recorded_at": snapshot.recorded_at,
             "state": state,

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use eventfold_store::EventStore;
+
 use eventfold_client::Client;
 use eventfold_store::embedded::{EmbeddedStore, Options};
 use eventfold_store::testing::TestStore;
@@ -45,9 +47,28 @@ async fn snapshots_round_trip_through_the_server() {
     let client = Client::new(&format!("http://{address}")).unwrap();
     let stream = StreamName::new("account-7").unwrap();
     assert_eq!(SnapshotStore::load(&client, &stream).await.unwrap(), None);
+    let events = (0..20)
+        .map(|n| eventfold_store::NewEvent::json("Credited", &n))
+        .collect();
+    let written = client
+        .append(&stream, eventfold_store::ExpectedRevision::NoStream, events)
+        .await
+        .unwrap();
+    let last = client
+        .read_stream(
+            &stream,
+            eventfold_store::ReadStream {
+                from: eventfold_store::StreamFrom::End,
+                direction: eventfold_store::Direction::Backward,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
     let snapshot = Snapshot {
         stream: stream.clone(),
-        revision: 19,
+        revision: written.last_revision.0,
+        last_event_id: last[0].id,
         schema_version: 3,
         recorded_at: chrono::Utc::now(),
         state: bytes::Bytes::from_static(br#"{"balance":60}"#),
@@ -63,11 +84,32 @@ async fn snapshots_round_trip_through_the_server() {
     );
     let not_json = Snapshot {
         state: bytes::Bytes::from_static(b"{oops"),
-        ..snapshot
+        ..snapshot.clone()
     };
     assert_eq!(
         client.save(not_json).await.unwrap_err().code(),
         "invalid_request"
+    );
+    // A snapshot must end at an event its stream has.
+    for (revision, id) in [
+        (20, last[0].id),
+        (19, uuid::Uuid::new_v4()),
+        (u64::MAX, last[0].id),
+    ] {
+        let forged = Snapshot {
+            revision,
+            last_event_id: id,
+            ..snapshot.clone()
+        };
+        assert_eq!(
+            client.save(forged).await.unwrap_err().code(),
+            "invalid_request"
+        );
+    }
+    assert_eq!(
+        SnapshotStore::load(&client, &stream).await.unwrap(),
+        Some(snapshot.clone()),
+        "refused snapshots change nothing"
     );
     SnapshotStore::delete(&client, &stream).await.unwrap();
     assert_eq!(SnapshotStore::load(&client, &stream).await.unwrap(), None);

@@ -7,7 +7,7 @@ use axum::Json;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use eventfold_store::{Snapshot, StoreError, Timestamp};
+use eventfold_store::{ReadStream, Revision, Snapshot, StoreError, StreamFrom, Timestamp};
 
 use crate::error::ApiError;
 use crate::streams::stream_name;
@@ -18,6 +18,7 @@ use crate::AppState;
 #[serde(deny_unknown_fields)]
 pub struct SnapshotBody {
     revision: u64,
+    last_event_id: uuid::Uuid,
     schema_version: u32,
     recorded_at: Timestamp,
     state: Box<serde_json::value::RawValue>,
@@ -40,6 +41,7 @@ pub async fn get(
         .map_err(|_| StoreError::Backend("a stored snapshot is not JSON".into()))?;
     Ok(Json(SnapshotBody {
         revision: snapshot.revision,
+        last_event_id: snapshot.last_event_id,
         schema_version: snapshot.schema_version,
         recorded_at: snapshot.recorded_at,
         state: raw,
@@ -54,9 +56,30 @@ pub async fn put(
 ) -> Result<StatusCode, ApiError> {
     let stream = stream_name(&stream)?;
     let Json(body) = body?;
+    // A snapshot must fold a stream as it is: its last event must be there.
+    let request = ReadStream {
+        from: StreamFrom::Revision(Revision(body.revision)),
+        limit: 1,
+        ..ReadStream::default()
+    };
+    let last = match state.store.read_stream(&stream, request).await {
+        Ok(events) => events.into_iter().next(),
+        Err(StoreError::StreamNotFound(_)) => None,
+        Err(error) => return Err(error.into()),
+    };
+    if !last
+        .is_some_and(|event| event.revision.0 == body.revision && event.id == body.last_event_id)
+    {
+        return Err(StoreError::InvalidRequest(format!(
+            "{stream} has no event {} at revision {}: a snapshot must end at an event of its stream",
+            body.last_event_id, body.revision
+        ))
+        .into());
+    }
     let snapshot = Snapshot {
         stream,
         revision: body.revision,
+        last_event_id: body.last_event_id,
         schema_version: body.schema_version,
         recorded_at: body.recorded_at,
         state: Bytes::copy_from_slice(body.state.get().as_bytes()),

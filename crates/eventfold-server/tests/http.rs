@@ -558,8 +558,20 @@ async fn snapshots_are_kept_returned_and_forgotten() {
         (status, missing["error"].as_str()),
         (404, Some("snapshot_not_found"))
     );
+    let events: Vec<Value> = (0..10)
+        .map(|n| json!({"type": "Credited", "data": n}))
+        .collect();
+    let (status, _) = post(&server, "/streams/account-9", json!({ "events": events })).await;
+    assert_eq!(status, 201);
+    let (_, page) = get(
+        &server,
+        "/streams/account-9?from=end&direction=backward&limit=1",
+    )
+    .await;
+    let last_id = page["events"][0]["id"].clone();
     let snapshot = json!({
         "revision": 9,
+        "last_event_id": last_id,
         "schema_version": 1,
         "recorded_at": "2026-11-23T10:00:00.000000001Z",
         "state": {"balance": 60, "open": true}
@@ -572,9 +584,11 @@ async fn snapshots_are_kept_returned_and_forgotten() {
 
     let bad: Vec<Value> = vec![
         json!({"revision": 9}),
-        json!({"revision": -1, "schema_version": 1, "recorded_at": "2026-11-23T10:00:00Z", "state": 1}),
-        json!({"revision": 9, "schema_version": 1, "recorded_at": "noon", "state": 1}),
-        json!({"revision": 9, "schema_version": 1, "recorded_at": "2026-11-23T10:00:00Z", "state": 1, "x": 2}),
+        json!({"revision": 10, "last_event_id": last_id, "schema_version": 1, "recorded_at": "2026-11-23T10:00:00Z", "state": 1}),
+        json!({"revision": 9, "last_event_id": uuid::Uuid::new_v4(), "schema_version": 1, "recorded_at": "2026-11-23T10:00:00Z", "state": 1}),
+        json!({"revision": -1, "last_event_id": last_id, "schema_version": 1, "recorded_at": "2026-11-23T10:00:00Z", "state": 1}),
+        json!({"revision": 9, "last_event_id": last_id, "schema_version": 1, "recorded_at": "noon", "state": 1}),
+        json!({"revision": 9, "last_event_id": last_id, "schema_version": 1, "recorded_at": "2026-11-23T10:00:00Z", "state": 1, "x": 2}),
     ];
     for body in bad {
         let response = client().put(&url).json(&body).send().await.unwrap();

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use eventfold_core::{StoreError, StreamName, Timestamp};
 
@@ -19,12 +20,16 @@ use eventfold_core::{StoreError, StreamName, Timestamp};
 pub const SNAPSHOT_STATE_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 /// The state of one stream folded up to and including `revision`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
     /// The stream it folds.
     pub stream: StreamName,
     /// The last revision folded into `state`.
     pub revision: u64,
+    /// The id of the event at `revision`: a reader uses the snapshot only while that event is
+    /// still there (a stream deleted and written again, or a snapshot naming a revision the
+    /// stream does not have, is refused).
+    pub last_event_id: Uuid,
     /// The schema version of `state`: a reader ignores a snapshot of another version.
     pub schema_version: u32,
     /// When the last folded event was recorded (so a load "as of a time" knows whether the
@@ -96,7 +101,7 @@ pub struct DirectorySnapshotStore {
     dir: PathBuf,
 }
 
-const FILE_MAGIC: &[u8; 8] = b"EVFSNAP1";
+const FILE_MAGIC: &[u8; 8] = b"EVFSNAP2";
 const FILE_HEADER_BYTES: usize = 16;
 
 impl DirectorySnapshotStore {
@@ -174,19 +179,36 @@ impl DirectorySnapshotStore {
     }
 }
 
+impl DirectorySnapshotStore {
+    /// Runs file work on the blocking pool, off the async runtime's threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Self) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = Self {
+            dir: self.dir.clone(),
+        };
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|error| StoreError::Backend(format!("snapshot I/O task failed: {error}")))?
+    }
+}
+
 #[async_trait]
 impl SnapshotStore for DirectorySnapshotStore {
     async fn load(&self, stream: &StreamName) -> Result<Option<Snapshot>, StoreError> {
-        self.read(stream)
+        let stream = stream.clone();
+        self.blocking(move |store| store.read(&stream)).await
     }
 
     async fn save(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         snapshot.validate()?;
-        self.write(&snapshot)
+        self.blocking(move |store| store.write(&snapshot)).await
     }
 
     async fn delete(&self, stream: &StreamName) -> Result<(), StoreError> {
-        self.remove(stream)
+        let stream = stream.clone();
+        self.blocking(move |store| store.remove(&stream)).await
     }
 }
 
@@ -201,24 +223,55 @@ fn name_hash(name: &str) -> u128 {
     (u128::from(high) << 64) | u128::from(low)
 }
 
+/// A snapshot file's description of its state (the state itself follows it, raw).
+#[derive(Serialize, Deserialize)]
+struct FileHeader {
+    stream: StreamName,
+    revision: u64,
+    last_event_id: Uuid,
+    schema_version: u32,
+    recorded_at: Timestamp,
+}
+
+/// `magic, CRC (of everything after the first 16 bytes), length of the JSON header`, the JSON
+/// header, then the state as is.
 fn encode_file(snapshot: &Snapshot) -> Vec<u8> {
-    let body = serde_json::to_vec(snapshot).expect("a snapshot serialises");
-    let mut file = Vec::with_capacity(FILE_HEADER_BYTES + body.len());
+    let header = serde_json::to_vec(&FileHeader {
+        stream: snapshot.stream.clone(),
+        revision: snapshot.revision,
+        last_event_id: snapshot.last_event_id,
+        schema_version: snapshot.schema_version,
+        recorded_at: snapshot.recorded_at,
+    })
+    .expect("a snapshot header serialises");
+    let mut file = Vec::with_capacity(FILE_HEADER_BYTES + header.len() + snapshot.state.len());
     file.extend_from_slice(FILE_MAGIC);
-    file.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
-    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    file.extend_from_slice(&body);
+    file.extend_from_slice(&[0; 4]);
+    file.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    file.extend_from_slice(&header);
+    file.extend_from_slice(&snapshot.state);
+    let crc = crc32c::crc32c(&file[FILE_HEADER_BYTES..]);
+    file[8..12].copy_from_slice(&crc.to_le_bytes());
     file
 }
 
 fn decode_file(file: &[u8]) -> Option<Snapshot> {
-    let (header, body) = file.split_at_checked(FILE_HEADER_BYTES)?;
+    let (header, rest) = file.split_at_checked(FILE_HEADER_BYTES)?;
     let crc = u32::from_le_bytes(header[8..12].try_into().ok()?);
-    let len = u32::from_le_bytes(header[12..16].try_into().ok()?) as usize;
-    if &header[..8] != FILE_MAGIC || body.len() != len || crc32c::crc32c(body) != crc {
+    let header_len = u32::from_le_bytes(header[12..16].try_into().ok()?) as usize;
+    if &header[..8] != FILE_MAGIC || crc32c::crc32c(rest) != crc {
         return None;
     }
-    serde_json::from_slice(body).ok()
+    let (json, state) = rest.split_at_checked(header_len)?;
+    let header: FileHeader = serde_json::from_slice(json).ok()?;
+    Some(Snapshot {
+        stream: header.stream,
+        revision: header.revision,
+        last_event_id: header.last_event_id,
+        schema_version: header.schema_version,
+        recorded_at: header.recorded_at,
+        state: Bytes::copy_from_slice(state),
+    })
 }
 
 #[cfg(test)]
@@ -229,6 +282,7 @@ mod tests {
         Snapshot {
             stream: StreamName::new(stream).unwrap(),
             revision,
+            last_event_id: Uuid::from_u128(u128::from(revision)),
             schema_version: 1,
             recorded_at: chrono::Utc::now(),
             state: Bytes::from_static(br#"{"balance":60}"#),

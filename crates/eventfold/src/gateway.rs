@@ -1,11 +1,18 @@
 //! Replay-aware gateways: every call to an external system goes through one.
 //!
 //! Live, calls go out, and each is journaled in the store (stream `gateway-<name>`), keyed by
-//! the event being processed: the answers to *queries*, and the *commands* sent. In replay,
-//! nothing goes out: queries are answered from the journal (the answer given then, not today's),
-//! and commands are collected. After a bug-fix replay, [`Gateway::correction`] compares what
-//! the fixed code would have sent with what was sent, so only the difference is sent (and the
-//! wrong commands reversed).
+//! the event being processed: the answers to *queries*, and the *commands* sent. An event
+//! processed again live (a projector restarted before its checkpoint moved) makes no second
+//! call: the journal answers the query again, and a command already sent for that event is not
+//! sent twice. A crash between a send and its journal entry can still repeat that one send
+//! (at-least-once); external systems should accept the event id as an idempotency key.
+//!
+//! In replay, nothing goes out: queries are answered from the journal (the answer given then,
+//! not today's), and commands are collected. After a bug-fix replay, [`Gateway::correction`]
+//! compares what the fixed code would have sent with what was sent, so only the difference is
+//! sent (and the wrong commands reversed).
+//!
+//! A gateway holds its journal in memory (read at creation): one entry per call made.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -97,24 +104,28 @@ pub struct Gateway {
     mode: GatewayMode,
     store: Arc<dyn EventStore>,
     external: Arc<dyn External>,
-    journal: Journal,
+    journal: Mutex<Journal>,
+    /// Replay: the commands the replayed code sends.
     collected: Mutex<Vec<Sent>>,
 }
 
 impl Gateway {
-    /// A live gateway named `name` to `external`, journaling into `store`.
-    pub fn live(
+    /// A live gateway named `name` to `external`, journaling into `store` (its journal so far is
+    /// read first, so calls already made are not made again).
+    pub async fn live(
         name: &str,
         store: Arc<dyn EventStore>,
         external: Arc<dyn External>,
     ) -> Result<Self, SdkError> {
+        let stream = journal_stream(name)?;
+        let journal = read_journal(&*store, &stream).await?;
         Ok(Self {
             name: name.to_owned(),
-            stream: journal_stream(name)?,
+            stream,
             mode: GatewayMode::Live,
             store,
             external,
-            journal: Journal::default(),
+            journal: Mutex::new(journal),
             collected: Mutex::new(Vec::new()),
         })
     }
@@ -134,7 +145,7 @@ impl Gateway {
             mode: GatewayMode::Replay,
             store,
             external,
-            journal,
+            journal: Mutex::new(journal),
             collected: Mutex::new(Vec::new()),
         })
     }
@@ -151,64 +162,60 @@ impl Gateway {
         }
     }
 
-    /// Asks `query` while processing the event `cause`. Live: the external system answers and
-    /// the answer is journaled. Replay: the journaled answer to the same query for the same
-    /// event; an error if there is none (the code asks something it did not ask then).
+    /// Asks `query` while processing the event `cause`. If this event asked it before, the
+    /// recorded answer. Otherwise, live: the external system answers and the answer is
+    /// journaled; replay: an error (the code asks something it did not ask then).
     pub async fn query(&self, cause: Uuid, query: Value) -> Result<Value, SdkError> {
-        match self.mode {
-            GatewayMode::Live => {
-                let answer = self
-                    .external
-                    .query(&query)
-                    .await
-                    .map_err(|reason| self.error(format!("query failed: {reason}")))?;
-                self.journal(Journaled::QueryAnswered {
-                    cause,
-                    query,
-                    answer: answer.clone(),
-                })
-                .await?;
-                Ok(answer)
-            }
-            GatewayMode::Replay => self
-                .journal
-                .answers
-                .get(&(cause, query.to_string()))
-                .cloned()
-                .ok_or_else(|| {
-                    self.error(format!(
-                        "no recorded answer to {query} for event {cause}: the replayed code asks \
-                         something the original did not"
-                    ))
-                }),
+        let key = (cause, query.to_string());
+        if let Some(answer) = self.journal.lock().answers.get(&key) {
+            return Ok(answer.clone());
         }
+        if self.mode == GatewayMode::Replay {
+            return Err(self.error(format!(
+                "no recorded answer to {query} for event {cause}: the replayed code asks \
+                 something the original did not"
+            )));
+        }
+        let answer = self
+            .external
+            .query(&query)
+            .await
+            .map_err(|reason| self.error(format!("query failed: {reason}")))?;
+        self.journal(Journaled::QueryAnswered {
+            cause,
+            query,
+            answer: answer.clone(),
+        })
+        .await?;
+        self.journal.lock().answers.insert(key, answer.clone());
+        Ok(answer)
     }
 
     /// Sends `command` while processing the event `cause`. Live: it goes out, then is
-    /// journaled. Replay: it is only collected.
+    /// journaled — unless this event already sent this command. Replay: it is only collected.
     pub async fn send(&self, cause: Uuid, command: Value) -> Result<(), SdkError> {
-        match self.mode {
-            GatewayMode::Live => {
-                self.external
-                    .send(&command)
-                    .await
-                    .map_err(|reason| self.error(format!("send failed: {reason}")))?;
-                self.journal(Journaled::CommandSent {
-                    cause,
-                    command: command.clone(),
-                })
-                .await?;
-                self.collected.lock().push(Sent { cause, command });
-                Ok(())
-            }
-            GatewayMode::Replay => {
-                self.collected.lock().push(Sent { cause, command });
-                Ok(())
-            }
+        let sent = Sent { cause, command };
+        if self.mode == GatewayMode::Replay {
+            self.collected.lock().push(sent);
+            return Ok(());
         }
+        if self.journal.lock().sent.contains(&sent) {
+            return Ok(());
+        }
+        self.external
+            .send(&sent.command)
+            .await
+            .map_err(|reason| self.error(format!("send failed: {reason}")))?;
+        self.journal(Journaled::CommandSent {
+            cause,
+            command: sent.command.clone(),
+        })
+        .await?;
+        self.journal.lock().sent.push(sent);
+        Ok(())
     }
 
-    /// The commands sent (live) or collected (replay) by this gateway so far.
+    /// In replay, the commands the replayed code sent so far (none live: see the journal).
     pub fn sent(&self) -> Vec<Sent> {
         self.collected.lock().clone()
     }
@@ -216,8 +223,8 @@ impl Gateway {
     /// After a replay of the events `replayed`: what the replayed code would send that was not
     /// sent, and what was sent that it would not (compared per event, as multisets).
     pub fn correction(&self, replayed: &HashSet<Uuid>) -> Correction {
-        let mut recorded: Vec<&Sent> = self
-            .journal
+        let journal = self.journal.lock();
+        let mut recorded: Vec<&Sent> = journal
             .sent
             .iter()
             .filter(|sent| replayed.contains(&sent.cause))

@@ -246,7 +246,10 @@ impl<D: Decider> CommandHandler<D> {
             )
             .await;
         match result {
-            Err(CommandError::Sdk(SdkError::Store(StoreError::EventIdConflict { .. }))) => {
+            // By code: through the HTTP client the conflict arrives as a remote error.
+            Err(CommandError::Sdk(SdkError::Store(error)))
+                if error.code() == "event_id_conflict" =>
+            {
                 Err(CommandError::AlreadyReversed {
                     stream: stream.clone(),
                     revision,
@@ -340,20 +343,23 @@ impl<D: Decider> CommandHandler<D> {
     }
 
     /// The latest snapshot of `stream` usable for `as_of`: of the current state schema,
-    /// decodable, and not past the point asked for.
+    /// decodable, and not past the point asked for. A snapshot is a cache: when the snapshot
+    /// store fails, the load goes on without one.
     async fn usable_snapshot(
         &self,
         stream: &StreamName,
         as_of: Option<AsOf>,
-    ) -> Result<Option<(u64, D::State)>, SdkError> {
-        let Some((snapshots, _)) = &self.snapshots else {
-            return Ok(None);
-        };
-        let Some(snapshot) = snapshots.load(stream).await? else {
-            return Ok(None);
+    ) -> Option<(Snapshot, D::State)> {
+        let (snapshots, _) = self.snapshots.as_ref()?;
+        let snapshot = match snapshots.load(stream).await {
+            Ok(snapshot) => snapshot?,
+            Err(error) => {
+                tracing::warn!(%stream, %error, "could not load a snapshot; folding the stream");
+                return None;
+            }
         };
         if snapshot.schema_version != D::STATE_SCHEMA_VERSION {
-            return Ok(None);
+            return None;
         }
         let usable = match as_of {
             None => true,
@@ -362,13 +368,13 @@ impl<D: Decider> CommandHandler<D> {
             Some(AsOf::OccurredAt(_)) => false,
         };
         if !usable {
-            return Ok(None);
+            return None;
         }
         match serde_json::from_slice(&snapshot.state) {
-            Ok(state) => Ok(Some((snapshot.revision, state))),
+            Ok(state) => Some((snapshot, state)),
             Err(error) => {
                 tracing::warn!(%stream, %error, "ignoring a snapshot whose state does not decode");
-                Ok(None)
+                None
             }
         }
     }
@@ -378,17 +384,18 @@ impl<D: Decider> CommandHandler<D> {
         stream: &StreamName,
         as_of: Option<AsOf>,
     ) -> Result<Loaded<D::State>, SdkError> {
-        if let Some((revision, state)) = self.usable_snapshot(stream, as_of).await? {
-            if let Some(loaded) = self
-                .fold_from(stream, Some((revision, state)), as_of)
-                .await?
-            {
+        if let Some((snapshot, state)) = self.usable_snapshot(stream, as_of).await {
+            let start = (snapshot.revision, snapshot.last_event_id, state);
+            if let Some(loaded) = self.fold_from(stream, Some(start), as_of).await? {
                 return Ok(loaded);
             }
-            // The stream was deleted (or recreated) after the snapshot: start over.
+            // The snapshot's last event is gone (the stream was deleted, and maybe written
+            // again): start over.
             tracing::info!(%stream, "dropping a snapshot that no longer matches its stream");
             if let Some((snapshots, _)) = &self.snapshots {
-                snapshots.delete(stream).await?;
+                if let Err(error) = snapshots.delete(stream).await {
+                    tracing::warn!(%stream, %error, "could not delete a stale snapshot");
+                }
             }
         }
         Ok(self
@@ -397,22 +404,25 @@ impl<D: Decider> CommandHandler<D> {
             .expect("a load from the start always folds"))
     }
 
-    /// Folds the events of `stream` after `snapshot` (or from the start) into its state. `None`
-    /// when the stream no longer continues the snapshot.
+    /// Folds the events of `stream` after `snapshot` — `(revision, id of the event there,
+    /// state)` — or from the start, into its state. `None` when the stream no longer has the
+    /// snapshot's last event.
     async fn fold_from(
         &self,
         stream: &StreamName,
-        snapshot: Option<(u64, D::State)>,
+        snapshot: Option<(u64, Uuid, D::State)>,
         as_of: Option<AsOf>,
     ) -> Result<Option<Loaded<D::State>>, SdkError> {
-        let snapshot_revision = snapshot.as_ref().map(|(revision, _)| *revision);
+        let mut to_check = snapshot.as_ref().map(|(revision, id, _)| (*revision, *id));
+        let snapshot_revision = to_check.map(|(revision, _)| revision);
         let (mut revision, mut state) = match snapshot {
-            Some((revision, state)) => (Some(revision), state),
+            Some((revision, _, state)) => (Some(revision), state),
             None => (None, self.decider.initial_state()),
         };
-        let mut next = revision.map_or(0, |revision| revision + 1);
+        // With a snapshot, reading starts at its last event, which must still be there.
+        let mut next = revision.unwrap_or(0);
         let mut folded = 0u64;
-        let mut last_recorded_at = None;
+        let mut last_folded = None;
         'pages: loop {
             let request = ReadStream {
                 from: StreamFrom::Revision(Revision(next)),
@@ -421,20 +431,20 @@ impl<D: Decider> CommandHandler<D> {
             };
             let page = match self.store.read_stream(stream, request).await {
                 Ok(page) => page,
-                Err(StoreError::StreamNotFound(_)) if snapshot_revision.is_some() => {
-                    return Ok(None)
-                }
+                Err(StoreError::StreamNotFound(_)) if to_check.is_some() => return Ok(None),
                 Err(StoreError::StreamNotFound(_)) => Vec::new(),
                 Err(error) => return Err(error.into()),
             };
-            let continues_snapshot = snapshot_revision.is_none_or(|snapshot| {
-                next != snapshot + 1 || page.first().is_none_or(|first| first.revision.0 == next)
-            });
-            if !continues_snapshot {
-                return Ok(None);
+            let mut events = &page[..];
+            if let Some((at, id)) = to_check.take() {
+                match events.split_first() {
+                    Some((first, rest)) if first.revision.0 == at && first.id == id => {
+                        events = rest;
+                    }
+                    _ => return Ok(None),
+                }
             }
-            let full = page.len() == LOAD_PAGE_EVENTS;
-            for recorded in &page {
+            for recorded in events {
                 let past = match as_of {
                     None | Some(AsOf::OccurredAt(_)) => false,
                     Some(AsOf::Revision(until)) => recorded.revision.0 > until,
@@ -443,7 +453,6 @@ impl<D: Decider> CommandHandler<D> {
                 if past {
                     break 'pages;
                 }
-                next = recorded.revision.0 + 1;
                 if let Some(AsOf::OccurredAt(time)) = as_of {
                     if recorded.occurred_at.unwrap_or(recorded.recorded_at) > time {
                         continue;
@@ -452,20 +461,24 @@ impl<D: Decider> CommandHandler<D> {
                 let decoded = decode::<D::Event>(recorded, &self.upcasters)?;
                 state = self.decider.evolve(state, &decoded.event);
                 revision = Some(recorded.revision.0);
-                last_recorded_at = Some(recorded.recorded_at);
+                last_folded = Some(SnapshotPoint {
+                    revision: recorded.revision.0,
+                    last_event_id: recorded.id,
+                    recorded_at: recorded.recorded_at,
+                });
                 folded += 1;
             }
-            if !full {
-                break;
+            match page.last() {
+                Some(last) if page.len() == LOAD_PAGE_EVENTS => next = last.revision.0 + 1,
+                _ => break,
             }
         }
         if as_of.is_none() {
-            if let (Some((snapshots, SnapshotPolicy::EveryEvents(every))), Some(at)) =
-                (&self.snapshots, last_recorded_at)
+            if let (Some((snapshots, SnapshotPolicy::EveryEvents(every))), Some(point)) =
+                (&self.snapshots, last_folded)
             {
                 if folded >= *every {
-                    let revision = revision.expect("events were folded");
-                    save_snapshot::<D>(&**snapshots, stream, revision, at, &state).await;
+                    save_snapshot::<D>(&**snapshots, stream, point, &state).await;
                 }
             }
         }
@@ -494,22 +507,33 @@ impl<D: Decider> CommandHandler<D> {
         if length_before / every == (after + 1) / every {
             return;
         }
-        // The snapshot records when its last event was recorded (for loads as of a time): the
-        // store's clock, read back.
+        // The snapshot records its last event's id and when it was recorded (for loads as of a
+        // time): read back from the store.
         match self.read_event(stream, after).await {
             Ok(last) => {
-                save_snapshot::<D>(&**snapshots, stream, after, last.recorded_at, state).await
+                let point = SnapshotPoint {
+                    revision: after,
+                    last_event_id: last.id,
+                    recorded_at: last.recorded_at,
+                };
+                save_snapshot::<D>(&**snapshots, stream, point, state).await
             }
             Err(error) => tracing::warn!(%stream, %error, "could not take a snapshot"),
         }
     }
 }
 
+/// The event a snapshot ends at.
+struct SnapshotPoint {
+    revision: u64,
+    last_event_id: Uuid,
+    recorded_at: Timestamp,
+}
+
 async fn save_snapshot<D: Decider>(
     snapshots: &dyn SnapshotStore,
     stream: &StreamName,
-    revision: u64,
-    recorded_at: Timestamp,
+    point: SnapshotPoint,
     state: &D::State,
 ) {
     let state = match serde_json::to_vec(state) {
@@ -521,9 +545,10 @@ async fn save_snapshot<D: Decider>(
     };
     let snapshot = Snapshot {
         stream: stream.clone(),
-        revision,
+        revision: point.revision,
+        last_event_id: point.last_event_id,
         schema_version: D::STATE_SCHEMA_VERSION,
-        recorded_at,
+        recorded_at: point.recorded_at,
         state,
     };
     if let Err(error) = snapshots.save(snapshot).await {

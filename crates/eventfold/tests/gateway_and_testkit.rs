@@ -54,7 +54,9 @@ async fn a_bug_fix_replay_uses_recorded_answers_sends_nothing_and_yields_the_cor
     let name = format!("fx{}", Uuid::new_v4().simple());
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
 
-    let live = Gateway::live(&name, test.store.clone(), bank.clone()).unwrap();
+    let live = Gateway::live(&name, test.store.clone(), bank.clone())
+        .await
+        .unwrap();
     assert_eq!(live.mode(), GatewayMode::Live);
     *bank.rate.lock() = 0.5;
     pay_out(&live, a, 100.0, false).await;
@@ -63,6 +65,18 @@ async fn a_bug_fix_replay_uses_recorded_answers_sends_nothing_and_yields_the_cor
     assert_eq!(
         *bank.payments.lock(),
         vec![json!({"pay_eur": 50.0}), json!({"pay_eur": 8.0})]
+    );
+
+    // Processing `a` again live (a restart before the checkpoint moved) calls nobody again.
+    let restarted = Gateway::live(&name, test.store.clone(), bank.clone())
+        .await
+        .unwrap();
+    pay_out(&restarted, a, 100.0, false).await;
+    assert_eq!(bank.payments.lock().len(), 2, "no second payment");
+    assert_eq!(
+        *bank.queries.lock(),
+        2,
+        "the rate of then, from the journal"
     );
 
     // Today's rate differs; a replay must use the rates answered then.

@@ -302,6 +302,86 @@ async fn a_snapshot_past_a_soft_delete_is_dropped() {
 }
 
 #[tokio::test]
+async fn a_stream_deleted_and_written_again_is_not_loaded_from_its_old_snapshot() {
+    let test = embedded_store();
+    let snapshots = Arc::new(MemorySnapshotStore::default());
+    let s = stream("recreated");
+    let handler = handler(test.store.clone())
+        .with_snapshots(snapshots.clone(), SnapshotPolicy::EveryEvents(10));
+    handler
+        .handle(&s, &LedgerCommand::Open("m".into()))
+        .await
+        .unwrap();
+    for _ in 0..9 {
+        handler.handle(&s, &LedgerCommand::Credit(5)).await.unwrap();
+    }
+    assert_eq!(snapshots.load(&s).await.unwrap().unwrap().revision, 9);
+    test.store
+        .delete_stream(
+            &s,
+            ExpectedRevision::Any,
+            eventfold::store::DeleteMode::Soft,
+        )
+        .await
+        .unwrap();
+    // Written again: revisions continue at 10, right after the snapshot's.
+    handler
+        .handle(&s, &LedgerCommand::Open("n".into()))
+        .await
+        .unwrap();
+    let loaded = handler.load(&s).await.unwrap();
+    assert_eq!((loaded.state.balance, loaded.revision), (0, Some(10)));
+    let unsnapshotted = CommandHandler::new(LedgerDecider, test.store.clone());
+    assert_eq!(unsnapshotted.load(&s).await.unwrap().state, loaded.state);
+}
+
+#[tokio::test]
+async fn a_snapshot_naming_an_event_the_stream_does_not_have_is_not_used() {
+    let test = embedded_store();
+    let snapshots = Arc::new(MemorySnapshotStore::default());
+    let s = stream("forged");
+    let handler = handler(test.store.clone())
+        .with_snapshots(snapshots.clone(), SnapshotPolicy::EveryEvents(10));
+    handler
+        .handle(&s, &LedgerCommand::Open("o".into()))
+        .await
+        .unwrap();
+    handler.handle(&s, &LedgerCommand::Credit(7)).await.unwrap();
+    let forged_state = bytes::Bytes::from(
+        serde_json::to_vec(&Ledger {
+            open: true,
+            balance: 1_000,
+            movements: 1,
+        })
+        .unwrap(),
+    );
+    for (revision, id) in [
+        (u64::MAX, uuid::Uuid::new_v4()),
+        (1, uuid::Uuid::new_v4()),
+        (50, uuid::Uuid::new_v4()),
+    ] {
+        snapshots
+            .save(eventfold::Snapshot {
+                stream: s.clone(),
+                revision,
+                last_event_id: id,
+                schema_version: 1,
+                recorded_at: chrono::Utc::now(),
+                state: forged_state.clone(),
+            })
+            .await
+            .unwrap();
+        let loaded = handler.load(&s).await.unwrap();
+        assert_eq!(
+            (loaded.state.balance, loaded.revision),
+            (7, Some(1)),
+            "{revision}"
+        );
+        handler.handle(&s, &LedgerCommand::Credit(0)).await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn loading_a_100k_event_stream_with_a_snapshot_folds_only_its_tail() {
     let test = embedded_store();
     let snapshots = Arc::new(MemorySnapshotStore::default());

@@ -47,7 +47,16 @@ impl Projection<SqliteReadModel> for BalancesProjection {
     }
 
     fn apply(&self, tx: &mut Transaction<'_>, event: &RecordedEvent) -> Result<(), SdkError> {
-        let delta: i64 = match decode::<AccountEvent>(event, &Upcasters::new())?.event {
+        // Anyone with access to the store can write to an `account-` stream; an event that is
+        // not an account event is left out of the model (and logged) rather than stopping it.
+        let decoded = match decode::<AccountEvent>(event, &Upcasters::new()) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                tracing::warn!(%error, "the balances model skips an event it cannot read");
+                return Ok(());
+            }
+        };
+        let delta: i64 = match decoded.event {
             AccountEvent::AccountCreated => 0,
             AccountEvent::BalanceCredited { amount } => amount as i64,
             AccountEvent::BalanceWithdrawn { amount } => -(amount as i64),
@@ -128,8 +137,9 @@ impl Balances {
 
     /// Every balance, and the position the model reflects.
     pub fn all(&self) -> Result<BalancesView, SdkError> {
-        let reader = self.reader.lock();
-        let connection = reader.connection();
+        let mut reader = self.reader.lock();
+        // One transaction: the position and the rows are of the same moment.
+        let connection = reader.connection_mut().transaction()?;
         let position: Option<i64> = connection
             .query_row(
                 "SELECT next_position FROM eventfold_checkpoints WHERE projection = 'balances' AND version = 1",
@@ -151,6 +161,8 @@ impl Balances {
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
+        drop(query);
+        connection.commit()?;
         Ok(BalancesView {
             position: position.unwrap_or(0) as u64,
             accounts,
@@ -172,25 +184,27 @@ async fn keep(
     mut requests: mpsc::Receiver<RebuildReply>,
 ) {
     loop {
-        if requests.is_closed() {
-            return;
-        }
         let mut request = None;
         let run = projector
             .run_until(async { request = Some(requests.recv().await) })
             .await;
-        match (run, request) {
-            (_, Some(None)) => return,
-            (_, Some(Some(reply))) => {
-                let mut bar = ProgressBar::new("rebuilding balances");
-                let result = projector.rebuild(|progress| bar.update(progress)).await;
-                let _ = reply.send(result);
-            }
+        let request = match (run, request) {
+            (_, Some(request)) => request,
             (Err(error), None) => {
+                // Retry in a second, answering rebuild requests meanwhile.
                 tracing::error!(%error, "the balances projection stopped; retrying in 1 s");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    request = requests.recv() => request,
+                }
             }
             (Ok(()), None) => unreachable!("run_until returns Ok only when stopped"),
-        }
+        };
+        let Some(reply) = request else {
+            return; // the service is stopping
+        };
+        let mut bar = ProgressBar::new("rebuilding balances");
+        let result = projector.rebuild(|progress| bar.update(progress)).await;
+        let _ = reply.send(result);
     }
 }

@@ -7,6 +7,9 @@ use eventfold::{Decider, DomainEvent};
 /// The largest amount one credit or withdrawal may move.
 pub const AMOUNT_MAX: u64 = 1_000_000_000_000;
 
+/// The largest balance an account may hold (what the read model's SQLite integers hold).
+pub const BALANCE_MAX: u64 = i64::MAX as u64;
+
 /// What happens to an account; other services consume these as domain events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AccountEvent {
@@ -91,10 +94,13 @@ impl Decider for Accounts {
             _ if !account.exists => Err(AccountError::NotFound),
             AccountCommand::Credit { amount } => {
                 let amount = valid(*amount)?;
-                account
+                let balance = account
                     .balance
                     .checked_add(amount)
                     .ok_or(AccountError::BalanceOverflow)?;
+                if balance > BALANCE_MAX {
+                    return Err(AccountError::BalanceOverflow);
+                }
                 Ok(vec![AccountEvent::BalanceCredited { amount }])
             }
             AccountCommand::Withdraw { amount } => {

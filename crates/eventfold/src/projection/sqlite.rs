@@ -64,6 +64,11 @@ impl SqliteReadModel {
     pub fn connection(&self) -> &Connection {
         &self.connection
     }
+
+    /// The connection, for queries in a transaction of their own.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.connection
+    }
 }
 
 impl ReadModel for SqliteReadModel {
@@ -73,7 +78,12 @@ impl ReadModel for SqliteReadModel {
         &mut self,
         work: impl FnOnce(&mut Self::Tx<'_>) -> Result<R, SdkError>,
     ) -> Result<R, SdkError> {
-        let mut tx = self.connection.transaction().map_err(sqlite_error)?;
+        // Immediate: take the write lock up front, so two projectors sharing a file wait for
+        // each other (busy_timeout) instead of failing when a read turns into a write.
+        let mut tx = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sqlite_error)?;
         let value = work(&mut tx)?;
         tx.commit().map_err(sqlite_error)?;
         Ok(value)
