@@ -310,12 +310,20 @@ async fn a_memory_projection_catches_up_then_follows_live() {
             .map(|()| projector)
     });
     let s1 = eventfold::StreamName::new(&format!("{category}-1")).unwrap();
+    // Wait for the catch-up, so the next event can only arrive live.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while model.read(|m| m.get(s1.as_str()).copied()) != Some(17) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the catch-up never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let handler = CommandHandler::new(LedgerDecider, test.store.clone());
     handler
         .handle(&s1, &LedgerCommand::Credit(5))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while model.read(|m| m.get(s1.as_str()).copied()) != Some(22) {
         assert!(
             tokio::time::Instant::now() < deadline,
