@@ -1,12 +1,15 @@
-//! `eventfold serve`: the HTTP API on the embedded store in the data directory.
+//! `eventfold serve`: the HTTP API on the embedded store in the data directory, or on
+//! PostgreSQL.
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 
+use eventfold_postgres::{PostgresOptions, PostgresStore};
 use eventfold_server::{ServerConfig, DEFAULT_LISTEN};
 use eventfold_store::embedded::{EmbeddedStore, Options};
 
@@ -26,6 +29,13 @@ pub struct ServeArgs {
     /// How many subscriptions may be open at once [default: 1024].
     #[arg(long, env = "EVENTFOLD_SUBSCRIBERS_MAX")]
     subscribers_max: Option<usize>,
+    /// Keep events in this PostgreSQL database (`postgres://user@host:port/database`) instead
+    /// of the data directory; several servers may share one database.
+    #[arg(long, env = "EVENTFOLD_POSTGRES")]
+    postgres: Option<String>,
+    /// The PostgreSQL schema for Eventfold's tables [default: the connection's, usually public].
+    #[arg(long, env = "EVENTFOLD_POSTGRES_SCHEMA", requires = "postgres")]
+    postgres_schema: Option<String>,
 }
 
 pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::Result<ExitCode> {
@@ -48,20 +58,36 @@ pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::
         .listen
         .or(file.listen.clone())
         .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-    let store = EmbeddedStore::open(data, Options::default())
-        .with_context(|| format!("opening the data directory {}", data.display()))?;
+    let (backend, embedded, described) = match &args.postgres {
+        Some(url) => {
+            let options = PostgresOptions {
+                schema: args.postgres_schema.clone(),
+                ..PostgresOptions::default()
+            };
+            let store = PostgresStore::connect(url, options).await?;
+            let backend = eventfold_server::Backend {
+                store: Arc::new(store.clone()),
+                snapshots: Arc::new(store),
+            };
+            (backend, None, "PostgreSQL".to_owned())
+        }
+        None => {
+            let store = EmbeddedStore::open(data, Options::default())
+                .with_context(|| format!("opening the data directory {}", data.display()))?;
+            let backend = eventfold_server::Backend::embedded(store.clone(), data)?;
+            (backend, Some(store), format!("data: {}", data.display()))
+        }
+    };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let address = listener.local_addr()?;
-    eprintln!(
-        "eventfold listening on http://{address} (data: {})",
-        data.display()
-    );
-    let backend = eventfold_server::Backend::embedded(store.clone(), data)?;
+    eprintln!("eventfold listening on http://{address} ({described})");
     eventfold_server::serve(listener, backend, &config, interrupted()).await?;
     // Requests in flight have finished; make everything durable and save the index.
-    store.close().await;
+    if let Some(store) = embedded {
+        store.close().await;
+    }
     say("eventfold stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -15,6 +15,7 @@
 mod notify;
 mod reads;
 mod schema;
+mod snapshots;
 mod writer;
 
 use std::sync::Arc;
@@ -79,19 +80,36 @@ struct Inner {
     _stop: watch::Sender<bool>,
 }
 
+/// What went wrong with a database call, with its causes (tokio-postgres keeps "connection
+/// refused" and the like in the source chain).
+fn pg_text(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return db.message().to_owned();
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A `StoreError` for a failed database call.
 pub(crate) fn pg_error(error: tokio_postgres::Error) -> StoreError {
-    match error.as_db_error() {
-        Some(db) => StoreError::Backend(format!("PostgreSQL: {}", db.message())),
-        None => StoreError::Backend(format!("PostgreSQL: {error}")),
+    StoreError::Backend(format!("PostgreSQL: {}", pg_text(&error)))
+}
+
+fn pool_text(error: deadpool_postgres::PoolError) -> String {
+    match error {
+        deadpool_postgres::PoolError::Backend(error) => pg_text(&error),
+        other => format!("connection pool: {other}"),
     }
 }
 
-fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {
-    match error {
-        deadpool_postgres::PoolError::Backend(error) => pg_error(error),
-        other => StoreError::Backend(format!("PostgreSQL connection pool: {other}")),
-    }
+pub(crate) fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Backend(format!("PostgreSQL: {}", pool_text(error)))
 }
 
 /// Where `config` points, for error messages (never the password).
@@ -149,7 +167,7 @@ impl PostgresStore {
             StoreError::Backend(format!(
                 "cannot connect to PostgreSQL at {where_}: {}; check the URL, that the server \
                  runs and accepts TCP connections, and the credentials",
-                pool_error(error)
+                pool_text(error)
             ))
         })?;
         schema::migrate(&mut client, options.schema.as_deref()).await?;
@@ -186,7 +204,7 @@ impl PostgresStore {
         })
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.inner.pool.get().await.map_err(pool_error)
     }
 

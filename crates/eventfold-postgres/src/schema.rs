@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i32, &str)] = &[(
      CREATE TABLE eventfold_snapshots (
          stream text PRIMARY KEY,
          revision bigint NOT NULL,
+         last_event_id uuid NOT NULL,
          schema_version integer NOT NULL,
          recorded_ns bigint NOT NULL,
          state bytea NOT NULL

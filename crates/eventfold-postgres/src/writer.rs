@@ -249,10 +249,7 @@ impl BatchState {
 
 /// Writes `batch` in one transaction; the outcomes in order, and the head after it.
 async fn write(pool: &Pool, batch: &[Command]) -> Result<(Vec<Outcome>, u64), StoreError> {
-    let mut client = pool.get().await.map_err(|error| match error {
-        deadpool_postgres::PoolError::Backend(error) => pg_error(error),
-        other => StoreError::Backend(format!("PostgreSQL connection pool: {other}")),
-    })?;
+    let mut client = pool.get().await.map_err(crate::pool_error)?;
     let tx = client.transaction().await.map_err(pg_error)?;
     let head = tx
         .query_one(
