@@ -194,12 +194,20 @@ pub async fn read_all(client: &Client, request: &ReadAll) -> Result<AllSlice, St
         next: Position(next),
         end_of_log: true,
     };
+    // Positions are dense: without a filter, a page's worth of positions holds a page of events
+    // (fewer only where metadata hides some), and a narrow range keeps the plan a short index
+    // scan. Filtered reads examine a wider range for their matches.
+    let span = if request.filter.is_empty() {
+        (request.limit as u64).clamp(1, SCAN_POSITIONS_MAX)
+    } else {
+        SCAN_POSITIONS_MAX
+    };
     let (low, high) = match (request.direction, start) {
         (Direction::Forward, Some(start)) if start >= head => {
             return Ok(empty_end(head.max(start)))
         }
-        (Direction::Forward, Some(start)) => (start, (start + SCAN_POSITIONS_MAX).min(head) - 1),
-        (Direction::Backward, Some(start)) => (start.saturating_sub(SCAN_POSITIONS_MAX - 1), start),
+        (Direction::Forward, Some(start)) => (start, (start + span).min(head) - 1),
+        (Direction::Backward, Some(start)) => (start.saturating_sub(span - 1), start),
         (_, None) => return Ok(empty_end(0)),
     };
     if request.limit == 0 {

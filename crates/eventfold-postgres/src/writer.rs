@@ -251,15 +251,9 @@ impl BatchState {
 async fn write(pool: &Pool, batch: &[Command]) -> Result<(Vec<Outcome>, u64), StoreError> {
     let mut client = pool.get().await.map_err(crate::pool_error)?;
     let tx = client.transaction().await.map_err(pg_error)?;
-    let head = tx
-        .query_one(
-            "SELECT next_position, last_recorded_ns FROM eventfold_head FOR UPDATE",
-            &[],
-        )
-        .await
-        .map_err(pg_error)?;
     let streams: Vec<&str> = batch.iter().map(|c| c.stream().as_str()).collect();
     let ids: Vec<Uuid> = batch.iter().flat_map(Command::event_ids).collect();
+    let lock_sql = "SELECT next_position, last_recorded_ns FROM eventfold_head FOR UPDATE";
     let heads_sql = "SELECT next_revision, deleted_before, tombstoned, metadata, stream
                      FROM eventfold_streams WHERE stream = ANY($1)";
     let ids_sql = "SELECT id, stream, revision, position, append_start, append_len,
@@ -267,7 +261,10 @@ async fn write(pool: &Pool, batch: &[Command]) -> Result<(Vec<Outcome>, u64), St
                    FROM eventfold_events WHERE id = ANY($1)";
     let (streams_param, ids_param): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) =
         ([&streams], [&ids]);
-    let (head_rows, id_rows) = futures::try_join!(
+    // Pipelined: sent together, run in order. The server runs the lookups after the lock is
+    // taken, each statement with a fresh snapshot, so they see every earlier commit.
+    let (head, head_rows, id_rows) = futures::try_join!(
+        tx.query_one(lock_sql, &[]),
         tx.query(heads_sql, &streams_param),
         tx.query(ids_sql, &ids_param)
     )
@@ -337,21 +334,28 @@ async fn write(pool: &Pool, batch: &[Command]) -> Result<(Vec<Outcome>, u64), St
         tx.rollback().await.map_err(pg_error)?;
         return Ok((outcomes, state.next_position));
     }
-    insert_events(&tx, &state.rows).await?;
-    upsert_streams(&tx, &state).await?;
     let next_position = to_sql_int(state.next_position);
-    tx.execute(
-        "UPDATE eventfold_head SET next_position = $1, last_recorded_ns = $2",
-        &[&next_position, &state.recorded_ns],
-    )
-    .await
-    .map_err(pg_error)?;
-    tx.execute(
-        "SELECT pg_notify('eventfold_head', $1::bigint::text)",
-        &[&next_position],
-    )
-    .await
-    .map_err(pg_error)?;
+    // Pipelined too: the statements are independent; the commit waits for them all.
+    futures::try_join!(
+        insert_events(&tx, &state.rows),
+        upsert_streams(&tx, &state),
+        async {
+            tx.execute(
+                "UPDATE eventfold_head SET next_position = $1, last_recorded_ns = $2",
+                &[&next_position, &state.recorded_ns],
+            )
+            .await
+            .map_err(pg_error)
+        },
+        async {
+            tx.execute(
+                "SELECT pg_notify('eventfold_head', $1::bigint::text)",
+                &[&next_position],
+            )
+            .await
+            .map_err(pg_error)
+        },
+    )?;
     tx.commit().await.map_err(pg_error)?;
     Ok((outcomes, state.next_position))
 }

@@ -3,6 +3,7 @@
 //! Events carry 256-byte JSON payloads, type `Deposited`, in streams `account-<n>`. Durable
 //! means fdatasync'd before the append returns (the only mode the engine has).
 
+mod baseline;
 mod sdk;
 
 use std::io::Write;
@@ -62,6 +63,16 @@ pub struct BenchArgs {
     /// the events already there.
     #[arg(long = "bench-data")]
     bench_data: Option<PathBuf>,
+    /// Run w1–w4, w7–w9 on this PostgreSQL database instead of the embedded store.
+    #[arg(long, env = "EVENTFOLD_POSTGRES", conflicts_with = "bench_data")]
+    postgres: Option<String>,
+    /// The PostgreSQL schema for Eventfold's tables.
+    #[arg(long, env = "EVENTFOLD_POSTGRES_SCHEMA", requires = "postgres")]
+    postgres_schema: Option<String>,
+    /// The baseline: w1–w3's concurrency and batch sizes as plain INSERTs into a scratch table
+    /// of the `--postgres` database (no event store logic).
+    #[arg(long, requires = "postgres")]
+    plain_insert: bool,
 }
 
 /// The figures of one run.
@@ -148,28 +159,50 @@ pub async fn bench(args: BenchArgs, server: Option<&str>) -> anyhow::Result<Exit
             temporary.path().to_owned()
         }
     };
-    let figures = match (args.workload, server) {
-        (Workload::W5 | Workload::W6, Some(_)) => {
-            bail!("w5 and w6 measure the embedded engine itself; run them without --server")
+    let remote = server.is_some() || args.postgres.is_some();
+    let figures = match args.workload {
+        Workload::W5 | Workload::W6 if remote => {
+            bail!("w5 and w6 measure the embedded engine itself; run them without --server or --postgres")
         }
-        (Workload::W5, None) => read_one_stream(&dir, args.events).await?,
-        (Workload::W6, None) => reopen(&dir, args.events).await?,
-        (workload, server) => {
-            let (store, embedded, streams_base) = match server {
-                Some(url) => {
+        Workload::W5 => read_one_stream(&dir, args.events).await?,
+        Workload::W6 => reopen(&dir, args.events).await?,
+        workload if args.plain_insert => {
+            let Some(url) = &args.postgres else {
+                bail!("--plain-insert measures PostgreSQL itself: give --postgres URL");
+            };
+            baseline::plain_inserts(url, workload, args.seconds).await?
+        }
+        workload => {
+            // A server or database keeps what earlier runs wrote: name this run's streams apart.
+            let fresh_base =
+                || (uuid::Uuid::new_v4().as_u128() as u64 % 1_000_000) * 1_000_000_000_000;
+            let (store, snapshots, embedded, streams_base): (
+                Arc<dyn EventStore>,
+                Arc<dyn eventfold::SnapshotStore>,
+                _,
+                _,
+            ) = match (server, &args.postgres) {
+                (Some(url), _) => {
                     let client = eventfold_client::Client::new(url)?;
-                    // A server keeps what earlier runs wrote: name this run's streams apart.
-                    let base =
-                        (uuid::Uuid::new_v4().as_u128() as u64 % 1_000_000) * 1_000_000_000_000;
-                    (Arc::new(client) as Arc<dyn EventStore>, None, base)
-                }
-                None => {
-                    let store = EmbeddedStore::open(&dir, Options::default())?;
                     (
-                        Arc::new(store.clone()) as Arc<dyn EventStore>,
-                        Some(store),
-                        0,
+                        Arc::new(client.clone()),
+                        Arc::new(client),
+                        None,
+                        fresh_base(),
                     )
+                }
+                (None, Some(url)) => {
+                    let options = eventfold_postgres::PostgresOptions {
+                        schema: args.postgres_schema.clone(),
+                        ..Default::default()
+                    };
+                    let store = eventfold_postgres::PostgresStore::connect(url, options).await?;
+                    (Arc::new(store.clone()), Arc::new(store), None, fresh_base())
+                }
+                (None, None) => {
+                    let store = EmbeddedStore::open(&dir, Options::default())?;
+                    let snapshots = eventfold::DirectorySnapshotStore::open(dir.join("snapshots"))?;
+                    (Arc::new(store.clone()), Arc::new(snapshots), Some(store), 0)
                 }
             };
             let run = Run {
@@ -179,12 +212,6 @@ pub async fn bench(args: BenchArgs, server: Option<&str>) -> anyhow::Result<Exit
             };
             let figures = match workload {
                 Workload::W8 => {
-                    let snapshots: Arc<dyn eventfold::SnapshotStore> = match server {
-                        Some(url) => Arc::new(eventfold_client::Client::new(url)?),
-                        None => Arc::new(eventfold::DirectorySnapshotStore::open(
-                            dir.join("snapshots"),
-                        )?),
-                    };
                     sdk::command_round_trip(run.store.clone(), snapshots, 100_000, args.seconds)
                         .await?
                 }
@@ -204,10 +231,13 @@ pub async fn bench(args: BenchArgs, server: Option<&str>) -> anyhow::Result<Exit
         }
     };
     let mut figures = figures;
-    figures.extra.insert(
-        "target".into(),
-        server.map_or("embedded".into(), |url| url.into()),
-    );
+    let target = match (server, &args.postgres) {
+        (Some(url), _) => url.to_owned(),
+        (None, Some(_)) if args.plain_insert => "postgresql (plain INSERT)".into(),
+        (None, Some(_)) => "postgresql".into(),
+        (None, None) => "embedded".into(),
+    };
+    figures.extra.insert("target".into(), target.into());
     figures.print(args.json)?;
     Ok(ExitCode::SUCCESS)
 }
