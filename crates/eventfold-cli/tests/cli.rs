@@ -642,3 +642,56 @@ fn a_configuration_file_sets_the_data_directory_and_the_server() {
         "{message}"
     );
 }
+
+#[test]
+fn serve_on_an_unreachable_database_fails_with_one_actionable_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = eventfold(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--postgres",
+            "postgres://postgres@127.0.0.1:1/test",
+        ],
+    );
+    let error = failure(&output);
+    assert_eq!(error.trim().lines().count(), 1, "{error}");
+    assert!(
+        error.contains("cannot connect to PostgreSQL at 127.0.0.1:1")
+            && error.contains("check the URL"),
+        "{error}"
+    );
+}
+
+#[test]
+fn two_servers_on_one_database_see_each_others_appends() {
+    let Ok(url) = std::env::var("EVENTFOLD_TEST_POSTGRES") else {
+        return;
+    };
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--postgres",
+        &url,
+        "--postgres-schema",
+        "eventfold_cli_nodes",
+    ];
+    let first = Served::start_with(&args);
+    let second = Served::start_with(&args);
+    let stream = format!("node-{}", std::process::id());
+    ok_lines(&first.run(&["append", &stream, "Hello", r#"{"from": 1}"#]));
+    ok_lines(&second.run(&["append", &stream, "Hello", r#"{"from": 2}"#]));
+    for served in [&first, &second] {
+        let events = ok_lines(&served.run(&["read", &stream]));
+        let from: Vec<i64> = events
+            .iter()
+            .map(|event| event["data"]["from"].as_i64().unwrap())
+            .collect();
+        assert_eq!(from, vec![1, 2]);
+    }
+    assert!(first.stop().success());
+    assert!(second.stop().success());
+}
