@@ -194,30 +194,17 @@ pub async fn read_all(client: &Client, request: &ReadAll) -> Result<AllSlice, St
         next: Position(next),
         end_of_log: true,
     };
-    // Positions are dense: without a filter, a page's worth of positions holds a page of events
-    // (fewer only where metadata hides some), and a narrow range keeps the plan a short index
-    // scan. Filtered reads examine a wider range for their matches.
-    let span = if request.filter.is_empty() {
-        (request.limit as u64).clamp(1, SCAN_POSITIONS_MAX)
-    } else {
-        SCAN_POSITIONS_MAX
-    };
-    let (low, high) = match (request.direction, start) {
+    let start = match (request.direction, start) {
         (Direction::Forward, Some(start)) if start >= head => {
             return Ok(empty_end(head.max(start)))
         }
-        (Direction::Forward, Some(start)) => (start, (start + span).min(head) - 1),
-        (Direction::Backward, Some(start)) => (start.saturating_sub(span - 1), start),
+        (_, Some(start)) => start,
         (_, None) => return Ok(empty_end(0)),
     };
     if request.limit == 0 {
-        let next = match request.direction {
-            Direction::Forward => low,
-            Direction::Backward => high,
-        };
         return Ok(AllSlice {
             events: Vec::new(),
-            next: Position(next),
+            next: Position(start),
             end_of_log: false,
         });
     }
@@ -242,33 +229,57 @@ pub async fn read_all(client: &Client, request: &ReadAll) -> Result<AllSlice, St
            AND (cardinality($6::text[]) = 0 OR e.event_type = ANY($6))
          ORDER BY e.position {order} LIMIT $7"
     );
-    let limit = to_sql_int(request.limit as u64 + 1);
-    let params: [&(dyn ToSql + Sync); 7] = [
-        &to_sql_int(low),
-        &to_sql_int(high),
-        &now_secs,
-        &filter.category,
-        &filter.stream_prefix,
-        &types,
-        &limit,
-    ];
-    let rows = client.query(&sql, &params).await.map_err(pg_error)?;
-    let more = rows.len() > request.limit;
-    let events = rows
-        .iter()
-        .take(request.limit)
-        .map(event_of)
-        .collect::<Result<Vec<_>, _>>()?;
-    let (next, end_of_log) = match (request.direction, more) {
-        (Direction::Forward, true) => (events[events.len() - 1].position.0 + 1, false),
-        (Direction::Backward, true) => (events[events.len() - 1].position.0 - 1, false),
-        (Direction::Forward, false) => (high + 1, high + 1 >= head),
-        (Direction::Backward, false) if low == 0 => (0, true),
-        (Direction::Backward, false) => (low - 1, false),
-    };
-    Ok(AllSlice {
-        events,
-        next: Position(next),
-        end_of_log,
-    })
+    // Examine at most SCAN_POSITIONS_MAX positions, in ranges: without a filter a range of the
+    // events still wanted (positions are dense, so it holds them unless metadata hides some),
+    // which keeps the plan a short index scan; with one, everything left at once.
+    let mut events = Vec::with_capacity(request.limit.min(1024));
+    let mut cursor = start;
+    let mut examined = 0u64;
+    // Each further range is four times wider, so hidden stretches cost a few queries, not many.
+    let mut widen = 1u64;
+    loop {
+        let wanted = request.limit - events.len();
+        let left = SCAN_POSITIONS_MAX - examined;
+        let span = if filter.is_empty() {
+            (wanted as u64).saturating_mul(widen).clamp(1, left)
+        } else {
+            left
+        };
+        widen = widen.saturating_mul(4);
+        let (low, high) = match request.direction {
+            Direction::Forward => (cursor, (cursor + span).min(head) - 1),
+            Direction::Backward => (cursor.saturating_sub(span - 1), cursor),
+        };
+        let limit = to_sql_int(wanted as u64 + 1);
+        let params: [&(dyn ToSql + Sync); 7] = [
+            &to_sql_int(low),
+            &to_sql_int(high),
+            &now_secs,
+            &filter.category,
+            &filter.stream_prefix,
+            &types,
+            &limit,
+        ];
+        let rows = client.query(&sql, &params).await.map_err(pg_error)?;
+        let more = rows.len() > wanted;
+        for row in rows.iter().take(wanted) {
+            events.push(event_of(row)?);
+        }
+        examined += high - low + 1;
+        let (next, end_of_log) = match (request.direction, more) {
+            (Direction::Forward, true) => (events[events.len() - 1].position.0 + 1, false),
+            (Direction::Backward, true) => (events[events.len() - 1].position.0 - 1, false),
+            (Direction::Forward, false) => (high + 1, high + 1 >= head),
+            (Direction::Backward, false) if low == 0 => (0, true),
+            (Direction::Backward, false) => (low - 1, false),
+        };
+        if more || end_of_log || events.len() == request.limit || examined >= SCAN_POSITIONS_MAX {
+            return Ok(AllSlice {
+                events,
+                next: Position(next),
+                end_of_log,
+            });
+        }
+        cursor = next;
+    }
 }
