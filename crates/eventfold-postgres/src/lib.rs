@@ -9,8 +9,8 @@
 //! as the embedded engine does with fdatasync).
 //!
 //! **Live subscriptions** are reads that wait for the head to move: a node learns of its own
-//! commits at once, of other nodes' through `LISTEN eventfold_head` (the writer sends
-//! `pg_notify` inside its transaction), and polls the head every second as a fallback.
+//! commits at once, of other nodes' through `LISTEN eventfold_head[_<schema>]` (the writer
+//! sends `pg_notify` inside its transaction), and polls the head every second as a fallback.
 
 mod notify;
 mod reads;
@@ -112,6 +112,15 @@ pub(crate) fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {
     StoreError::Backend(format!("PostgreSQL: {}", pool_text(error)))
 }
 
+/// The notification channel of a schema's head: stores in other schemas of the same database
+/// must not hear it.
+fn notify_channel(schema: Option<&str>) -> String {
+    match schema {
+        Some(schema) => format!("eventfold_head_{schema}"),
+        None => "eventfold_head".to_owned(),
+    }
+}
+
 /// Where `config` points, for error messages (never the password).
 fn describe(config: &tokio_postgres::Config) -> String {
     let hosts: Vec<String> = config
@@ -138,30 +147,49 @@ impl PostgresStore {
         let mut config: tokio_postgres::Config = url.parse().map_err(|error| {
             StoreError::InvalidRequest(format!("`{url}` is not a PostgreSQL URL: {error}"))
         })?;
+        // A session stuck in a transaction (a stalled node holding the head row's lock) is ended
+        // by the server after a minute, so other nodes are not blocked for long.
+        let mut session = String::from("-c idle_in_transaction_session_timeout=60000");
         if let Some(schema) = &options.schema {
-            let valid = !schema.is_empty()
-                && schema.len() <= 63
+            let valid = schema.len() <= 63
+                && schema.starts_with(|c: char| c.is_ascii_lowercase())
                 && schema
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !valid {
                 return Err(StoreError::InvalidRequest(format!(
-                    "schema `{schema}`: use 1 to 63 lowercase letters, digits and underscores"
+                    "schema `{schema}`: use a lowercase letter, then up to 62 lowercase letters, \
+                     digits and underscores"
                 )));
             }
-            config.options(format!("-c search_path={schema}"));
+            // Quoted: a name such as `user` is a keyword.
+            session.push_str(&format!(" -c search_path=\"{schema}\""));
         }
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(options.connections_max.max(2))
-            .build()
-            .map_err(|error| StoreError::Backend(format!("PostgreSQL pool: {error}")))?;
+        config
+            .options(session)
+            .connect_timeout(Duration::from_secs(10))
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30));
+        let build_pool = |size: usize| {
+            let manager = Manager::from_config(
+                config.clone(),
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Verified,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size)
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .wait_timeout(Some(Duration::from_secs(30)))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .build()
+                .map_err(|error| StoreError::Backend(format!("PostgreSQL pool: {error}")))
+        };
+        // Reads and the writer have pools of their own: many subscribers waiting for a
+        // connection never delay a write.
+        let pool = build_pool(options.connections_max.max(2))?;
+        let write_pool = build_pool(2)?;
         let where_ = describe(&config);
         let mut client = pool.get().await.map_err(|error| {
             StoreError::Backend(format!(
@@ -170,6 +198,17 @@ impl PostgresStore {
                 pool_text(error)
             ))
         })?;
+        let encoding: String = client
+            .query_one("SHOW server_encoding", &[])
+            .await
+            .map_err(pg_error)?
+            .get(0);
+        if encoding != "UTF8" {
+            return Err(StoreError::Backend(format!(
+                "the database at {where_} uses the {encoding} encoding; Eventfold needs UTF8 \
+                 (CREATE DATABASE … ENCODING 'UTF8')"
+            )));
+        }
         schema::migrate(&mut client, options.schema.as_deref()).await?;
         let head: i64 = client
             .query_one("SELECT next_position FROM eventfold_head", &[])
@@ -179,18 +218,22 @@ impl PostgresStore {
         drop(client);
         let (publish, head) = watch::channel(Position(head as u64));
         let (stop, stopped) = watch::channel(false);
-        let (commands, queue) = mpsc::channel(options.batch_commands_max * 4);
+        let batch_max = options.batch_commands_max.max(1);
+        let (commands, queue) = mpsc::channel(batch_max * 4);
+        let channel = notify_channel(options.schema.as_deref());
         tokio::spawn(writer::run(
-            pool.clone(),
+            write_pool,
             queue,
             publish.clone(),
-            options.batch_commands_max,
+            batch_max,
+            channel.clone(),
         ));
         tokio::spawn(notify::follow_head(
             config,
             pool.clone(),
             publish,
-            options.poll_interval,
+            options.poll_interval.max(Duration::from_millis(10)),
+            channel,
             stopped,
         ));
         Ok(Self {

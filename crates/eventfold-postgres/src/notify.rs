@@ -1,4 +1,4 @@
-//! Following the head: `LISTEN eventfold_head` for other nodes' commits, and a slow poll in case
+//! Following the head: `LISTEN` on the schema's channel for other nodes' commits, and a slow poll in case
 //! a notification is lost (a dropped connection) — never a busy loop.
 
 use std::time::Duration;
@@ -18,6 +18,7 @@ pub async fn follow_head(
     pool: Pool,
     head: watch::Sender<Position>,
     poll_interval: Duration,
+    channel: String,
     mut stop: watch::Receiver<bool>,
 ) {
     let raise = |next: u64| {
@@ -47,7 +48,10 @@ pub async fn follow_head(
                 }
                 Ok(())
             });
-            client.batch_execute("LISTEN eventfold_head").await?;
+            // The channel is built from a checked schema name; quoted as an identifier.
+            client
+                .batch_execute(&format!("LISTEN \"{channel}\""))
+                .await?;
             // Catch what was committed before the LISTEN took effect.
             if let Ok(client) = pool.get().await {
                 if let Ok(now) = reads::head(&client).await {

@@ -159,17 +159,36 @@ pub async fn head(client: &Client) -> Result<u64, StoreError> {
     Ok(head as u64)
 }
 
-/// The first position recorded at or after `nanos` (the head if none).
+/// The first position recorded at or after `nanos` (the head if none). `recorded_ns` never
+/// decreases along positions and positions are dense, so a binary search over the primary key
+/// finds it in about log2(head) lookups, with no index on time to maintain.
 async fn first_at_or_after(client: &Client, nanos: i64, head: u64) -> Result<u64, StoreError> {
-    let row = client
-        .query_opt(
-            "SELECT position FROM eventfold_events WHERE recorded_ns >= $1
-             ORDER BY recorded_ns, position LIMIT 1",
-            &[&nanos],
-        )
+    let statement = client
+        .prepare("SELECT recorded_ns FROM eventfold_events WHERE position = $1")
         .await
         .map_err(pg_error)?;
-    Ok(row.map_or(head, |row| (row.get::<_, i64>(0) as u64).min(head)))
+    let (mut low, mut high) = (0u64, head);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let row = client
+            .query_opt(&statement, &[&to_sql_int(middle)])
+            .await
+            .map_err(pg_error)?;
+        let recorded: i64 = match row {
+            Some(row) => row.get(0),
+            None => {
+                return Err(corrupted(format!(
+                    "position {middle} is missing below the head {head}"
+                )))
+            }
+        };
+        if recorded >= nanos {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    Ok(low)
 }
 
 pub async fn read_all(client: &Client, request: &ReadAll) -> Result<AllSlice, StoreError> {

@@ -46,10 +46,9 @@ const MIGRATIONS: &[(i32, &str)] = &[(
          created_stream boolean NOT NULL,
          UNIQUE (stream, revision)
      );
-     -- recorded_ns grows with position: a BRIN index finds a time at almost no write cost.
-     -- Filtered $all reads scan position ranges (bounded per page), so category and type need
-     -- no B-tree of their own on the write path.
-     CREATE INDEX eventfold_events_by_time ON eventfold_events USING brin (recorded_ns);
+     -- No other index on the write path: filtered $all reads scan position ranges (bounded
+     -- per page), and a time is found by binary search over positions (recorded_ns never
+     -- decreases along them).
      CREATE TABLE eventfold_snapshots (
          stream text PRIMARY KEY,
          revision bigint NOT NULL,
@@ -69,7 +68,7 @@ pub async fn migrate(client: &mut Client, schema: Option<&str>) -> Result<i32, S
         .map_err(pg_error)?;
     if let Some(schema) = schema {
         // Checked by the caller: lowercase letters, digits and underscores only.
-        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
             .await
             .map_err(pg_error)?;
     }

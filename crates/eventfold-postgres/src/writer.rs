@@ -57,6 +57,14 @@ impl Command {
         events.iter().map(|event| event.id)
     }
 
+    /// Roughly what the command carries to the database, in bytes.
+    fn size_bytes(&self) -> usize {
+        match self {
+            Command::Append { events, .. } => events.iter().map(NewEvent::size_bytes).sum(),
+            _ => 1024,
+        }
+    }
+
     fn fail(self, error: impl Fn() -> StoreError) {
         match self {
             Command::Append { reply, .. } => drop(reply.send(Err(error()))),
@@ -73,47 +81,109 @@ enum Outcome {
     Changed(Result<(), StoreError>),
 }
 
-/// Takes writes from `commands` until every sender is gone, `batch_max` per transaction.
+/// The most event bytes one write transaction carries (later writes wait for the next one).
+const BATCH_BYTES_MAX: usize = 32 << 20;
+
+/// Why a write transaction failed.
+pub enum WriteError {
+    /// It was rolled back (or never started): nothing of it exists.
+    RolledBack(StoreError),
+    /// The connection failed while COMMIT was on its way: it may or may not have committed.
+    OutcomeUnknown(StoreError),
+}
+
+/// Takes writes from `commands` until every sender is gone: as many as are waiting, up to
+/// `batch_max` commands and [`BATCH_BYTES_MAX`] bytes, per transaction.
 pub async fn run(
     pool: Pool,
     mut commands: mpsc::Receiver<Command>,
     head: watch::Sender<Position>,
     batch_max: usize,
+    channel: String,
 ) {
-    let mut batch = Vec::with_capacity(batch_max);
-    while commands.recv_many(&mut batch, batch_max).await > 0 {
-        match write(&pool, &batch).await {
-            Ok((outcomes, next_position)) => {
-                head.send_if_modified(|head| {
-                    let moved = next_position > head.0;
-                    head.0 = head.0.max(next_position);
-                    moved
-                });
-                for (command, outcome) in batch.drain(..).zip(outcomes) {
-                    match (command, outcome) {
-                        (Command::Append { reply, .. }, Outcome::Appended(result)) => {
-                            let _ = reply.send(result);
-                        }
-                        (
-                            Command::SetMetadata { reply, .. } | Command::Delete { reply, .. },
-                            Outcome::Changed(result),
-                        ) => {
-                            let _ = reply.send(result);
-                        }
-                        _ => unreachable!("one outcome per command, in order"),
+    let mut waiting: std::collections::VecDeque<Command> = std::collections::VecDeque::new();
+    loop {
+        if waiting.is_empty() {
+            match commands.recv().await {
+                Some(command) => waiting.push_back(command),
+                None => return,
+            }
+        }
+        while waiting.len() < batch_max {
+            match commands.try_recv() {
+                Ok(command) => waiting.push_back(command),
+                Err(_) => break,
+            }
+        }
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while let Some(command) = waiting.front() {
+            let size = command.size_bytes();
+            if !batch.is_empty() && (bytes + size > BATCH_BYTES_MAX || batch.len() >= batch_max) {
+                break;
+            }
+            bytes += size;
+            batch.push(waiting.pop_front().expect("looked at"));
+        }
+        match write(&pool, &batch, &channel).await {
+            Ok((outcomes, next_position)) => answer(&head, batch, outcomes, next_position),
+            // One write the database refuses (or a lost connection) must not fail the writes
+            // batched with it: after a rollback, each is tried again on its own.
+            Err(WriteError::RolledBack(error)) if batch.len() > 1 => {
+                tracing::warn!(%error, "a write transaction failed; retrying its writes one by one");
+                for command in batch {
+                    let single = vec![command];
+                    match write(&pool, &single, &channel).await {
+                        Ok((outcomes, next)) => answer(&head, single, outcomes, next),
+                        Err(error) => fail_all(single, error),
                     }
                 }
             }
-            Err(error) => {
-                // Nothing of the batch was committed (one transaction); every write gets the
-                // error and may be retried.
-                tracing::warn!(%error, "a write transaction failed");
-                let message = error.to_string();
-                for command in batch.drain(..) {
-                    command.fail(|| StoreError::Backend(message.clone()));
-                }
-            }
+            Err(error) => fail_all(batch, error),
         }
+    }
+}
+
+/// Sends each command its outcome, and raises the head.
+fn answer(head: &watch::Sender<Position>, batch: Vec<Command>, outcomes: Vec<Outcome>, next: u64) {
+    head.send_if_modified(|head| {
+        let moved = next > head.0;
+        head.0 = head.0.max(next);
+        moved
+    });
+    for (command, outcome) in batch.into_iter().zip(outcomes) {
+        match (command, outcome) {
+            (Command::Append { reply, .. }, Outcome::Appended(result)) => {
+                let _ = reply.send(result);
+            }
+            (
+                Command::SetMetadata { reply, .. } | Command::Delete { reply, .. },
+                Outcome::Changed(result),
+            ) => {
+                let _ = reply.send(result);
+            }
+            _ => unreachable!("one outcome per command, in order"),
+        }
+    }
+}
+
+fn fail_all(batch: Vec<Command>, error: WriteError) {
+    let message = match error {
+        WriteError::RolledBack(error) => {
+            tracing::warn!(%error, "a write failed");
+            format!("{error}; nothing was written")
+        }
+        WriteError::OutcomeUnknown(error) => {
+            tracing::error!(%error, "the connection failed during COMMIT");
+            format!(
+                "{error}: the connection failed during COMMIT, so the write may or may not have \
+                 been committed; read the stream to find out, or retry with the same event ids \
+                 (a retry of a committed append returns its original result)"
+            )
+        }
+    };
+    for command in batch {
+        command.fail(|| StoreError::Backend(message.clone()));
     }
 }
 
@@ -248,9 +318,45 @@ impl BatchState {
 }
 
 /// Writes `batch` in one transaction; the outcomes in order, and the head after it.
-async fn write(pool: &Pool, batch: &[Command]) -> Result<(Vec<Outcome>, u64), StoreError> {
-    let mut client = pool.get().await.map_err(crate::pool_error)?;
-    let tx = client.transaction().await.map_err(pg_error)?;
+async fn write(
+    pool: &Pool,
+    batch: &[Command],
+    channel: &str,
+) -> Result<(Vec<Outcome>, u64), WriteError> {
+    let rolled_back = WriteError::RolledBack;
+    let mut client = pool
+        .get()
+        .await
+        .map_err(|error| rolled_back(crate::pool_error(error)))?;
+    // READ COMMITTED whatever the database's default: each statement must see the commits
+    // made before the head row's lock was granted.
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
+        .start()
+        .await
+        .map_err(|error| rolled_back(pg_error(error)))?;
+    // Dropped on an error, the transaction rolls back.
+    let (outcomes, next, changed) = stage(&tx, batch, channel).await.map_err(rolled_back)?;
+    if !changed {
+        tx.rollback()
+            .await
+            .map_err(|error| rolled_back(pg_error(error)))?;
+        return Ok((outcomes, next));
+    }
+    tx.commit()
+        .await
+        .map_err(|error| WriteError::OutcomeUnknown(pg_error(error)))?;
+    Ok((outcomes, next))
+}
+
+/// Everything of a write transaction but its end: the outcomes, the head after it, and whether
+/// anything changed.
+async fn stage(
+    tx: &deadpool_postgres::Transaction<'_>,
+    batch: &[Command],
+    channel: &str,
+) -> Result<(Vec<Outcome>, u64, bool), StoreError> {
     let streams: Vec<&str> = batch.iter().map(|c| c.stream().as_str()).collect();
     let ids: Vec<Uuid> = batch.iter().flat_map(Command::event_ids).collect();
     let lock_sql = "SELECT next_position, last_recorded_ns FROM eventfold_head FOR UPDATE";
@@ -331,14 +437,13 @@ async fn write(pool: &Pool, batch: &[Command]) -> Result<(Vec<Outcome>, u64), St
         })
         .collect();
     if state.changed.is_empty() {
-        tx.rollback().await.map_err(pg_error)?;
-        return Ok((outcomes, state.next_position));
+        return Ok((outcomes, state.next_position, false));
     }
     let next_position = to_sql_int(state.next_position);
     // Pipelined too: the statements are independent; the commit waits for them all.
     futures::try_join!(
-        insert_events(&tx, &state.rows),
-        upsert_streams(&tx, &state),
+        insert_events(tx, &state.rows),
+        upsert_streams(tx, &state),
         async {
             tx.execute(
                 "UPDATE eventfold_head SET next_position = $1, last_recorded_ns = $2",
@@ -349,15 +454,14 @@ async fn write(pool: &Pool, batch: &[Command]) -> Result<(Vec<Outcome>, u64), St
         },
         async {
             tx.execute(
-                "SELECT pg_notify('eventfold_head', $1::bigint::text)",
-                &[&next_position],
+                "SELECT pg_notify($1, $2::bigint::text)",
+                &[&channel, &next_position],
             )
             .await
             .map_err(pg_error)
         },
     )?;
-    tx.commit().await.map_err(pg_error)?;
-    Ok((outcomes, state.next_position))
+    Ok((outcomes, state.next_position, true))
 }
 
 async fn insert_events(
