@@ -367,12 +367,19 @@ async fn stage(
                    FROM eventfold_events WHERE id = ANY($1)";
     let (streams_param, ids_param): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) =
         ([&streams], [&ids]);
-    // Pipelined: sent together, run in order. The server runs the lookups after the lock is
-    // taken, each statement with a fresh snapshot, so they see every earlier commit.
+    // Prepared first (once per connection). Then the three queries are pipelined: each goes
+    // out whole, in this order, when first polled, so the server runs the lookups after the
+    // lock is granted, each with a fresh snapshot that sees every earlier commit.
+    let (lock_statement, heads_statement, ids_statement) = futures::try_join!(
+        tx.prepare_cached(lock_sql),
+        tx.prepare_cached(heads_sql),
+        tx.prepare_cached(ids_sql)
+    )
+    .map_err(pg_error)?;
     let (head, head_rows, id_rows) = futures::try_join!(
-        tx.query_one(lock_sql, &[]),
-        tx.query(heads_sql, &streams_param),
-        tx.query(ids_sql, &ids_param)
+        tx.query_one(&lock_statement, &[]),
+        tx.query(&heads_statement, &streams_param),
+        tx.query(&ids_statement, &ids_param)
     )
     .map_err(pg_error)?;
     let mut heads = HashMap::with_capacity(head_rows.len());
@@ -446,7 +453,11 @@ async fn stage(
         upsert_streams(tx, &state),
         async {
             tx.execute(
-                "UPDATE eventfold_head SET next_position = $1, last_recorded_ns = $2",
+                &tx.prepare_cached(
+                    "UPDATE eventfold_head SET next_position = $1, last_recorded_ns = $2",
+                )
+                .await
+                .map_err(pg_error)?,
                 &[&next_position, &state.recorded_ns],
             )
             .await
@@ -454,7 +465,9 @@ async fn stage(
         },
         async {
             tx.execute(
-                "SELECT pg_notify($1, $2::bigint::text)",
+                &tx.prepare_cached("SELECT pg_notify($1, $2::bigint::text)")
+                    .await
+                    .map_err(pg_error)?,
                 &[&channel, &next_position],
             )
             .await
@@ -472,12 +485,16 @@ async fn insert_events(
         return Ok(());
     }
     tx.execute(
-        "INSERT INTO eventfold_events (position, stream, category, revision, id, event_type,
+        &tx.prepare_cached(
+            "INSERT INTO eventfold_events (position, stream, category, revision, id, event_type,
              content_type, data, metadata, occurred_ns, recorded_ns, append_start, append_len,
              created_stream)
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::uuid[],
              $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::bigint[], $11::bigint[],
              $12::bigint[], $13::integer[], $14::boolean[])",
+        )
+        .await
+        .map_err(pg_error)?,
         &[
             &rows.position,
             &rows.stream,
@@ -525,7 +542,8 @@ async fn upsert_streams(
         metadata.push(serde_json::to_string(meta).expect("metadata serialises"));
     }
     tx.execute(
-        "INSERT INTO eventfold_streams (stream, next_revision, deleted_before, tombstoned,
+        &tx.prepare_cached(
+            "INSERT INTO eventfold_streams (stream, next_revision, deleted_before, tombstoned,
              max_age_secs, max_count, truncate_before, metadata)
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::boolean[],
              $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])
@@ -534,6 +552,9 @@ async fn upsert_streams(
              tombstoned = excluded.tombstoned, max_age_secs = excluded.max_age_secs,
              max_count = excluded.max_count, truncate_before = excluded.truncate_before,
              metadata = excluded.metadata",
+        )
+        .await
+        .map_err(pg_error)?,
         &[
             &names,
             &next_revision,
