@@ -306,7 +306,20 @@ impl EventStore for PostgresStore {
     async fn read_all(&self, request: ReadAll) -> Result<AllSlice, StoreError> {
         self.check_read_limit(request.limit)?;
         request.filter.validate()?;
-        reads::read_all(&**self.client().await?, &request).await
+        let client = self.client().await?;
+        // A large unfiltered page is read in two halves at once, when a second connection is
+        // free right away.
+        let second =
+            if request.filter.is_empty() && request.limit as u64 >= reads::SPLIT_POSITIONS_MIN {
+                let wait = deadpool_postgres::Timeouts {
+                    wait: Some(Duration::ZERO),
+                    ..Default::default()
+                };
+                self.inner.pool.timeout_get(&wait).await.ok()
+            } else {
+                None
+            };
+        reads::read_all(&client, second.as_deref().map(|c| &**c), &request).await
     }
 
     async fn subscribe_all(

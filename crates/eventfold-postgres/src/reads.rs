@@ -63,23 +63,40 @@ pub async fn stream_head(
     row.as_ref().map(head_of).transpose()
 }
 
-fn event_of(row: &Row) -> Result<RecordedEvent, StoreError> {
-    let stream: String = row.get(1);
-    let content_type: String = row.get(5);
-    let data: Vec<u8> = row.get(6);
-    let metadata: Vec<u8> = row.get(7);
-    Ok(RecordedEvent {
-        position: Position(row.get::<_, i64>(0) as u64),
-        stream: StreamName::new(&stream).map_err(|error| corrupted(error.to_string()))?,
-        revision: Revision(row.get::<_, i64>(2) as u64),
-        id: row.get(3),
-        event_type: row.get(4),
-        content_type: content_type_from(&content_type),
-        data: Bytes::from(data),
-        metadata: Bytes::from(metadata),
-        occurred_at: row.get::<_, Option<i64>>(8).map(nanos_to_time),
-        recorded_at: nanos_to_time(row.get(9)),
-    })
+/// Turns rows into events, checking each stream name once per page (a page of `$all` holds
+/// many events of few streams).
+#[derive(Default)]
+struct EventDecoder {
+    streams: std::collections::HashMap<String, StreamName>,
+}
+
+impl EventDecoder {
+    fn event(&mut self, row: &Row) -> Result<RecordedEvent, StoreError> {
+        let name: &str = row.get(1);
+        let stream = match self.streams.get(name) {
+            Some(stream) => stream.clone(),
+            None => {
+                let stream = StreamName::new(name).map_err(|error| corrupted(error.to_string()))?;
+                self.streams.insert(name.to_owned(), stream.clone());
+                stream
+            }
+        };
+        let content_type: &str = row.get(5);
+        let data: &[u8] = row.get(6);
+        let metadata: &[u8] = row.get(7);
+        Ok(RecordedEvent {
+            position: Position(row.get::<_, i64>(0) as u64),
+            stream,
+            revision: Revision(row.get::<_, i64>(2) as u64),
+            id: row.get(3),
+            event_type: row.get(4),
+            content_type: content_type_from(content_type),
+            data: Bytes::copy_from_slice(data),
+            metadata: Bytes::copy_from_slice(metadata),
+            occurred_at: row.get::<_, Option<i64>>(8).map(nanos_to_time),
+            recorded_at: nanos_to_time(row.get(9)),
+        })
+    }
 }
 
 /// The oldest `recorded_ns` a stream's max-age lets reads return at `now_secs`.
@@ -146,7 +163,8 @@ pub async fn read_stream(
         )
         .await
         .map_err(pg_error)?;
-    rows.iter().map(event_of).collect()
+    let mut decoder = EventDecoder::default();
+    rows.iter().map(|row| decoder.event(row)).collect()
 }
 
 /// The head of the log: every position below it is committed and visible.
@@ -191,7 +209,15 @@ async fn first_at_or_after(client: &Client, nanos: i64, head: u64) -> Result<u64
     Ok(low)
 }
 
-pub async fn read_all(client: &Client, request: &ReadAll) -> Result<AllSlice, StoreError> {
+/// Ranges of at least this many positions are read in two halves on two connections at once.
+pub const SPLIT_POSITIONS_MIN: u64 = 4096;
+
+/// A page of `$all`. With `second`, a large unfiltered range is read in two halves at once.
+pub async fn read_all(
+    client: &Client,
+    second: Option<&Client>,
+    request: &ReadAll,
+) -> Result<AllSlice, StoreError> {
     let head = head(client).await?;
     let start = match (request.from, request.direction) {
         (AllFrom::Start, Direction::Forward) => Some(0),
@@ -236,13 +262,14 @@ pub async fn read_all(client: &Client, request: &ReadAll) -> Result<AllSlice, St
     let now_secs = chrono::Utc::now().timestamp();
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM eventfold_events e
-         JOIN eventfold_streams s ON s.stream = e.stream
+         LEFT JOIN eventfold_streams s ON s.stream = e.stream AND s.hides
          WHERE e.position BETWEEN $1 AND $2
-           AND NOT s.tombstoned
-           AND e.revision >= GREATEST(s.deleted_before, COALESCE(s.truncate_before, 0),
-                                      s.next_revision - COALESCE(s.max_count, s.next_revision))
-           AND (s.max_age_secs IS NULL
-                OR e.recorded_ns / 1000000000 >= $3::bigint - s.max_age_secs)
+           AND (s.stream IS NULL OR (
+               NOT s.tombstoned
+               AND e.revision >= GREATEST(s.deleted_before, COALESCE(s.truncate_before, 0),
+                                          s.next_revision - COALESCE(s.max_count, s.next_revision))
+               AND (s.max_age_secs IS NULL
+                    OR e.recorded_ns / 1000000000 >= $3::bigint - s.max_age_secs)))
            AND ($4::text IS NULL OR e.category = $4)
            AND ($5::text IS NULL OR starts_with(e.stream, $5))
            AND (cardinality($6::text[]) = 0 OR e.event_type = ANY($6))
@@ -252,6 +279,7 @@ pub async fn read_all(client: &Client, request: &ReadAll) -> Result<AllSlice, St
     // events still wanted (positions are dense, so it holds them unless metadata hides some),
     // which keeps the plan a short index scan; with one, everything left at once.
     let mut events = Vec::with_capacity(request.limit.min(1024));
+    let mut decoder = EventDecoder::default();
     let mut cursor = start;
     let mut examined = 0u64;
     // Each further range is four times wider, so hidden stretches cost a few queries, not many.
@@ -279,10 +307,27 @@ pub async fn read_all(client: &Client, request: &ReadAll) -> Result<AllSlice, St
             &types,
             &limit,
         ];
-        let rows = client.query(&sql, &params).await.map_err(pg_error)?;
+        let rows = match second {
+            Some(second) if filter.is_empty() && high - low + 1 >= SPLIT_POSITIONS_MIN => {
+                let middle = low + (high - low).div_ceil(2);
+                let (low_half, high_half) = (to_sql_int(middle - 1), to_sql_int(middle));
+                let mut lower: [&(dyn ToSql + Sync); 7] = params;
+                lower[1] = &low_half;
+                let mut upper: [&(dyn ToSql + Sync); 7] = params;
+                upper[0] = &high_half;
+                let (lower, upper) =
+                    futures::try_join!(client.query(&sql, &lower), second.query(&sql, &upper))
+                        .map_err(pg_error)?;
+                match request.direction {
+                    Direction::Forward => lower.into_iter().chain(upper).collect(),
+                    Direction::Backward => upper.into_iter().chain(lower).collect(),
+                }
+            }
+            _ => client.query(&sql, &params).await.map_err(pg_error)?,
+        };
         let more = rows.len() > wanted;
         for row in rows.iter().take(wanted) {
-            events.push(event_of(row)?);
+            events.push(decoder.event(row)?);
         }
         examined += high - low + 1;
         let (next, end_of_log) = match (request.direction, more) {

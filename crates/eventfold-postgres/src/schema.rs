@@ -11,9 +11,10 @@ use crate::pg_error;
 const MIGRATION_LOCK: i64 = 0x6576_666f_6c64;
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE eventfold_head (
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE eventfold_head (
          singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
          next_position bigint NOT NULL,
          last_recorded_ns bigint NOT NULL
@@ -57,7 +58,18 @@ const MIGRATIONS: &[(i32, &str)] = &[(
          recorded_ns bigint NOT NULL,
          state bytea NOT NULL
      );",
-)];
+    ),
+    (
+        2,
+        // Streams whose metadata or deletion hides events, kept apart so `$all` reads join only
+        // with them (usually none) instead of with every stream.
+        "ALTER TABLE eventfold_streams ADD COLUMN hides boolean GENERATED ALWAYS AS (
+             tombstoned OR deleted_before > 0 OR max_age_secs IS NOT NULL
+             OR max_count IS NOT NULL OR truncate_before IS NOT NULL
+         ) STORED;
+         CREATE INDEX eventfold_streams_hiding ON eventfold_streams (stream) WHERE hides;",
+    ),
+];
 
 /// Creates (in `schema`, if given, created too) or migrates the tables; returns the schema
 /// version now in place.

@@ -9,8 +9,8 @@ use futures::StreamExt;
 
 use eventfold_postgres::{PostgresOptions, PostgresStore};
 use eventfold_store::{
-    AllFrom, EventFilter, EventStore, ExpectedRevision, NewEvent, Snapshot, SnapshotStore,
-    StreamName, SubscriptionMessage,
+    AllFrom, Direction, EventFilter, EventStore, ExpectedRevision, NewEvent, ReadAll, Snapshot,
+    SnapshotStore, StreamName, SubscriptionMessage,
 };
 
 const SCHEMA: &str = "eventfold_nodes";
@@ -274,4 +274,39 @@ async fn a_killed_connection_gives_an_error_then_the_node_recovers() {
         events.len() >= 2,
         "nothing was half-applied and the retry landed"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_page_read_in_two_halves_keeps_its_order() {
+    let Some(store) = node().await else {
+        return;
+    };
+    let stream = StreamName::new(&format!("{}-1", category())).unwrap();
+    let events = (0..5000).map(|n| NewEvent::json("N", &n)).collect();
+    let written = store
+        .append(&stream, ExpectedRevision::NoStream, events)
+        .await
+        .unwrap();
+    let (first, last) = (written.first_position, written.last_position);
+    for direction in [Direction::Forward, Direction::Backward] {
+        let from = match direction {
+            Direction::Forward => first,
+            Direction::Backward => last,
+        };
+        let page = store
+            .read_all(ReadAll {
+                from: AllFrom::Position(from),
+                direction,
+                limit: 5000,
+                filter: EventFilter::default(),
+            })
+            .await
+            .unwrap();
+        let positions: Vec<u64> = page.events.iter().map(|e| e.position.0).collect();
+        let mut expected: Vec<u64> = (first.0..=last.0).collect();
+        if direction == Direction::Backward {
+            expected.reverse();
+        }
+        assert_eq!(positions, expected, "{direction:?}");
+    }
 }
