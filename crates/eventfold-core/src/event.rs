@@ -37,10 +37,14 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// A JSON event with a random id and empty metadata. `data` must be JSON text.
+    /// A JSON event with a new id and empty metadata. `data` must be JSON text.
+    ///
+    /// The id is a UUID version 7: a millisecond timestamp then random bits, so ids made close
+    /// in time sort close together, and a database index on them (PostgreSQL's) grows at its
+    /// end instead of at random pages.
     pub fn new(event_type: impl Into<String>, data: impl Into<Bytes>) -> Self {
         Self {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             event_type: event_type.into(),
             data: data.into(),
             content_type: CONTENT_TYPE_JSON.to_owned(),
