@@ -2,18 +2,23 @@
 //! projection's checkpoint, so every event takes effect exactly once.
 //!
 //! A [`Projection`] says how events change a read model; a [`ReadModel`] is where the model and
-//! the checkpoints live ([`SqliteReadModel`] and [`MemoryReadModel`] ship with the SDK); a
+//! the checkpoints live ([`SqliteReadModel`], [`MemoryReadModel`] and, behind the `postgres`
+//! feature, `PostgresReadModel` ship with the SDK); a
 //! [`Projector`] runs one projection: catch-up, then live, [`Projector::rebuild`] with progress,
 //! and versions built side by side ([`Projection::version`]) then swapped in with
 //! [`Projector::activate`].
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod progress;
 mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::{MemoryReadModel, MemoryTx};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresReadModel, PostgresTx};
 pub use progress::{Progress, ProgressBar};
 pub use runner::{CatchUp, Projector, PROJECTOR_BATCH_EVENTS};
 #[cfg(feature = "sqlite")]
