@@ -695,3 +695,31 @@ fn two_servers_on_one_database_see_each_others_appends() {
     assert!(first.stop().success());
     assert!(second.stop().success());
 }
+
+#[test]
+fn serve_with_wrong_credentials_fails_with_one_actionable_line() {
+    let Ok(url) = std::env::var("EVENTFOLD_TEST_POSTGRES") else {
+        return;
+    };
+    // The same server, as a role that does not exist.
+    let wrong = url.replacen("://", "://eventfold_no_such_role@", 1);
+    let wrong = match wrong.find('@') {
+        Some(at) if wrong[at + 1..].contains('@') => {
+            // The URL named a user already: keep only ours.
+            let rest = &wrong[at + 1..];
+            let host = &rest[rest.find('@').unwrap() + 1..];
+            format!("postgres://eventfold_no_such_role@{host}")
+        }
+        _ => wrong,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let error = failure(&eventfold(
+        dir.path(),
+        &["serve", "--listen", "127.0.0.1:0", "--postgres", &wrong],
+    ));
+    assert_eq!(error.trim().lines().count(), 1, "{error}");
+    assert!(
+        error.contains("eventfold_no_such_role") && error.contains("check the URL"),
+        "{error}"
+    );
+}
