@@ -56,8 +56,9 @@ pub const FILTER_EVENT_TYPES_MAX: usize = 32;
 pub const FILTER_TEXT_BYTES_MAX: usize = 256;
 
 impl EventFilter {
-    /// Checks the filter's size: at most [`FILTER_EVENT_TYPES_MAX`] types, each part at most
-    /// [`FILTER_TEXT_BYTES_MAX`] bytes.
+    /// Checks the filter: at most [`FILTER_EVENT_TYPES_MAX`] types, each part at most
+    /// [`FILTER_TEXT_BYTES_MAX`] bytes and free of control characters (which no stream name or
+    /// event type has).
     pub fn validate(&self) -> Result<(), crate::StoreError> {
         if self.event_types.len() > FILTER_EVENT_TYPES_MAX {
             return Err(crate::StoreError::InvalidRequest(format!(
@@ -77,6 +78,20 @@ impl EventFilter {
             return Err(crate::StoreError::InvalidRequest(format!(
                 "filter value {:?}… is longer than {FILTER_TEXT_BYTES_MAX} bytes",
                 long.chars().take(32).collect::<String>()
+            )));
+        }
+        let texts = self
+            .event_types
+            .iter()
+            .chain(&self.stream_prefix)
+            .chain(&self.category);
+        if let Some(bad) = texts
+            .into_iter()
+            .find(|text| text.chars().any(char::is_control))
+        {
+            return Err(crate::StoreError::InvalidRequest(format!(
+                "filter value {:?} contains a control character",
+                bad.chars().take(32).collect::<String>()
             )));
         }
         Ok(())

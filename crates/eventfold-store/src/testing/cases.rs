@@ -1285,6 +1285,26 @@ pub async fn oversized_filters_are_refused(store: &dyn EventStore) {
             .await,
         "invalid_request",
     );
+    for control in [
+        EventFilter {
+            category: Some("acc\0ount".into()),
+            ..EventFilter::default()
+        },
+        EventFilter {
+            event_types: vec!["Deposited\n".into()],
+            ..EventFilter::default()
+        },
+    ] {
+        assert_code(
+            store
+                .read_all(ReadAll {
+                    filter: control,
+                    ..ReadAll::default()
+                })
+                .await,
+            "invalid_request",
+        );
+    }
     // Repeating a type is fine and returns each event once.
     let category = fresh_category();
     store
