@@ -102,6 +102,7 @@ pub async fn run(
     channel: String,
 ) {
     let mut waiting: std::collections::VecDeque<Command> = std::collections::VecDeque::new();
+    let mut last_batch = 1;
     loop {
         if waiting.is_empty() {
             match commands.recv().await {
@@ -109,11 +110,20 @@ pub async fn run(
                 None => return,
             }
         }
-        while waiting.len() < batch_max {
-            match commands.try_recv() {
-                Ok(command) => waiting.push_back(command),
-                Err(_) => break,
+        // Writers answered by the last transaction are about to send their next write: when
+        // this batch is smaller than the last one, let them run first, so they ride along
+        // instead of waiting a whole transaction.
+        for _ in 0..4 {
+            while waiting.len() < batch_max {
+                match commands.try_recv() {
+                    Ok(command) => waiting.push_back(command),
+                    Err(_) => break,
+                }
             }
+            if waiting.len() >= last_batch {
+                break;
+            }
+            tokio::task::yield_now().await;
         }
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -125,6 +135,7 @@ pub async fn run(
             bytes += size;
             batch.push(waiting.pop_front().expect("looked at"));
         }
+        last_batch = batch.len();
         match write(&pool, &batch, &channel).await {
             Ok((outcomes, next_position)) => answer(&head, batch, outcomes, next_position),
             // One write the database refuses (or a lost connection) must not fail the writes
