@@ -210,13 +210,9 @@ impl PostgresStore {
             )));
         }
         schema::migrate(&mut client, options.schema.as_deref()).await?;
-        let head: i64 = client
-            .query_one("SELECT next_position FROM eventfold_head", &[])
-            .await
-            .map_err(pg_error)?
-            .get(0);
+        let head = reads::head(&client).await?;
         drop(client);
-        let (publish, head) = watch::channel(Position(head as u64));
+        let (publish, head) = watch::channel(Position(head));
         let (stop, stopped) = watch::channel(false);
         let batch_max = options.batch_commands_max.max(1);
         let (commands, queue) = mpsc::channel(batch_max * 4);
@@ -265,13 +261,7 @@ impl PostgresStore {
     }
 
     fn check_read_limit(&self, limit: usize) -> Result<(), StoreError> {
-        let max = self.inner.limits.read_events_max;
-        if limit > max {
-            return Err(StoreError::InvalidRequest(format!(
-                "limit {limit} is above the maximum of {max} events per read"
-            )));
-        }
-        Ok(())
+        eventfold_store::rules::check_read_limit(&self.inner.limits, limit)
     }
 }
 
@@ -352,19 +342,14 @@ impl EventStore for PostgresStore {
     }
 
     async fn stream_revision(&self, stream: &StreamName) -> Result<Option<Revision>, StoreError> {
-        match reads::stream_head(&**self.client().await?, stream).await? {
-            Some(head) if head.state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
-            Some(head) => Ok(head.current_revision().map(Revision)),
-            None => Ok(None),
-        }
+        let head = reads::stream_head(&**self.client().await?, stream).await?;
+        let head = head.as_ref().map(|h| (h.next_revision, &*h.state));
+        eventfold_store::rules::revision_answer(stream, head)
     }
 
     async fn stream_metadata(&self, stream: &StreamName) -> Result<StreamMetadata, StoreError> {
-        match reads::stream_head(&**self.client().await?, stream).await? {
-            Some(head) if head.state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
-            Some(head) => Ok(head.state.metadata.clone()),
-            None => Ok(StreamMetadata::default()),
-        }
+        let head = reads::stream_head(&**self.client().await?, stream).await?;
+        eventfold_store::rules::metadata_answer(stream, head.as_ref().map(|h| &*h.state))
     }
 
     async fn set_stream_metadata(
@@ -399,13 +384,6 @@ impl EventStore for PostgresStore {
     }
 
     async fn head_position(&self) -> Result<Position, StoreError> {
-        let head: i64 = self
-            .client()
-            .await?
-            .query_one("SELECT next_position FROM eventfold_head", &[])
-            .await
-            .map_err(pg_error)?
-            .get(0);
-        Ok(Position(head as u64))
+        Ok(Position(reads::head(&**self.client().await?).await?))
     }
 }

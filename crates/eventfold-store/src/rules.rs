@@ -102,6 +102,43 @@ impl StreamHead {
     }
 }
 
+/// Refuses a read asking for more events than `limits` allow in one page.
+pub fn check_read_limit(limits: &Limits, limit: usize) -> Result<(), StoreError> {
+    let max = limits.read_events_max;
+    if limit > max {
+        return Err(StoreError::InvalidRequest(format!(
+            "limit {limit} is above the maximum of {max} events per read"
+        )));
+    }
+    Ok(())
+}
+
+/// What `stream_revision` answers for a stream with this head (`None`: never written).
+pub fn revision_answer(
+    stream: &StreamName,
+    head: Option<(u64, &StreamState)>,
+) -> Result<Option<Revision>, StoreError> {
+    match head {
+        Some((_, state)) if state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
+        Some((next_revision, state)) => {
+            Ok(stream_exists(next_revision, state).then(|| Revision(next_revision - 1)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// What `stream_metadata` answers for a stream in this state (`None`: never written).
+pub fn metadata_answer(
+    stream: &StreamName,
+    state: Option<&StreamState>,
+) -> Result<StreamMetadata, StoreError> {
+    match state {
+        Some(state) if state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
+        Some(state) => Ok(state.metadata.clone()),
+        None => Ok(StreamMetadata::default()),
+    }
+}
+
 /// Whether an event recorded at `recorded_at_secs` is still visible at `now_secs` under a
 /// stream's max-age.
 pub fn within_max_age(metadata: &StreamMetadata, recorded_at_secs: i64, now_secs: i64) -> bool {

@@ -180,17 +180,7 @@ async fn credit(
     Path(id): Path<String>,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (id, stream) = account_stream(&id)?;
-    let amount = amount_of(body)?;
-    let handled = bank
-        .accounts
-        .handle(&stream, &AccountCommand::Credit { amount })
-        .await?;
-    Ok(Json(account_json(
-        id,
-        handled.state.balance,
-        handled.revision,
-    )))
+    move_money(&bank, &id, body, |amount| AccountCommand::Credit { amount }).await
 }
 
 async fn withdraw(
@@ -198,12 +188,22 @@ async fn withdraw(
     Path(id): Path<String>,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (id, stream) = account_stream(&id)?;
-    let amount = amount_of(body)?;
-    let handled = bank
-        .accounts
-        .handle(&stream, &AccountCommand::Withdraw { amount })
-        .await?;
+    move_money(&bank, &id, body, |amount| AccountCommand::Withdraw {
+        amount,
+    })
+    .await
+}
+
+/// A credit or a withdrawal: the body's amount, handled as `command`.
+async fn move_money(
+    bank: &Bank,
+    id: &str,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+    command: impl FnOnce(u64) -> AccountCommand,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (id, stream) = account_stream(id)?;
+    let command = command(amount_of(body)?);
+    let handled = bank.accounts.handle(&stream, &command).await?;
     Ok(Json(account_json(
         id,
         handled.state.balance,

@@ -51,11 +51,6 @@ impl StreamEntry {
         rules::stream_exists(self.next_revision(), &self.state)
     }
 
-    /// The current revision as the concurrency check sees it (`None`: the stream does not exist).
-    pub fn current_revision(&self) -> Option<u64> {
-        self.exists().then(|| self.next_revision() - 1)
-    }
-
     /// The first revision reads may return, by truncate-before, max-count and soft delete.
     pub fn first_visible_revision(&self) -> u64 {
         rules::first_visible_revision(self.next_revision(), &self.state)

@@ -32,6 +32,7 @@ use eventfold_core::{
     StreamName,
 };
 
+use crate::rules;
 use crate::{subscription, DeleteMode, EventStore, Subscription};
 use index::Index;
 use io::{DirectoryStorage, Storage};
@@ -382,13 +383,7 @@ impl EmbeddedStore {
     }
 
     fn check_read_limit(&self, limit: usize) -> Result<(), StoreError> {
-        let max = self.inner.limits.read_events_max;
-        if limit > max {
-            return Err(StoreError::InvalidRequest(format!(
-                "limit {limit} is above the maximum of {max} events per read"
-            )));
-        }
-        Ok(())
+        rules::check_read_limit(&self.inner.limits, limit)
     }
 }
 
@@ -485,20 +480,14 @@ impl EventStore for EmbeddedStore {
 
     async fn stream_revision(&self, stream: &StreamName) -> Result<Option<Revision>, StoreError> {
         let index = self.inner.index.read();
-        match index.streams.get(stream.as_str()) {
-            Some(entry) if entry.state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
-            Some(entry) => Ok(entry.current_revision().map(Revision)),
-            None => Ok(None),
-        }
+        let entry = index.streams.get(stream.as_str());
+        rules::revision_answer(stream, entry.map(|e| (e.next_revision(), &*e.state)))
     }
 
     async fn stream_metadata(&self, stream: &StreamName) -> Result<StreamMetadata, StoreError> {
         let index = self.inner.index.read();
-        match index.streams.get(stream.as_str()) {
-            Some(entry) if entry.state.tombstoned => Err(StoreError::StreamDeleted(stream.clone())),
-            Some(entry) => Ok(entry.state.metadata.clone()),
-            None => Ok(StreamMetadata::default()),
-        }
+        let entry = index.streams.get(stream.as_str());
+        rules::metadata_answer(stream, entry.map(|e| &*e.state))
     }
 
     async fn set_stream_metadata(
