@@ -58,6 +58,61 @@ impl ApiError {
         )
     }
 
+    /// No consumer group has this name.
+    pub fn group_not_found(name: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "group_not_found",
+            format!("no consumer group called {name}"),
+        )
+    }
+
+    /// No bus has this name.
+    pub fn bus_not_found(name: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "bus_not_found",
+            format!("no event bus called {name}"),
+        )
+    }
+
+    /// The bus has no rule of this name.
+    pub fn rule_not_found(bus: &str, rule: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "rule_not_found",
+            format!("event bus {bus} has no rule called {rule}"),
+        )
+    }
+
+    /// The bus's policy refuses this source.
+    pub fn forbidden_source(bus: &str, source: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_source",
+            format!("the policy of event bus {bus} does not allow source {source:?}"),
+        )
+    }
+
+    /// The bus's policy refuses this event type.
+    pub fn forbidden_event_type(bus: &str, event_type: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_event_type",
+            format!("the policy of event bus {bus} does not allow event type {event_type:?}"),
+        )
+    }
+
+    /// Someone else changed the same thing at the same time.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// The server cannot do it now; the client may try again.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
     /// Too many open subscriptions.
     pub fn too_many_subscribers(limit: usize) -> Self {
         Self::new(

@@ -7,6 +7,7 @@
 
 mod all;
 mod error;
+mod groups;
 mod metrics;
 mod snapshots;
 mod streams;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
@@ -87,15 +88,18 @@ struct AppState {
     subscribers_max: usize,
     shutting_down: watch::Receiver<bool>,
     metrics: Arc<metrics::Metrics>,
+    groups: Arc<groups::Groups>,
 }
 
 /// The API's routes. Subscriptions end when `shutting_down` turns true.
-pub fn router(
+fn router(
     backend: Backend,
+    groups: Arc<groups::Groups>,
     config: &ServerConfig,
     shutting_down: watch::Receiver<bool>,
 ) -> Router {
     let state = AppState {
+        groups,
         store: backend.store,
         snapshots: backend.snapshots,
         subscribers: Arc::new(Semaphore::new(config.subscribers_max)),
@@ -123,6 +127,21 @@ pub fn router(
                 .delete(snapshots::delete),
         )
         .route("/all", get(all::read))
+        .route("/groups", get(groups::routes::list))
+        .route(
+            "/groups/{group}",
+            get(groups::routes::describe)
+                .put(groups::routes::put)
+                .delete(groups::routes::delete),
+        )
+        .route("/groups/{group}/fetch", post(groups::routes::fetch))
+        .route("/groups/{group}/ack", post(groups::routes::ack))
+        .route("/groups/{group}/nack", post(groups::routes::nack))
+        .route("/groups/{group}/parked", get(groups::routes::parked))
+        .route(
+            "/groups/{group}/parked/replay",
+            post(groups::routes::replay_parked),
+        )
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -131,7 +150,8 @@ pub fn router(
         }));
     let subscriptions = Router::new()
         .route("/subscribe/all", get(subscribe::all))
-        .route("/subscribe/streams/{stream}", get(subscribe::stream));
+        .route("/subscribe/streams/{stream}", get(subscribe::stream))
+        .route("/groups/{group}/subscribe", get(groups::routes::subscribe));
     requests
         .merge(subscriptions)
         .fallback(not_found)
@@ -139,16 +159,20 @@ pub fn router(
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` completes; then subscriptions end cleanly and
-/// requests in flight finish (appends in flight are acknowledged) before this returns.
+/// Serves the API on `listener` until `shutdown` completes; then subscriptions end cleanly,
+/// requests in flight finish (appends in flight are acknowledged) and consumer groups save
+/// their checkpoints before this returns.
 pub async fn serve(
     listener: TcpListener,
     backend: Backend,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let groups = groups::Groups::start(backend.store.clone())
+        .await
+        .map_err(|error| std::io::Error::other(format!("starting consumer groups: {error}")))?;
     let (tell, shutting_down) = watch::channel(false);
-    let app = router(backend, config, shutting_down.clone());
+    let app = router(backend, groups.clone(), config, shutting_down.clone());
     let mut stopped = shutting_down;
     tokio::spawn(async move {
         shutdown.await;
@@ -164,7 +188,9 @@ pub async fn serve(
         .with_graceful_shutdown(async move {
             let _ = stopped.wait_for(|stopping| *stopping).await;
         })
-        .await
+        .await?;
+    groups.shutdown().await;
+    Ok(())
 }
 
 async fn within(timeout: Duration, request: Request, next: Next) -> Response {
@@ -184,7 +210,17 @@ async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let head = state.store.head_position().await?.0;
     let open = state.subscribers_max - state.subscribers.available_permits();
-    let body = state.metrics.render(head, open);
+    let mut body = state.metrics.render(head, open);
+    let mut groups = Vec::new();
+    for group in state.groups.list() {
+        if let Ok(status) = group
+            .ask(|reply| groups::actor::Command::Status { reply })
+            .await
+        {
+            groups.push((group.name, status));
+        }
+    }
+    metrics::render_groups(&mut body, &groups);
     let content_type = [(
         axum::http::header::CONTENT_TYPE,
         "text/plain; version=0.0.4",

@@ -149,3 +149,70 @@ impl Metrics {
         out
     }
 }
+
+/// Appends each consumer group's lag and counters, labelled by group.
+pub fn render_groups(out: &mut String, groups: &[(String, crate::groups::actor::GroupStatus)]) {
+    type Value = fn(&crate::groups::actor::GroupStatus) -> f64;
+    let families: [(&str, &str, &str, Value); 9] = [
+        (
+            "eventfold_group_lag_events",
+            "gauge",
+            "Events the group has not finished (acked, skipped or parked).",
+            |s| s.lag_events as f64,
+        ),
+        (
+            "eventfold_group_lag_seconds",
+            "gauge",
+            "Age of the group's oldest unfinished event.",
+            |s| s.lag_seconds,
+        ),
+        (
+            "eventfold_group_in_flight",
+            "gauge",
+            "Events out with the group's consumers.",
+            |s| s.in_flight as f64,
+        ),
+        (
+            "eventfold_group_delivered_total",
+            "counter",
+            "Deliveries made, retries included.",
+            |s| s.counters.delivered as f64,
+        ),
+        (
+            "eventfold_group_acked_total",
+            "counter",
+            "Events acknowledged.",
+            |s| s.counters.acked as f64,
+        ),
+        (
+            "eventfold_group_retried_total",
+            "counter",
+            "Retries scheduled.",
+            |s| s.counters.retried as f64,
+        ),
+        (
+            "eventfold_group_timed_out_total",
+            "counter",
+            "Deliveries not answered in time.",
+            |s| s.counters.timed_out as f64,
+        ),
+        (
+            "eventfold_group_skipped_total",
+            "counter",
+            "Events skipped by a consumer.",
+            |s| s.counters.skipped as f64,
+        ),
+        (
+            "eventfold_group_parked_total",
+            "counter",
+            "Events parked (dead-lettered).",
+            |s| s.counters.parked as f64,
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (group, status) in groups {
+            let _ = writeln!(out, "{name}{{group=\"{group}\"}} {}", value(status));
+        }
+    }
+}

@@ -4,69 +4,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 use eventfold_server::ServerConfig;
-use eventfold_store::embedded::{EmbeddedStore, Options};
 
-struct Server {
-    base: String,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
-}
+mod common;
 
-async fn start(config: ServerConfig) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
-    let backend = eventfold_server::Backend::embedded(store, dir.path()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
-        eventfold_server::serve(listener, backend, &config, shutdown).await
-    });
-    Server {
-        base,
-        stop: Some(stop),
-        done,
-        _dir: dir,
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn post(server: &Server, path: &str, body: Value) -> (u16, Value) {
-    let response = client()
-        .post(format!("{}{path}", server.base))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(server: &Server, path: &str) -> (u16, Value) {
-    let response = client()
-        .get(format!("{}{path}", server.base))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn head_position(server: &Server) -> u64 {
-    get(server, "/health").await.1["head_position"]
-        .as_u64()
-        .unwrap()
-}
+use common::{client, get, head_position, post, start, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn append_read_metadata_and_delete_over_http() {

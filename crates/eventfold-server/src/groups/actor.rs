@@ -1,0 +1,816 @@
+//! One consumer group's delivery loop: a task that owns all of the group's state and takes
+//! commands (fetch, ack, nack, replay, status) over a channel, so no lock guards it.
+//!
+//! It reads the source ahead (at most `buffer_size` unfinished events), hands events to
+//! consumers, times deliveries out, schedules retries with back-off, parks what exhausts its
+//! attempts, and checkpoints the first unfinished cursor once a second. Everything before the
+//! checkpoint is finished (acked, skipped or parked), so a restart resumes at-least-once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use eventfold_store::{
+    AllFrom, Direction, EventStore, Position, RecordedEvent, Revision, StoreError, StreamFrom,
+    StreamName, Subscription, SubscriptionMessage,
+};
+
+use super::settings::{GroupSettings, Strategy};
+use super::storage;
+
+/// How often the checkpoint is saved (when it moved) and a lost source is re-opened.
+const TICK: Duration = Duration::from_secs(1);
+/// The most parked events one replay request takes back.
+pub const PARKED_REPLAY_MAX: usize = 10_000;
+/// A consumer not seen for this long is no longer listed.
+const CONSUMER_FORGOTTEN_AFTER: Duration = Duration::from_secs(300);
+
+/// What a consumer acks or nacks: `17` is the source event with cursor 17 (its position on
+/// `$all`, its revision on a stream); `p3` is the parked event at revision 3, being replayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AckId {
+    /// An event of the source.
+    Source(u64),
+    /// A parked event being replayed.
+    Parked(u64),
+}
+
+impl std::fmt::Display for AckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Source(cursor) => write!(f, "{cursor}"),
+            Self::Parked(revision) => write!(f, "p{revision}"),
+        }
+    }
+}
+
+impl std::str::FromStr for AckId {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parsed = match text.strip_prefix('p') {
+            Some(revision) => revision.parse().map(Self::Parked),
+            None => text.parse().map(Self::Source),
+        };
+        parsed.map_err(|_| format!("`{text}` is not an ack id (a number, or p and a number)"))
+    }
+}
+
+impl Serialize for AckId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// One event handed to a consumer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Delivery {
+    /// What to ack or nack.
+    pub ack_id: AckId,
+    /// 1 for the first delivery, then one more per retry.
+    pub attempt: u32,
+    /// True when the event comes back from the parked (dead-letter) stream.
+    pub replayed: bool,
+    /// The event.
+    #[serde(serialize_with = "shared_event")]
+    pub event: Arc<RecordedEvent>,
+}
+
+fn shared_event<S: serde::Serializer>(
+    event: &Arc<RecordedEvent>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    event.as_ref().serialize(serializer)
+}
+
+/// What a consumer does with an event it cannot process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NackAction {
+    /// Deliver again after the back-off (parked once attempts are exhausted).
+    #[default]
+    Retry,
+    /// Move to the parked stream now.
+    Park,
+    /// Drop it: counts as finished.
+    Skip,
+}
+
+/// The answer to an ack or a nack.
+#[derive(Debug, Default, Serialize)]
+pub struct Settled {
+    /// How many ids were settled.
+    pub settled: usize,
+    /// Ids that are not out for delivery (already settled, never delivered, or unknown).
+    pub unknown: Vec<String>,
+}
+
+/// Counters since the group's task started.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Counters {
+    /// Deliveries made (retries included).
+    pub delivered: u64,
+    /// Events acknowledged.
+    pub acked: u64,
+    /// Retries scheduled (nacks and time-outs).
+    pub retried: u64,
+    /// Deliveries that timed out.
+    pub timed_out: u64,
+    /// Events skipped by a consumer.
+    pub skipped: u64,
+    /// Events parked.
+    pub parked: u64,
+}
+
+/// One consumer seen recently.
+#[derive(Debug, Serialize)]
+pub struct ConsumerStatus {
+    /// Its name.
+    pub name: String,
+    /// Events it holds without an answer.
+    pub in_flight: usize,
+    /// Seconds since its last fetch.
+    pub idle_seconds: f64,
+}
+
+/// A group's state, as `GET /groups/{group}` shows it.
+#[derive(Debug, Serialize)]
+pub struct GroupStatus {
+    /// Every event before this cursor is finished.
+    pub checkpoint: u64,
+    /// The checkpoint last saved.
+    pub saved_checkpoint: u64,
+    /// The next cursor the group will read.
+    pub read_cursor: u64,
+    /// True once the group has read all history and follows live events.
+    pub caught_up: bool,
+    /// True while the source is readable (false after an error, until it is re-opened).
+    pub source_open: bool,
+    /// Events read and not yet finished.
+    pub buffered: usize,
+    /// Events out with a consumer.
+    pub in_flight: usize,
+    /// Events waiting for their retry.
+    pub retrying: usize,
+    /// Parked events being replayed and not yet finished.
+    pub replaying: usize,
+    /// Events not yet finished: buffered ones plus those not yet read (on `$all`, positions
+    /// not yet read count whatever the filter).
+    pub lag_events: u64,
+    /// Age of the oldest unfinished event, in seconds.
+    pub lag_seconds: f64,
+    /// Totals since this node started the group.
+    pub counters: Counters,
+    /// Consumers seen in the last five minutes.
+    pub consumers: Vec<ConsumerStatus>,
+}
+
+/// Commands to a group's task.
+pub enum Command {
+    /// Hand out up to `max` ready events to `consumer`, keeping it under `in_flight_max`.
+    Fetch {
+        consumer: Arc<str>,
+        max: usize,
+        in_flight_max: usize,
+        reply: oneshot::Sender<Vec<Delivery>>,
+    },
+    /// The events are processed.
+    Ack {
+        ids: Vec<AckId>,
+        reply: oneshot::Sender<Settled>,
+    },
+    /// The events were not processed.
+    Nack {
+        ids: Vec<AckId>,
+        action: NackAction,
+        reason: String,
+        reply: oneshot::Sender<Settled>,
+    },
+    /// Deliver the parked events again.
+    ReplayParked {
+        reply: oneshot::Sender<Result<usize, crate::ApiError>>,
+    },
+    /// Report the state.
+    Status { reply: oneshot::Sender<GroupStatus> },
+    /// Save the checkpoint and stop.
+    Stop { reply: oneshot::Sender<()> },
+}
+
+enum State {
+    /// Waiting in the ready queue (or, pinned, behind an earlier event of its stream).
+    Ready,
+    /// Out with a consumer until `deadline`.
+    InFlight {
+        consumer: Arc<str>,
+        deadline: Instant,
+    },
+    /// Back in the ready queue at `until`.
+    Waiting { until: Instant },
+}
+
+struct Entry {
+    event: Arc<RecordedEvent>,
+    attempts: u32,
+    state: State,
+}
+
+/// A replay of parked events: the copies before `up_to` are dropped when all are finished.
+struct ParkedReplay {
+    up_to: u64,
+    outstanding: usize,
+}
+
+/// The task of one group.
+pub struct Actor {
+    name: String,
+    settings: GroupSettings,
+    store: Arc<dyn EventStore>,
+    source: Option<Subscription>,
+    next_cursor: u64,
+    saved: u64,
+    caught_up: bool,
+    entries: BTreeMap<AckId, Entry>,
+    source_entries: usize,
+    ready: VecDeque<AckId>,
+    timers: BTreeSet<(Instant, AckId)>,
+    /// Pinned only: the unfinished cursors of each stream, oldest first.
+    streams: HashMap<StreamName, VecDeque<u64>>,
+    replay: Option<ParkedReplay>,
+    ready_signal: watch::Sender<u64>,
+    counters: Counters,
+    consumers: HashMap<Arc<str>, Instant>,
+}
+
+impl Actor {
+    /// A group's task, resuming at `checkpoint`; `ready_signal` ticks when events become ready.
+    pub fn new(
+        name: String,
+        settings: GroupSettings,
+        store: Arc<dyn EventStore>,
+        checkpoint: u64,
+        ready_signal: watch::Sender<u64>,
+    ) -> Self {
+        Self {
+            name,
+            settings,
+            store,
+            source: None,
+            next_cursor: checkpoint,
+            saved: checkpoint,
+            caught_up: false,
+            entries: BTreeMap::new(),
+            source_entries: 0,
+            ready: VecDeque::new(),
+            timers: BTreeSet::new(),
+            streams: HashMap::new(),
+            replay: None,
+            ready_signal,
+            counters: Counters::default(),
+            consumers: HashMap::new(),
+        }
+    }
+
+    /// Runs until told to stop (or every sender is gone), then saves the checkpoint.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        self.open_source().await;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let room = self.source_entries < self.settings.buffer_size;
+            let wake = self.timers.first().map(|(at, _)| *at);
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Stop { reply }) => {
+                        self.save_checkpoint().await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(command) => self.on_command(command).await,
+                    None => {
+                        self.save_checkpoint().await;
+                        return;
+                    }
+                },
+                message = next_message(&mut self.source), if room => self.on_source(message),
+                () = sleep_until(wake), if wake.is_some() => self.on_timers().await,
+                _ = tick.tick() => {
+                    self.save_checkpoint().await;
+                    if self.source.is_none() {
+                        self.open_source().await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn open_source(&mut self) {
+        let opened = match &self.settings.stream {
+            None => {
+                let from = AllFrom::Position(Position(self.next_cursor));
+                let filter = self.settings.filter.to_event_filter();
+                self.store.subscribe_all(from, filter).await
+            }
+            Some(stream) => {
+                let from = StreamFrom::Revision(Revision(self.next_cursor));
+                self.store.subscribe_stream(stream, from).await
+            }
+        };
+        match opened {
+            Ok(source) => self.source = Some(source),
+            Err(error) => {
+                tracing::warn!(group = %self.name, %error, "cannot read the group's source; retrying");
+            }
+        }
+    }
+
+    fn on_source(&mut self, message: Option<Result<SubscriptionMessage, StoreError>>) {
+        let mut message = message;
+        loop {
+            match message {
+                None => {
+                    tracing::warn!(group = %self.name, "the group's source ended; re-opening");
+                    self.source = None;
+                    return;
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(group = %self.name, %error, "reading the group's source failed; re-opening");
+                    self.source = None;
+                    return;
+                }
+                Some(Ok(SubscriptionMessage::Event(event))) => self.load(event),
+                Some(Ok(SubscriptionMessage::Checkpoint(position))) => {
+                    if self.settings.stream.is_none() {
+                        self.next_cursor = self.next_cursor.max(position.0);
+                    }
+                }
+                Some(Ok(SubscriptionMessage::CaughtUp)) => self.caught_up = true,
+            }
+            // Take what is already there without going round the loop again.
+            if self.source_entries >= self.settings.buffer_size {
+                return;
+            }
+            match self.source.as_mut().and_then(|s| s.next().now_or_never()) {
+                Some(next) => message = next,
+                None => return,
+            }
+        }
+    }
+
+    fn cursor_of(&self, event: &RecordedEvent) -> u64 {
+        match self.settings.stream {
+            None => event.position.0,
+            Some(_) => event.revision.0,
+        }
+    }
+
+    fn load(&mut self, event: RecordedEvent) {
+        let cursor = self.cursor_of(&event);
+        if cursor < self.next_cursor {
+            return; // read again after the source was re-opened
+        }
+        self.next_cursor = cursor + 1;
+        let id = AckId::Source(cursor);
+        let pinned_behind = match self.settings.strategy {
+            Strategy::RoundRobin => false,
+            Strategy::Pinned => {
+                let queue = self.streams.entry(event.stream.clone()).or_default();
+                queue.push_back(cursor);
+                queue.len() > 1
+            }
+        };
+        self.entries.insert(
+            id,
+            Entry {
+                event: Arc::new(event),
+                attempts: 0,
+                state: State::Ready,
+            },
+        );
+        self.source_entries += 1;
+        if !pinned_behind {
+            self.make_ready(id);
+        }
+    }
+
+    fn make_ready(&mut self, id: AckId) {
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.state = State::Ready;
+            self.ready.push_back(id);
+            self.ready_signal.send_modify(|generation| *generation += 1);
+        }
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Fetch {
+                consumer,
+                max,
+                in_flight_max,
+                reply,
+            } => {
+                let deliveries = self.fetch(consumer, max, in_flight_max);
+                let _ = reply.send(deliveries);
+            }
+            Command::Ack { ids, reply } => {
+                let _ = reply.send(self.ack(&ids));
+            }
+            Command::Nack {
+                ids,
+                action,
+                reason,
+                reply,
+            } => {
+                let settled = self.nack(&ids, action, &reason).await;
+                let _ = reply.send(settled);
+            }
+            Command::ReplayParked { reply } => {
+                let _ = reply.send(self.replay_parked().await);
+            }
+            Command::Status { reply } => {
+                let status = self.status().await;
+                let _ = reply.send(status);
+            }
+            Command::Stop { .. } => unreachable!("handled by run"),
+        }
+    }
+
+    fn fetch(&mut self, consumer: Arc<str>, max: usize, in_flight_max: usize) -> Vec<Delivery> {
+        let now = Instant::now();
+        self.consumers.insert(consumer.clone(), now);
+        let holding = self.in_flight_of(&consumer);
+        let max = max.min(in_flight_max.saturating_sub(holding));
+        let deadline = now + self.settings.ack_timeout();
+        let mut deliveries = Vec::new();
+        while deliveries.len() < max {
+            let Some(id) = self.ready.pop_front() else {
+                break;
+            };
+            let Some(entry) = self.entries.get_mut(&id) else {
+                continue; // settled while it waited
+            };
+            if !matches!(entry.state, State::Ready) {
+                continue;
+            }
+            entry.attempts += 1;
+            entry.state = State::InFlight {
+                consumer: consumer.clone(),
+                deadline,
+            };
+            self.timers.insert((deadline, id));
+            deliveries.push(Delivery {
+                ack_id: id,
+                attempt: entry.attempts,
+                replayed: matches!(id, AckId::Parked(_)),
+                event: entry.event.clone(),
+            });
+        }
+        self.counters.delivered += deliveries.len() as u64;
+        deliveries
+    }
+
+    fn in_flight_of(&self, consumer: &str) -> usize {
+        self.entries
+            .values()
+            .filter(|entry| matches!(&entry.state, State::InFlight { consumer: c, .. } if &**c == consumer))
+            .count()
+    }
+
+    /// Takes out an entry that was delivered at least once (an id never handed out cannot be
+    /// settled: in pinned order that would let a later event overtake).
+    fn take_delivered(&mut self, id: AckId) -> Option<Entry> {
+        match self.entries.get(&id) {
+            Some(entry) if entry.attempts > 0 => self.entries.remove(&id),
+            _ => None,
+        }
+    }
+
+    fn ack(&mut self, ids: &[AckId]) -> Settled {
+        let mut settled = Settled::default();
+        for &id in ids {
+            match self.take_delivered(id) {
+                Some(entry) => {
+                    self.finish(id, &entry);
+                    self.counters.acked += 1;
+                    settled.settled += 1;
+                }
+                None => settled.unknown.push(id.to_string()),
+            }
+        }
+        settled
+    }
+
+    async fn nack(&mut self, ids: &[AckId], action: NackAction, reason: &str) -> Settled {
+        let mut settled = Settled::default();
+        for &id in ids {
+            let delivered = self
+                .entries
+                .get(&id)
+                .is_some_and(|entry| entry.attempts > 0);
+            if !delivered {
+                settled.unknown.push(id.to_string());
+                continue;
+            }
+            settled.settled += 1;
+            match action {
+                NackAction::Retry => self.retry_or_park(id, reason).await,
+                NackAction::Park => self.park(id, reason).await,
+                NackAction::Skip => {
+                    if let Some(entry) = self.entries.remove(&id) {
+                        self.finish(id, &entry);
+                        self.counters.skipped += 1;
+                    }
+                }
+            }
+        }
+        settled
+    }
+
+    async fn retry_or_park(&mut self, id: AckId, reason: &str) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        if entry.attempts >= self.settings.max_attempts {
+            let reason = format!("max_attempts ({}): {reason}", self.settings.max_attempts);
+            self.park(id, &reason).await;
+            return;
+        }
+        let until = Instant::now() + self.settings.backoff(entry.attempts);
+        entry.state = State::Waiting { until };
+        self.timers.insert((until, id));
+        self.counters.retried += 1;
+    }
+
+    async fn park(&mut self, id: AckId, reason: &str) {
+        let Some(entry) = self.entries.get(&id) else {
+            return;
+        };
+        let parked = storage::park(
+            &*self.store,
+            &self.name,
+            &entry.event,
+            entry.attempts,
+            reason,
+        )
+        .await;
+        match parked {
+            Ok(()) => {
+                if let Some(entry) = self.entries.remove(&id) {
+                    self.finish(id, &entry);
+                }
+                self.counters.parked += 1;
+            }
+            Err(error) => {
+                // Never dropped: it is delivered again later, and parked again when it fails.
+                tracing::error!(group = %self.name, %error, "cannot park an event; it will be delivered again");
+                let until = Instant::now() + TICK;
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    entry.state = State::Waiting { until };
+                    self.timers.insert((until, id));
+                }
+            }
+        }
+    }
+
+    /// Book-keeping once an entry is settled: the pinned stream's next event becomes ready, a
+    /// finished replay drops its parked copies.
+    fn finish(&mut self, id: AckId, entry: &Entry) {
+        match id {
+            AckId::Source(cursor) => {
+                self.source_entries -= 1;
+                if self.settings.strategy == Strategy::Pinned {
+                    self.next_of_stream(&entry.event.stream, cursor);
+                }
+            }
+            AckId::Parked(_) => {
+                if let Some(replay) = &mut self.replay {
+                    replay.outstanding -= 1;
+                }
+            }
+        }
+    }
+
+    fn next_of_stream(&mut self, stream: &StreamName, cursor: u64) {
+        let Some(queue) = self.streams.get_mut(stream) else {
+            return;
+        };
+        queue.retain(|c| *c != cursor);
+        match queue.front().copied() {
+            Some(next) => {
+                let idle = self
+                    .entries
+                    .get(&AckId::Source(next))
+                    .is_some_and(|entry| entry.attempts == 0);
+                if idle {
+                    self.make_ready(AckId::Source(next));
+                }
+            }
+            None => {
+                self.streams.remove(stream);
+            }
+        }
+    }
+
+    async fn on_timers(&mut self) {
+        let now = Instant::now();
+        while let Some(&(at, id)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(entry) = self.entries.get(&id) else {
+                continue;
+            };
+            match entry.state {
+                State::InFlight { deadline, .. } if deadline == at => {
+                    self.counters.timed_out += 1;
+                    self.retry_or_park(id, "ack timeout").await;
+                }
+                State::Waiting { until } if until == at => self.make_ready(id),
+                _ => {} // a timer of an earlier state
+            }
+        }
+        self.finish_replay().await;
+    }
+
+    async fn replay_parked(&mut self) -> Result<usize, crate::ApiError> {
+        if let Some(replay) = &self.replay {
+            return Err(crate::ApiError::conflict(format!(
+                "a replay of parked events is in progress ({} left)",
+                replay.outstanding
+            )));
+        }
+        let copies = storage::read_parked(
+            &*self.store,
+            &self.name,
+            StreamFrom::Start,
+            Direction::Forward,
+            PARKED_REPLAY_MAX,
+        )
+        .await?;
+        let Some(last) = copies.last() else {
+            return Ok(0);
+        };
+        let up_to = last.revision.0 + 1;
+        let mut originals = Vec::with_capacity(copies.len());
+        for copy in &copies {
+            originals.push((copy.revision.0, storage::unpark(copy)?));
+        }
+        let count = originals.len();
+        self.replay = Some(ParkedReplay {
+            up_to,
+            outstanding: count,
+        });
+        for (revision, event) in originals {
+            let id = AckId::Parked(revision);
+            self.entries.insert(
+                id,
+                Entry {
+                    event: Arc::new(event),
+                    attempts: 0,
+                    state: State::Ready,
+                },
+            );
+            self.make_ready(id);
+        }
+        Ok(count)
+    }
+
+    /// Once every replayed event is settled, hides the parked copies it took back.
+    async fn finish_replay(&mut self) {
+        let Some(replay) = &self.replay else {
+            return;
+        };
+        if replay.outstanding > 0 {
+            return;
+        }
+        let up_to = replay.up_to;
+        match storage::drop_parked_before(&*self.store, &self.name, up_to).await {
+            Ok(()) => self.replay = None,
+            Err(error) => {
+                tracing::warn!(group = %self.name, %error, "cannot drop replayed parked events; retrying")
+            }
+        }
+    }
+
+    /// The first unfinished cursor: everything before it is settled.
+    fn watermark(&self) -> u64 {
+        match self.entries.keys().next() {
+            Some(AckId::Source(cursor)) => *cursor,
+            _ => self.next_cursor,
+        }
+    }
+
+    async fn save_checkpoint(&mut self) {
+        self.finish_replay().await;
+        let watermark = self.watermark();
+        if watermark <= self.saved {
+            return;
+        }
+        match storage::save_checkpoint(&*self.store, &self.name, watermark).await {
+            Ok(()) => self.saved = watermark,
+            Err(error) => {
+                tracing::warn!(group = %self.name, %error, "cannot save the checkpoint; retrying")
+            }
+        }
+    }
+
+    async fn status(&mut self) -> GroupStatus {
+        let now = Instant::now();
+        self.consumers
+            .retain(|_, seen| now.duration_since(*seen) < CONSUMER_FORGOTTEN_AFTER);
+        let mut in_flight = 0;
+        let mut retrying = 0;
+        let mut per_consumer: HashMap<&str, usize> = HashMap::new();
+        for entry in self.entries.values() {
+            match &entry.state {
+                State::InFlight { consumer, .. } => {
+                    in_flight += 1;
+                    *per_consumer.entry(consumer).or_default() += 1;
+                }
+                State::Waiting { .. } => retrying += 1,
+                State::Ready => {}
+            }
+        }
+        let consumers = self
+            .consumers
+            .iter()
+            .map(|(name, seen)| ConsumerStatus {
+                name: name.to_string(),
+                in_flight: per_consumer.get(&**name).copied().unwrap_or(0),
+                idle_seconds: now.duration_since(*seen).as_secs_f64(),
+            })
+            .collect();
+        let unread = match unread(&*self.store, &self.settings, self.next_cursor).await {
+            Ok(unread) => unread,
+            Err(error) => {
+                tracing::warn!(group = %self.name, %error, "cannot compute the group's lag");
+                0
+            }
+        };
+        let oldest = self
+            .entries
+            .iter()
+            .filter(|(id, _)| matches!(id, AckId::Source(_)))
+            .map(|(_, entry)| entry.event.recorded_at)
+            .min();
+        let lag_seconds = oldest.map_or(0.0, |at| {
+            (chrono::Utc::now() - at)
+                .num_microseconds()
+                .unwrap_or(0)
+                .max(0) as f64
+                / 1e6
+        });
+        GroupStatus {
+            checkpoint: self.watermark(),
+            saved_checkpoint: self.saved,
+            read_cursor: self.next_cursor,
+            caught_up: self.caught_up,
+            source_open: self.source.is_some(),
+            buffered: self.source_entries,
+            in_flight,
+            retrying,
+            replaying: self.replay.as_ref().map_or(0, |r| r.outstanding),
+            lag_events: self.source_entries as u64 + unread,
+            lag_seconds,
+            counters: self.counters,
+            consumers,
+        }
+    }
+}
+
+/// Events of the source from `next_cursor` on: not read yet.
+async fn unread(
+    store: &dyn EventStore,
+    settings: &GroupSettings,
+    next_cursor: u64,
+) -> Result<u64, StoreError> {
+    let end = match &settings.stream {
+        None => store.head_position().await?.0,
+        Some(stream) => match store.stream_revision(stream).await {
+            Ok(revision) => revision.map_or(0, |r| r.0 + 1),
+            Err(StoreError::StreamDeleted(_)) => 0,
+            Err(error) => return Err(error),
+        },
+    };
+    Ok(end.saturating_sub(next_cursor))
+}
+
+async fn next_message(
+    source: &mut Option<Subscription>,
+) -> Option<Result<SubscriptionMessage, StoreError>> {
+    match source {
+        Some(source) => source.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(wake: Option<Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,341 @@
+//! Consumer groups (persistent subscriptions): named, server-side subscriptions whose
+//! consumers compete for events, ack or nack them, and get retries, back-off and a dead-letter
+//! (parked) stream. Definitions, checkpoints and dead letters live in the event store (see
+//! [`storage`]); each group's live state is one task ([`actor`]).
+//!
+//! Every change of definition goes through `$groups`: a node appends the change, and a watcher
+//! that follows `$groups` (on every node) starts, restarts or stops the group's task.
+
+pub mod actor;
+pub mod routes;
+pub mod settings;
+pub mod storage;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use eventfold_store::{
+    AllFrom, Direction, EventFilter, EventStore, ExpectedRevision, ReadAll, Revision, StoreError,
+    StreamFrom, StreamName, SubscriptionMessage,
+};
+
+use crate::ApiError;
+use actor::{Actor, Command};
+use settings::{GroupRequest, GroupSettings, StartAt, GROUPS_MAX};
+use storage::{GroupChange, GROUPS_STREAM};
+
+/// How many commands may wait for one group's task.
+const COMMANDS_QUEUED_MAX: usize = 1_024;
+/// How long a change waits to be seen by this node's watcher.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running group: its settings and the way to its task.
+#[derive(Clone)]
+pub struct GroupHandle {
+    /// The group's name.
+    pub name: String,
+    /// Its settings.
+    pub settings: GroupSettings,
+    commands: mpsc::Sender<Command>,
+    /// Ticks when events become ready to fetch.
+    pub ready: watch::Receiver<u64>,
+}
+
+impl GroupHandle {
+    /// Sends a command and waits for the answer.
+    pub async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || ApiError::group_not_found(&self.name);
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())
+    }
+}
+
+/// Every group of this server.
+pub struct Groups {
+    store: Arc<dyn EventStore>,
+    running: Mutex<BTreeMap<String, GroupHandle>>,
+    /// The number of `$groups` events applied (the next revision to apply).
+    applied: watch::Sender<u64>,
+    /// Serialises this node's changes (other nodes are caught by the expected revision).
+    changing: tokio::sync::Mutex<()>,
+    /// The task following `$groups`.
+    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Groups {
+    /// Starts every group defined in `$groups`, and follows later changes from any node.
+    pub async fn start(store: Arc<dyn EventStore>) -> Result<Arc<Self>, StoreError> {
+        let groups = Arc::new(Self {
+            store,
+            running: Mutex::new(BTreeMap::new()),
+            applied: watch::channel(0).0,
+            changing: tokio::sync::Mutex::new(()),
+            follower: Mutex::new(None),
+        });
+        let (caught_up, loaded) = oneshot::channel();
+        let follower = tokio::spawn(groups.clone().follow(caught_up));
+        *groups.follower.lock() = Some(follower);
+        loaded.await.map_err(|_| StoreError::Closed)??;
+        Ok(groups)
+    }
+
+    /// Follows `$groups`, applying each change; says when history is applied.
+    async fn follow(self: Arc<Self>, caught_up: oneshot::Sender<Result<(), StoreError>>) {
+        let stream = StreamName::new(GROUPS_STREAM).expect("a valid name");
+        let mut caught_up = Some(caught_up);
+        loop {
+            let from = StreamFrom::Revision(Revision(*self.applied.borrow()));
+            let mut changes = match self.store.subscribe_stream(&stream, from).await {
+                Ok(changes) => changes,
+                Err(error) => {
+                    if let Some(tell) = caught_up.take() {
+                        let _ = tell.send(Err(error));
+                        return;
+                    }
+                    tracing::warn!(%error, "cannot follow {GROUPS_STREAM}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            while let Some(message) = changes.next().await {
+                match message {
+                    Ok(SubscriptionMessage::Event(event)) => {
+                        let change = match GroupChange::from_event(&event) {
+                            Ok(change) => change,
+                            Err(error) => {
+                                // Refuse to guess: stop following, say so, and serve what is known.
+                                tracing::error!(%error, "consumer groups stopped following {GROUPS_STREAM}");
+                                if let Some(tell) = caught_up.take() {
+                                    let _ = tell.send(Err(error));
+                                }
+                                return;
+                            }
+                        };
+                        self.apply(change).await;
+                        self.applied.send_replace(event.revision.0 + 1);
+                    }
+                    Ok(SubscriptionMessage::CaughtUp) => {
+                        if let Some(tell) = caught_up.take() {
+                            let _ = tell.send(Ok(()));
+                        }
+                    }
+                    Ok(SubscriptionMessage::Checkpoint(_)) => {}
+                    Err(StoreError::Closed) => return,
+                    Err(error) => {
+                        tracing::warn!(%error, "following {GROUPS_STREAM} failed; resuming");
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Starts, restarts or stops a group's task.
+    async fn apply(&self, change: GroupChange) {
+        match change {
+            GroupChange::Saved { name, settings } => {
+                let same = self
+                    .running
+                    .lock()
+                    .get(&name)
+                    .is_some_and(|running| running.settings == settings);
+                if same {
+                    return;
+                }
+                self.stop(&name).await;
+                match storage::load_checkpoint(&*self.store, &name, &settings).await {
+                    Ok(checkpoint) => {
+                        let handle = self.spawn(name.clone(), settings, checkpoint);
+                        self.running.lock().insert(name, handle);
+                    }
+                    Err(error) => {
+                        tracing::error!(group = %name, %error, "cannot start the consumer group")
+                    }
+                }
+            }
+            GroupChange::Deleted { name } => self.stop(&name).await,
+        }
+    }
+
+    fn spawn(&self, name: String, settings: GroupSettings, checkpoint: u64) -> GroupHandle {
+        let (commands, inbox) = mpsc::channel(COMMANDS_QUEUED_MAX);
+        let (ready_signal, ready) = watch::channel(0);
+        let actor = Actor::new(
+            name.clone(),
+            settings.clone(),
+            self.store.clone(),
+            checkpoint,
+            ready_signal,
+        );
+        tokio::spawn(actor.run(inbox));
+        GroupHandle {
+            name,
+            settings,
+            commands,
+            ready,
+        }
+    }
+
+    async fn stop(&self, name: &str) {
+        let running = self.running.lock().remove(name);
+        if let Some(handle) = running {
+            let _ = handle.ask(|reply| Command::Stop { reply }).await;
+        }
+    }
+
+    /// Stops following `$groups` and stops every group, saving checkpoints.
+    pub async fn shutdown(&self) {
+        let follower = self.follower.lock().take();
+        if let Some(follower) = follower {
+            follower.abort();
+            let _ = follower.await;
+        }
+        let names: Vec<String> = self.running.lock().keys().cloned().collect();
+        for name in names {
+            self.stop(&name).await;
+        }
+    }
+
+    /// The running group called `name`.
+    pub fn get(&self, name: &str) -> Result<GroupHandle, ApiError> {
+        self.running
+            .lock()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ApiError::group_not_found(name))
+    }
+
+    /// Every group, by name.
+    pub fn list(&self) -> Vec<GroupHandle> {
+        self.running.lock().values().cloned().collect()
+    }
+
+    /// Creates the group or replaces its settings; true when it was created.
+    pub async fn save(&self, name: &str, request: &GroupRequest) -> Result<bool, ApiError> {
+        settings::check_group_name(name)?;
+        request.check_start()?;
+        request.settings(0)?; // refuse bad input before touching anything
+        let _changing = self.changing.lock().await;
+        let existing = self.running.lock().get(name).map(|g| g.settings.clone());
+        let (settings, created) = match existing {
+            Some(existing) => {
+                let settings = request.settings(existing.start)?;
+                if !settings.same_source(&existing) {
+                    return Err(ApiError::invalid(
+                        "stream and filter of a group cannot change; delete the group and create it again",
+                    ));
+                }
+                if settings == existing {
+                    return Ok(false);
+                }
+                (settings, false)
+            }
+            None => {
+                if self.running.lock().len() >= GROUPS_MAX {
+                    return Err(ApiError::invalid(format!(
+                        "this server already has {GROUPS_MAX} consumer groups"
+                    )));
+                }
+                let start = self.resolve_start(request).await?;
+                let settings = request.settings(start)?;
+                storage::forget(&*self.store, name).await?;
+                storage::limit_checkpoints(&*self.store, name).await?;
+                (settings, true)
+            }
+        };
+        let change = GroupChange::Saved {
+            name: name.to_owned(),
+            settings,
+        };
+        self.record(change).await?;
+        Ok(created)
+    }
+
+    /// Deletes the group, its checkpoints and its parked events.
+    pub async fn delete(&self, name: &str) -> Result<(), ApiError> {
+        let _changing = self.changing.lock().await;
+        self.get(name)?;
+        let change = GroupChange::Deleted {
+            name: name.to_owned(),
+        };
+        self.record(change).await?;
+        storage::forget(&*self.store, name).await?;
+        Ok(())
+    }
+
+    /// Appends a change after the last one this node applied, then waits until it is applied.
+    async fn record(&self, change: GroupChange) -> Result<(), ApiError> {
+        let stream = StreamName::new(GROUPS_STREAM).expect("a valid name");
+        let applied = *self.applied.borrow();
+        let expected = match applied {
+            0 => ExpectedRevision::NoStream,
+            n => ExpectedRevision::Exact(n - 1),
+        };
+        let written = self
+            .store
+            .append(&stream, expected, vec![change.to_event()])
+            .await
+            .map_err(|error| match error {
+                StoreError::WrongExpectedRevision { .. } => ApiError::conflict(
+                    "consumer groups changed on another node at the same time; try again",
+                ),
+                other => other.into(),
+            })?;
+        let mut applied = self.applied.subscribe();
+        let target = written.last_revision.0 + 1;
+        tokio::time::timeout(APPLY_TIMEOUT, applied.wait_for(|n| *n >= target))
+            .await
+            .map_err(|_| {
+                ApiError::unavailable("the change was recorded but not yet applied; look again")
+            })?
+            .map_err(|_| ApiError::from(StoreError::Closed))?;
+        Ok(())
+    }
+
+    /// The first cursor of a new group.
+    async fn resolve_start(&self, request: &GroupRequest) -> Result<u64, ApiError> {
+        let start = request.start.clone().unwrap_or(StartAt::End);
+        let cursor = match (&request.stream, start) {
+            (_, StartAt::Start) => 0,
+            (_, StartAt::Position(cursor) | StartAt::Revision(cursor)) => cursor,
+            (None, StartAt::End) => self.store.head_position().await?.0,
+            (Some(stream), StartAt::End) => {
+                let stream = StreamName::new(stream)?;
+                match self.store.stream_revision(&stream).await? {
+                    Some(revision) => revision.0 + 1,
+                    None => 0,
+                }
+            }
+            (None, StartAt::Time(time)) => {
+                let page = self
+                    .store
+                    .read_all(ReadAll {
+                        from: AllFrom::Time(time),
+                        direction: Direction::Forward,
+                        limit: 1,
+                        filter: EventFilter::default(),
+                    })
+                    .await?;
+                match page.events.first() {
+                    Some(event) => event.position.0,
+                    None => self.store.head_position().await?.0,
+                }
+            }
+            (Some(_), StartAt::Time(_)) => unreachable!("refused by check_start"),
+        };
+        Ok(cursor)
+    }
+}

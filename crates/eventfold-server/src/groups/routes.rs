@@ -1,0 +1,396 @@
+//! The HTTP routes of consumer groups: `/groups…`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use eventfold_store::{Direction, RecordedEvent, Revision, StreamFrom};
+
+use super::actor::{AckId, Command, Delivery, GroupStatus, NackAction, Settled};
+use super::settings::{GroupRequest, GroupSettings};
+use super::{storage, GroupHandle};
+use crate::wire::json_response;
+use crate::{ApiError, AppState};
+
+/// The most events one fetch returns.
+pub const FETCH_MAX: usize = 1_000;
+/// The longest a fetch waits for events.
+pub const FETCH_WAIT_MAX_MS: u64 = 20_000;
+/// The most parked events one page shows.
+pub const PARKED_PAGE_MAX: usize = 1_000;
+/// The most ids one ack or nack settles.
+pub const SETTLE_IDS_MAX: usize = 10_000;
+/// The longest nack reason, in bytes.
+pub const REASON_BYTES_MAX: usize = 1_024;
+/// The most events a push subscriber holds without answering, unless it says otherwise.
+const PUSH_IN_FLIGHT_DEFAULT: usize = 100;
+/// How often a push subscriber at its in-flight limit looks again for room.
+const PUSH_RECHECK: Duration = Duration::from_millis(50);
+
+#[derive(Serialize)]
+struct GroupView<'a> {
+    name: &'a str,
+    #[serde(flatten)]
+    settings: &'a GroupSettings,
+}
+
+#[derive(Serialize)]
+struct Described<'a> {
+    name: &'a str,
+    settings: &'a GroupSettings,
+    status: GroupStatus,
+}
+
+/// `GET /groups`.
+pub async fn list(State(state): State<AppState>) -> Response {
+    let groups = state.groups.list();
+    let views: Vec<GroupView> = groups
+        .iter()
+        .map(|group| GroupView {
+            name: &group.name,
+            settings: &group.settings,
+        })
+        .collect();
+    json_response(&serde_json::json!({ "groups": views }))
+}
+
+/// `PUT /groups/{group}`: creates (201) or updates (200).
+pub async fn put(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Json<GroupRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body?;
+    let created = state.groups.save(&name, &request).await?;
+    let group = state.groups.get(&name)?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let view = GroupView {
+        name: &group.name,
+        settings: &group.settings,
+    };
+    Ok((
+        status,
+        Json(serde_json::to_value(&view).expect("serialises")),
+    )
+        .into_response())
+}
+
+/// `GET /groups/{group}`: settings and state, lag included.
+pub async fn describe(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let group = state.groups.get(&name)?;
+    let status = group.ask(|reply| Command::Status { reply }).await?;
+    Ok(json_response(&Described {
+        name: &group.name,
+        settings: &group.settings,
+        status,
+    }))
+}
+
+/// `DELETE /groups/{group}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.groups.delete(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `POST /groups/{group}/fetch`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchRequest {
+    /// Who fetches (shown in the group's state); `anonymous` when absent.
+    consumer: Option<String>,
+    /// At most this many events (default 100).
+    max: Option<usize>,
+    /// Wait up to this long for at least one event (default 0: answer at once).
+    wait_ms: Option<u64>,
+}
+
+/// The longest consumer name, in bytes.
+pub const CONSUMER_NAME_BYTES_MAX: usize = 128;
+
+fn consumer_name(name: Option<String>) -> Result<Arc<str>, ApiError> {
+    let name = name.unwrap_or_else(|| "anonymous".into());
+    if name.is_empty() || name.len() > CONSUMER_NAME_BYTES_MAX || name.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(format!(
+            "consumer: 1 to {CONSUMER_NAME_BYTES_MAX} bytes without control characters"
+        )));
+    }
+    Ok(name.into())
+}
+
+#[derive(Serialize)]
+struct Fetched {
+    messages: Vec<Delivery>,
+}
+
+/// `POST /groups/{group}/fetch`: a batch of events to process (long-polls with `wait_ms`).
+pub async fn fetch(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Json<FetchRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body?;
+    let group = state.groups.get(&name)?;
+    let consumer = consumer_name(request.consumer)?;
+    let max = request.max.unwrap_or(100);
+    if !(1..=FETCH_MAX).contains(&max) {
+        return Err(ApiError::invalid(format!("max: 1 to {FETCH_MAX}")));
+    }
+    let wait = request.wait_ms.unwrap_or(0);
+    if wait > FETCH_WAIT_MAX_MS {
+        return Err(ApiError::invalid(format!(
+            "wait_ms: at most {FETCH_WAIT_MAX_MS}"
+        )));
+    }
+    let deadline = Instant::now() + Duration::from_millis(wait);
+    let messages = fetch_until(&group, consumer, max, usize::MAX, deadline).await?;
+    Ok(json_response(&Fetched { messages }))
+}
+
+/// Fetches, waiting for ready events until `deadline` when there are none.
+async fn fetch_until(
+    group: &GroupHandle,
+    consumer: Arc<str>,
+    max: usize,
+    in_flight_max: usize,
+    deadline: Instant,
+) -> Result<Vec<Delivery>, ApiError> {
+    let mut ready = group.ready.clone();
+    loop {
+        ready.borrow_and_update();
+        let consumer = consumer.clone();
+        let deliveries = group
+            .ask(|reply| Command::Fetch {
+                consumer,
+                max,
+                in_flight_max,
+                reply,
+            })
+            .await?;
+        if !deliveries.is_empty() {
+            return Ok(deliveries);
+        }
+        match tokio::time::timeout_at(deadline, ready.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(ApiError::group_not_found(&group.name)),
+            Err(_) => return Ok(deliveries),
+        }
+    }
+}
+
+/// The body of an ack or a nack.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettleRequest {
+    /// The deliveries' `ack_id`s.
+    ack_ids: Vec<String>,
+    /// Nack only: retry (default), park or skip.
+    action: Option<NackAction>,
+    /// Nack only: why, kept with a parked event.
+    reason: Option<String>,
+}
+
+fn ack_ids(ids: &[String]) -> Result<Vec<AckId>, ApiError> {
+    if ids.len() > SETTLE_IDS_MAX {
+        return Err(ApiError::invalid(format!(
+            "ack_ids: at most {SETTLE_IDS_MAX} per request"
+        )));
+    }
+    ids.iter()
+        .enumerate()
+        .map(|(at, id)| {
+            id.parse()
+                .map_err(|reason| ApiError::invalid(format!("ack_ids[{at}]: {reason}")))
+        })
+        .collect()
+}
+
+/// `POST /groups/{group}/ack`.
+pub async fn ack(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Json<SettleRequest>, JsonRejection>,
+) -> Result<Json<Settled>, ApiError> {
+    let Json(request) = body?;
+    if request.action.is_some() || request.reason.is_some() {
+        return Err(ApiError::invalid(
+            "action and reason belong to a nack, not an ack",
+        ));
+    }
+    let group = state.groups.get(&name)?;
+    let ids = ack_ids(&request.ack_ids)?;
+    Ok(Json(group.ask(|reply| Command::Ack { ids, reply }).await?))
+}
+
+/// `POST /groups/{group}/nack`.
+pub async fn nack(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Json<SettleRequest>, JsonRejection>,
+) -> Result<Json<Settled>, ApiError> {
+    let Json(request) = body?;
+    let group = state.groups.get(&name)?;
+    let ids = ack_ids(&request.ack_ids)?;
+    let reason = request.reason.unwrap_or_else(|| "nacked".into());
+    if reason.len() > REASON_BYTES_MAX {
+        return Err(ApiError::invalid(format!(
+            "reason: at most {REASON_BYTES_MAX} bytes"
+        )));
+    }
+    let action = request.action.unwrap_or_default();
+    let settled = group
+        .ask(|reply| Command::Nack {
+            ids,
+            action,
+            reason,
+            reply,
+        })
+        .await?;
+    Ok(Json(settled))
+}
+
+/// The query of `GET /groups/{group}/parked`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParkedQuery {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct ParkedPage<'a> {
+    events: &'a [RecordedEvent],
+}
+
+/// `GET /groups/{group}/parked`: the dead letters, oldest first, with why and where from.
+pub async fn parked(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    query: Result<Query<ParkedQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let group = state.groups.get(&name)?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=PARKED_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::invalid(format!("limit: 1 to {PARKED_PAGE_MAX}")));
+    }
+    let from = query
+        .from
+        .map_or(StreamFrom::Start, |r| StreamFrom::Revision(Revision(r)));
+    let events =
+        storage::read_parked(&*state.store, &group.name, from, Direction::Forward, limit).await?;
+    Ok(json_response(&ParkedPage { events: &events }))
+}
+
+/// `POST /groups/{group}/parked/replay`: delivers the parked events again.
+pub async fn replay_parked(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let group = state.groups.get(&name)?;
+    let replaying = group.ask(|reply| Command::ReplayParked { reply }).await??;
+    Ok(json_response(
+        &serde_json::json!({ "replaying": replaying }),
+    ))
+}
+
+/// The query of `GET /groups/{group}/subscribe`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushQuery {
+    consumer: Option<String>,
+    max_in_flight: Option<usize>,
+}
+
+/// `GET /groups/{group}/subscribe`: push over SSE. Each message is a delivery (`id` is its
+/// `ack_id`); the consumer answers with ack/nack, and holds at most `max_in_flight` at once.
+pub async fn subscribe(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    query: Result<Query<PushQuery>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let Query(query) = query?;
+    let group = state.groups.get(&name)?;
+    let consumer = consumer_name(query.consumer)?;
+    let in_flight_max = query.max_in_flight.unwrap_or(PUSH_IN_FLIGHT_DEFAULT);
+    if !(1..=FETCH_MAX).contains(&in_flight_max) {
+        return Err(ApiError::invalid(format!(
+            "max_in_flight: 1 to {FETCH_MAX}"
+        )));
+    }
+    let permit = state
+        .subscribers
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::too_many_subscribers(state.subscribers_max))?;
+    let mut shutting_down = state.shutting_down.clone();
+    let events = async_stream(move |send| async move {
+        let _permit = permit;
+        loop {
+            if send.is_closed() {
+                return; // the client went away; its deliveries time out
+            }
+            let deadline = Instant::now() + PUSH_RECHECK;
+            let fetched = tokio::select! {
+                fetched = fetch_until(&group, consumer.clone(), in_flight_max, in_flight_max, deadline) => fetched,
+                _ = shutting_down.wait_for(|stopping| *stopping) => return,
+            };
+            match fetched {
+                Ok(deliveries) => {
+                    for delivery in deliveries {
+                        let data = serde_json::to_string(&delivery).expect("serialises");
+                        let event = Event::default()
+                            .event("event")
+                            .id(delivery.ack_id.to_string())
+                            .data(data);
+                        if send.send(event).await.is_err() {
+                            return; // the client went away; its deliveries time out
+                        }
+                    }
+                }
+                Err(error) => {
+                    let event = Event::default()
+                        .event("error")
+                        .data(error.body().to_string());
+                    let _ = send.send(event).await;
+                    return;
+                }
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// A stream fed by `produce` through a small channel (the producer waits when the client is
+/// slow, so nothing piles up).
+fn async_stream<F, Fut>(produce: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (send, receive) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(produce(send));
+    futures::stream::unfold(receive, |mut receive| async move {
+        receive.recv().await.map(|event| (Ok(event), receive))
+    })
+}
