@@ -85,6 +85,15 @@ impl ApiError {
         )
     }
 
+    /// The bus has no replay of this name (on this node).
+    pub fn replay_not_found(bus: &str, replay: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "replay_not_found",
+            format!("event bus {bus} has no replay called {replay} on this node"),
+        )
+    }
+
     /// The bus's policy refuses this source.
     pub fn forbidden_source(bus: &str, source: &str) -> Self {
         Self::new(

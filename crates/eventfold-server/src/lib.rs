@@ -6,9 +6,13 @@
 //! (see [`ApiError`]).
 
 mod all;
+mod buses;
+mod config_log;
+mod dead_letters;
 mod error;
 mod groups;
 mod metrics;
+mod names;
 mod snapshots;
 mod streams;
 mod subscribe;
@@ -89,17 +93,19 @@ struct AppState {
     shutting_down: watch::Receiver<bool>,
     metrics: Arc<metrics::Metrics>,
     groups: Arc<groups::Groups>,
+    buses: Arc<buses::Buses>,
 }
 
 /// The API's routes. Subscriptions end when `shutting_down` turns true.
 fn router(
     backend: Backend,
-    groups: Arc<groups::Groups>,
+    services: &Services,
     config: &ServerConfig,
     shutting_down: watch::Receiver<bool>,
 ) -> Router {
     let state = AppState {
-        groups,
+        groups: services.groups.clone(),
+        buses: services.buses.clone(),
         store: backend.store,
         snapshots: backend.snapshots,
         subscribers: Arc::new(Semaphore::new(config.subscribers_max)),
@@ -134,6 +140,27 @@ fn router(
                 .put(groups::routes::put)
                 .delete(groups::routes::delete),
         )
+        .route("/buses", get(buses::routes::list))
+        .route(
+            "/buses/{bus}",
+            get(buses::routes::describe)
+                .put(buses::routes::put)
+                .delete(buses::routes::delete),
+        )
+        .route("/buses/{bus}/events", post(buses::routes::put_events))
+        .route("/buses/{bus}/rules", get(buses::routes::rules))
+        .route(
+            "/buses/{bus}/rules/{rule}",
+            get(buses::routes::describe_rule)
+                .put(buses::routes::put_rule)
+                .delete(buses::routes::delete_rule),
+        )
+        .route(
+            "/buses/{bus}/rules/{rule}/dead-letters",
+            get(buses::routes::dead_letters),
+        )
+        .route("/buses/{bus}/replays", post(buses::routes::start_replay))
+        .route("/buses/{bus}/replays/{replay}", get(buses::routes::replay))
         .route("/groups/{group}/fetch", post(groups::routes::fetch))
         .route("/groups/{group}/ack", post(groups::routes::ack))
         .route("/groups/{group}/nack", post(groups::routes::nack))
@@ -168,11 +195,9 @@ pub async fn serve(
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let groups = groups::Groups::start(backend.store.clone())
-        .await
-        .map_err(|error| std::io::Error::other(format!("starting consumer groups: {error}")))?;
+    let services = Services::start(backend.store.clone()).await?;
     let (tell, shutting_down) = watch::channel(false);
-    let app = router(backend, groups.clone(), config, shutting_down.clone());
+    let app = router(backend, &services, config, shutting_down.clone());
     let mut stopped = shutting_down;
     tokio::spawn(async move {
         shutdown.await;
@@ -189,8 +214,35 @@ pub async fn serve(
             let _ = stopped.wait_for(|stopping| *stopping).await;
         })
         .await?;
-    groups.shutdown().await;
+    services.shutdown().await;
     Ok(())
+}
+
+/// The server's background services: consumer groups and buses.
+struct Services {
+    groups: Arc<groups::Groups>,
+    buses: Arc<buses::Buses>,
+}
+
+impl Services {
+    async fn start(store: Arc<dyn EventStore>) -> std::io::Result<Self> {
+        let failed = |what: &str, error: eventfold_store::StoreError| {
+            std::io::Error::other(format!("starting {what}: {error}"))
+        };
+        let groups = groups::Groups::start(store.clone())
+            .await
+            .map_err(|error| failed("consumer groups", error))?;
+        let buses = buses::Buses::start(store, groups.clone())
+            .await
+            .map_err(|error| failed("event buses", error))?;
+        Ok(Self { groups, buses })
+    }
+
+    /// Stops rules first (they may deliver to groups' streams), then groups.
+    async fn shutdown(&self) {
+        self.buses.shutdown().await;
+        self.groups.shutdown().await;
+    }
 }
 
 async fn within(timeout: Duration, request: Request, next: Next) -> Response {

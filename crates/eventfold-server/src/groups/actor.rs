@@ -548,14 +548,10 @@ impl Actor {
         let Some(entry) = self.entries.get(&id) else {
             return;
         };
-        let parked = storage::park(
-            &*self.store,
-            &self.name,
-            &entry.event,
-            entry.attempts,
-            reason,
-        )
-        .await;
+        let stream = storage::parked_stream(&self.name);
+        let parked =
+            crate::dead_letters::park(&*self.store, &stream, &entry.event, entry.attempts, reason)
+                .await;
         match parked {
             Ok(()) => {
                 if let Some(entry) = self.entries.remove(&id) {
@@ -657,7 +653,7 @@ impl Actor {
         let up_to = last.revision.0 + 1;
         let mut originals = Vec::with_capacity(copies.len());
         for copy in &copies {
-            originals.push((copy.revision.0, storage::unpark(copy)?));
+            originals.push((copy.revision.0, crate::dead_letters::unpark(copy)?));
         }
         let count = originals.len();
         self.replay = Some(ParkedReplay {

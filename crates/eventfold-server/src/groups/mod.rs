@@ -3,8 +3,8 @@
 //! (parked) stream. Definitions, checkpoints and dead letters live in the event store (see
 //! [`storage`]); each group's live state is one task ([`actor`]).
 //!
-//! Every change of definition goes through `$groups`: a node appends the change, and a watcher
-//! that follows `$groups` (on every node) starts, restarts or stops the group's task.
+//! Every change of definition goes through `$groups`, a [`ConfigLog`]: a node appends the
+//! change, and every node follows `$groups` and starts, restarts or stops the group's task.
 
 pub mod actor;
 pub mod routes;
@@ -13,17 +13,15 @@ pub mod storage;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use eventfold_store::{
-    AllFrom, Direction, EventFilter, EventStore, ExpectedRevision, ReadAll, Revision, StoreError,
-    StreamFrom, StreamName, SubscriptionMessage,
+    AllFrom, Direction, EventFilter, EventStore, ReadAll, StoreError, StreamName,
 };
 
+use crate::config_log::{Apply, ConfigLog};
 use crate::ApiError;
 use actor::{Actor, Command};
 use settings::{GroupRequest, GroupSettings, StartAt, GROUPS_MAX};
@@ -31,8 +29,6 @@ use storage::{GroupChange, GROUPS_STREAM};
 
 /// How many commands may wait for one group's task.
 const COMMANDS_QUEUED_MAX: usize = 1_024;
-/// How long a change waits to be seen by this node's watcher.
-const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running group: its settings and the way to its task.
 #[derive(Clone)]
@@ -66,85 +62,37 @@ impl GroupHandle {
 pub struct Groups {
     store: Arc<dyn EventStore>,
     running: Mutex<BTreeMap<String, GroupHandle>>,
-    /// The number of `$groups` events applied (the next revision to apply).
-    applied: watch::Sender<u64>,
-    /// Serialises this node's changes (other nodes are caught by the expected revision).
-    changing: tokio::sync::Mutex<()>,
-    /// The task following `$groups`.
-    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    log: std::sync::OnceLock<Arc<ConfigLog>>,
+}
+
+#[async_trait::async_trait]
+impl Apply for Groups {
+    type Change = GroupChange;
+
+    async fn apply(&self, change: GroupChange) {
+        self.apply_change(change).await
+    }
 }
 
 impl Groups {
     /// Starts every group defined in `$groups`, and follows later changes from any node.
     pub async fn start(store: Arc<dyn EventStore>) -> Result<Arc<Self>, StoreError> {
         let groups = Arc::new(Self {
-            store,
+            store: store.clone(),
             running: Mutex::new(BTreeMap::new()),
-            applied: watch::channel(0).0,
-            changing: tokio::sync::Mutex::new(()),
-            follower: Mutex::new(None),
+            log: std::sync::OnceLock::new(),
         });
-        let (caught_up, loaded) = oneshot::channel();
-        let follower = tokio::spawn(groups.clone().follow(caught_up));
-        *groups.follower.lock() = Some(follower);
-        loaded.await.map_err(|_| StoreError::Closed)??;
+        let log = ConfigLog::start(store, GROUPS_STREAM, groups.clone()).await?;
+        let _ = groups.log.set(log);
         Ok(groups)
     }
 
-    /// Follows `$groups`, applying each change; says when history is applied.
-    async fn follow(self: Arc<Self>, caught_up: oneshot::Sender<Result<(), StoreError>>) {
-        let stream = StreamName::new(GROUPS_STREAM).expect("a valid name");
-        let mut caught_up = Some(caught_up);
-        loop {
-            let from = StreamFrom::Revision(Revision(*self.applied.borrow()));
-            let mut changes = match self.store.subscribe_stream(&stream, from).await {
-                Ok(changes) => changes,
-                Err(error) => {
-                    if let Some(tell) = caught_up.take() {
-                        let _ = tell.send(Err(error));
-                        return;
-                    }
-                    tracing::warn!(%error, "cannot follow {GROUPS_STREAM}; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            while let Some(message) = changes.next().await {
-                match message {
-                    Ok(SubscriptionMessage::Event(event)) => {
-                        let change = match GroupChange::from_event(&event) {
-                            Ok(change) => change,
-                            Err(error) => {
-                                // Refuse to guess: stop following, say so, and serve what is known.
-                                tracing::error!(%error, "consumer groups stopped following {GROUPS_STREAM}");
-                                if let Some(tell) = caught_up.take() {
-                                    let _ = tell.send(Err(error));
-                                }
-                                return;
-                            }
-                        };
-                        self.apply(change).await;
-                        self.applied.send_replace(event.revision.0 + 1);
-                    }
-                    Ok(SubscriptionMessage::CaughtUp) => {
-                        if let Some(tell) = caught_up.take() {
-                            let _ = tell.send(Ok(()));
-                        }
-                    }
-                    Ok(SubscriptionMessage::Checkpoint(_)) => {}
-                    Err(StoreError::Closed) => return,
-                    Err(error) => {
-                        tracing::warn!(%error, "following {GROUPS_STREAM} failed; resuming");
-                        break;
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    fn log(&self) -> &ConfigLog {
+        self.log.get().expect("set at start")
     }
 
     /// Starts, restarts or stops a group's task.
-    async fn apply(&self, change: GroupChange) {
+    async fn apply_change(&self, change: GroupChange) {
         match change {
             GroupChange::Saved { name, settings } => {
                 let same = self
@@ -198,11 +146,7 @@ impl Groups {
 
     /// Stops following `$groups` and stops every group, saving checkpoints.
     pub async fn shutdown(&self) {
-        let follower = self.follower.lock().take();
-        if let Some(follower) = follower {
-            follower.abort();
-            let _ = follower.await;
-        }
+        self.log().stop().await;
         let names: Vec<String> = self.running.lock().keys().cloned().collect();
         for name in names {
             self.stop(&name).await;
@@ -225,10 +169,10 @@ impl Groups {
 
     /// Creates the group or replaces its settings; true when it was created.
     pub async fn save(&self, name: &str, request: &GroupRequest) -> Result<bool, ApiError> {
-        settings::check_group_name(name)?;
+        crate::names::check_name("group", name)?;
         request.check_start()?;
         request.settings(0)?; // refuse bad input before touching anything
-        let _changing = self.changing.lock().await;
+        let _changing = self.log().lock().await;
         let existing = self.running.lock().get(name).map(|g| g.settings.clone());
         let (settings, created) = match existing {
             Some(existing) => {
@@ -260,48 +204,19 @@ impl Groups {
             name: name.to_owned(),
             settings,
         };
-        self.record(change).await?;
+        self.log().record("GroupSaved", &change).await?;
         Ok(created)
     }
 
     /// Deletes the group, its checkpoints and its parked events.
     pub async fn delete(&self, name: &str) -> Result<(), ApiError> {
-        let _changing = self.changing.lock().await;
+        let _changing = self.log().lock().await;
         self.get(name)?;
         let change = GroupChange::Deleted {
             name: name.to_owned(),
         };
-        self.record(change).await?;
+        self.log().record("GroupDeleted", &change).await?;
         storage::forget(&*self.store, name).await?;
-        Ok(())
-    }
-
-    /// Appends a change after the last one this node applied, then waits until it is applied.
-    async fn record(&self, change: GroupChange) -> Result<(), ApiError> {
-        let stream = StreamName::new(GROUPS_STREAM).expect("a valid name");
-        let applied = *self.applied.borrow();
-        let expected = match applied {
-            0 => ExpectedRevision::NoStream,
-            n => ExpectedRevision::Exact(n - 1),
-        };
-        let written = self
-            .store
-            .append(&stream, expected, vec![change.to_event()])
-            .await
-            .map_err(|error| match error {
-                StoreError::WrongExpectedRevision { .. } => ApiError::conflict(
-                    "consumer groups changed on another node at the same time; try again",
-                ),
-                other => other.into(),
-            })?;
-        let mut applied = self.applied.subscribe();
-        let target = written.last_revision.0 + 1;
-        tokio::time::timeout(APPLY_TIMEOUT, applied.wait_for(|n| *n >= target))
-            .await
-            .map_err(|_| {
-                ApiError::unavailable("the change was recorded but not yet applied; look again")
-            })?
-            .map_err(|_| ApiError::from(StoreError::Closed))?;
         Ok(())
     }
 

@@ -9,27 +9,8 @@ use eventfold_store::{EventFilter, StreamName, Timestamp};
 
 use crate::ApiError;
 
-/// The longest group name, in bytes.
-pub const GROUP_NAME_BYTES_MAX: usize = 64;
 /// The most groups one server keeps.
 pub const GROUPS_MAX: usize = 1_000;
-
-/// Checks a group name: 1 to 64 ASCII letters, digits, `_`, `-` or `.`.
-pub fn check_group_name(name: &str) -> Result<(), ApiError> {
-    let valid = !name.is_empty()
-        && name.len() <= GROUP_NAME_BYTES_MAX
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(format!(
-            "group name `{}`: use 1 to {GROUP_NAME_BYTES_MAX} ASCII letters, digits, `_`, `-` or `.`",
-            name.chars().take(80).collect::<String>()
-        )))
-    }
-}
 
 /// How events are handed to the group's consumers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,14 +218,6 @@ impl GroupSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_checked() {
-        assert!(check_group_name("billing-v2.eu_1").is_ok());
-        for bad in ["", "a b", "é", "a/b", &"x".repeat(65)] {
-            assert!(check_group_name(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn backoff_doubles_up_to_the_maximum() {

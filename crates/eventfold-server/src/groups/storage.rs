@@ -6,14 +6,11 @@
 //! - `$group-<name>-parked`: the dead letters, copies of the events that exhausted their
 //!   attempts or were parked by a consumer, with the original's coordinates in the metadata.
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use uuid::Uuid;
 
 use eventfold_store::{
-    Direction, EventStore, ExpectedRevision, NewEvent, Position, ReadStream, RecordedEvent,
-    Revision, StoreError, StreamFrom, StreamName, Timestamp,
+    Direction, EventStore, ExpectedRevision, NewEvent, ReadStream, RecordedEvent, StoreError,
+    StreamFrom, StreamName,
 };
 
 use super::settings::GroupSettings;
@@ -37,23 +34,6 @@ pub enum GroupChange {
         /// The group.
         name: String,
     },
-}
-
-impl GroupChange {
-    /// The event appended to `$groups`.
-    pub fn to_event(&self) -> NewEvent {
-        let event_type = match self {
-            Self::Saved { .. } => "GroupSaved",
-            Self::Deleted { .. } => "GroupDeleted",
-        };
-        NewEvent::json(event_type, self)
-    }
-
-    /// Reads a change back; a `$groups` event that does not parse is corruption, reported.
-    pub fn from_event(event: &RecordedEvent) -> Result<Self, StoreError> {
-        serde_json::from_slice(&event.data)
-            .map_err(|error| corrupt(event, &format!("not a group definition: {error}")))
-    }
 }
 
 /// The stream of a group's checkpoints.
@@ -91,7 +71,9 @@ pub async fn load_checkpoint(
         Ok(events) => match events.first() {
             Some(event) => serde_json::from_slice::<Checkpoint>(&event.data)
                 .map(|checkpoint| checkpoint.cursor)
-                .map_err(|error| corrupt(event, &format!("not a checkpoint: {error}"))),
+                .map_err(|error| {
+                    crate::dead_letters::corrupt(event, &format!("not a checkpoint: {error}"))
+                }),
             None => Ok(settings.start),
         },
         Err(StoreError::StreamNotFound(_)) => Ok(settings.start),
@@ -122,94 +104,6 @@ pub async fn limit_checkpoints(store: &dyn EventStore, group: &str) -> Result<()
     let mut metadata = store.stream_metadata(&stream).await?;
     metadata.max_count = Some(4);
     store.set_stream_metadata(&stream, metadata).await
-}
-
-/// Where a parked event came from, and why it was parked.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ParkedOrigin {
-    /// The original event's id.
-    pub id: Uuid,
-    /// Its stream.
-    pub stream: StreamName,
-    /// Its revision.
-    pub revision: Revision,
-    /// Its position.
-    pub position: Position,
-    /// When it was recorded.
-    pub recorded_at: Timestamp,
-    /// When it happened, if the writer said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub occurred_at: Option<Timestamp>,
-    /// Its metadata (JSON).
-    pub metadata: Box<RawValue>,
-}
-
-/// The metadata of a parked copy.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ParkedMetadata {
-    /// Why: `max_attempts`, or the consumer's reason.
-    pub reason: String,
-    /// How many deliveries were made.
-    pub attempts: u32,
-    /// The original event.
-    pub original: ParkedOrigin,
-}
-
-/// Appends a copy of `event` to the group's parked stream.
-pub async fn park(
-    store: &dyn EventStore,
-    group: &str,
-    event: &RecordedEvent,
-    attempts: u32,
-    reason: &str,
-) -> Result<(), StoreError> {
-    let metadata = RawValue::from_string(String::from_utf8_lossy(&event.metadata).into_owned())
-        .unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid JSON"));
-    let parked = ParkedMetadata {
-        reason: reason.to_owned(),
-        attempts,
-        original: ParkedOrigin {
-            id: event.id,
-            stream: event.stream.clone(),
-            revision: event.revision,
-            position: event.position,
-            recorded_at: event.recorded_at,
-            occurred_at: event.occurred_at,
-            metadata,
-        },
-    };
-    // A fresh id: the same event may be parked again after a replay.
-    let copy = NewEvent {
-        id: Uuid::now_v7(),
-        event_type: event.event_type.clone(),
-        data: event.data.clone(),
-        content_type: event.content_type.clone().into_owned(),
-        metadata: Bytes::from(serde_json::to_vec(&parked).expect("parked metadata serialises")),
-        occurred_at: None,
-    };
-    store
-        .append(&parked_stream(group), ExpectedRevision::Any, vec![copy])
-        .await
-        .map(drop)
-}
-
-/// The original event of a parked copy, as it was delivered before.
-pub fn unpark(copy: &RecordedEvent) -> Result<RecordedEvent, StoreError> {
-    let parked: ParkedMetadata = serde_json::from_slice(&copy.metadata)
-        .map_err(|error| corrupt(copy, &format!("not a parked event: {error}")))?;
-    let origin = parked.original;
-    Ok(RecordedEvent {
-        id: origin.id,
-        stream: origin.stream,
-        revision: origin.revision,
-        position: origin.position,
-        event_type: copy.event_type.clone(),
-        data: copy.data.clone(),
-        content_type: copy.content_type.clone(),
-        metadata: Bytes::copy_from_slice(origin.metadata.get().as_bytes()),
-        occurred_at: origin.occurred_at,
-        recorded_at: origin.recorded_at,
-    })
 }
 
 /// Reads up to `limit` parked copies from revision `from`; none when the stream is empty.
@@ -259,13 +153,4 @@ pub async fn forget(store: &dyn EventStore, group: &str) -> Result<(), StoreErro
         }
     }
     Ok(())
-}
-
-/// A stored event of ours that does not parse: reported, never skipped.
-fn corrupt(event: &RecordedEvent, reason: &str) -> StoreError {
-    StoreError::Corrupted {
-        file: format!("stream {}", event.stream),
-        offset: event.revision.0,
-        reason: reason.to_owned(),
-    }
 }

@@ -1,0 +1,357 @@
+//! Event buses: named entry points for events from many sources, with policies (who may put
+//! what), rules (an event pattern and targets: another bus, a stream, a consumer group's
+//! stream, a webhook), an archive (the bus's own stream) and replays of it.
+//!
+//! An event put on a bus is stored in `$bus-<name>` before it is acknowledged; rules read it
+//! from there (see [`rule`]), so what leaves a bus always comes from committed history.
+//! Definitions live in `$buses`, a [`ConfigLog`] every node follows.
+
+pub mod events;
+pub mod replay;
+pub mod routes;
+pub mod rule;
+pub mod settings;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use eventfold_pattern::Pattern;
+use eventfold_store::{EventStore, ExpectedRevision, StoreError, StreamName};
+
+use crate::config_log::{Apply, ConfigLog};
+use crate::groups::Groups;
+use crate::ApiError;
+use rule::{RuleStats, RuleTask};
+use settings::{BusSettings, RuleRequest, RuleSettings, BUSES_MAX, RULES_MAX};
+
+/// The stream of bus and rule definitions.
+pub const BUSES_STREAM: &str = "$buses";
+
+/// An event of `$buses`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BusChange {
+    /// A bus was created or its settings replaced.
+    BusSaved { bus: String, settings: BusSettings },
+    /// A bus and its rules were deleted (its archive stays).
+    BusDeleted { bus: String },
+    /// A rule was created or replaced.
+    RuleSaved {
+        bus: String,
+        rule: String,
+        settings: RuleSettings,
+    },
+    /// A rule was deleted.
+    RuleDeleted { bus: String, rule: String },
+}
+
+/// What rules resolve their targets against: the buses' settings and the consumer groups.
+pub struct Directory {
+    buses: Mutex<BTreeMap<String, BusSettings>>,
+    groups: Arc<Groups>,
+}
+
+impl Directory {
+    /// The settings of bus `name`, if it exists.
+    pub fn bus(&self, name: &str) -> Option<BusSettings> {
+        self.buses.lock().get(name).cloned()
+    }
+
+    /// The stream consumer group `name` follows; a reason when there is none.
+    pub fn group_stream(&self, name: &str) -> Result<StreamName, String> {
+        let group = self
+            .groups
+            .get(name)
+            .map_err(|_| "no such consumer group".to_owned())?;
+        group.settings.stream.clone().ok_or_else(|| {
+            "the group follows $all, where it sees the bus's events already".to_owned()
+        })
+    }
+}
+
+/// A running rule.
+struct RuleHandle {
+    settings: RuleSettings,
+    stats: Arc<RuleStats>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// A rule as listed by the API.
+#[derive(Serialize)]
+pub struct RuleView {
+    /// The rule's name.
+    pub name: String,
+    /// Its settings.
+    #[serde(flatten)]
+    pub settings: RuleSettings,
+}
+
+/// Every bus and rule of this server.
+pub struct Buses {
+    store: Arc<dyn EventStore>,
+    directory: Arc<Directory>,
+    rules: Mutex<BTreeMap<(String, String), RuleHandle>>,
+    http: reqwest::Client,
+    log: std::sync::OnceLock<Arc<ConfigLog>>,
+    replays: replay::Replays,
+}
+
+#[async_trait::async_trait]
+impl Apply for Buses {
+    type Change = BusChange;
+
+    async fn apply(&self, change: BusChange) {
+        match change {
+            BusChange::BusSaved { bus, settings } => {
+                self.directory.buses.lock().insert(bus, settings);
+            }
+            BusChange::BusDeleted { bus } => {
+                let names: Vec<(String, String)> = self
+                    .rules
+                    .lock()
+                    .keys()
+                    .filter(|(b, _)| *b == bus)
+                    .cloned()
+                    .collect();
+                for (bus, rule) in names {
+                    self.stop_rule(&bus, &rule).await;
+                }
+                self.directory.buses.lock().remove(&bus);
+            }
+            BusChange::RuleSaved {
+                bus,
+                rule,
+                settings,
+            } => {
+                self.stop_rule(&bus, &rule).await;
+                match Pattern::parse(&settings.pattern) {
+                    Ok(pattern) => self.start_rule(bus, rule, settings, pattern),
+                    Err(error) => {
+                        tracing::error!(%bus, %rule, %error, "a stored rule's pattern does not parse; the rule is not started")
+                    }
+                }
+            }
+            BusChange::RuleDeleted { bus, rule } => self.stop_rule(&bus, &rule).await,
+        }
+    }
+}
+
+impl Buses {
+    /// Starts every bus and rule defined in `$buses`, and follows later changes.
+    pub async fn start(
+        store: Arc<dyn EventStore>,
+        groups: Arc<Groups>,
+    ) -> Result<Arc<Self>, StoreError> {
+        let buses = Arc::new(Self {
+            store: store.clone(),
+            directory: Arc::new(Directory {
+                buses: Mutex::new(BTreeMap::new()),
+                groups,
+            }),
+            rules: Mutex::new(BTreeMap::new()),
+            http: reqwest::Client::new(),
+            log: std::sync::OnceLock::new(),
+            replays: replay::Replays::default(),
+        });
+        let log = ConfigLog::start(store, BUSES_STREAM, buses.clone()).await?;
+        let _ = buses.log.set(log);
+        Ok(buses)
+    }
+
+    fn log(&self) -> &ConfigLog {
+        self.log.get().expect("set at start")
+    }
+
+    fn start_rule(&self, bus: String, rule: String, settings: RuleSettings, pattern: Pattern) {
+        let stats = Arc::new(RuleStats::default());
+        let (stop, stopped) = watch::channel(false);
+        let task = RuleTask {
+            bus: bus.clone(),
+            rule: rule.clone(),
+            settings: settings.clone(),
+            pattern,
+            store: self.store.clone(),
+            directory: self.directory.clone(),
+            http: self.http.clone(),
+            stats: stats.clone(),
+        };
+        let task = tokio::spawn(task.run(stopped));
+        let handle = RuleHandle {
+            settings,
+            stats,
+            stop,
+            task,
+        };
+        self.rules.lock().insert((bus, rule), handle);
+    }
+
+    async fn stop_rule(&self, bus: &str, rule: &str) {
+        let handle = self.rules.lock().remove(&(bus.to_owned(), rule.to_owned()));
+        if let Some(handle) = handle {
+            let _ = handle.stop.send(true);
+            let _ = handle.task.await;
+        }
+    }
+
+    /// Stops following `$buses`, every rule (saving checkpoints) and every replay.
+    pub async fn shutdown(&self) {
+        self.log().stop().await;
+        self.replays.stop_all().await;
+        let keys: Vec<(String, String)> = self.rules.lock().keys().cloned().collect();
+        for (bus, rule) in keys {
+            self.stop_rule(&bus, &rule).await;
+        }
+    }
+
+    /// The settings of bus `name`.
+    pub fn bus(&self, name: &str) -> Result<BusSettings, ApiError> {
+        self.directory
+            .bus(name)
+            .ok_or_else(|| ApiError::bus_not_found(name))
+    }
+
+    /// Every bus, by name.
+    pub fn list(&self) -> Vec<(String, BusSettings)> {
+        let buses = self.directory.buses.lock();
+        buses.iter().map(|(n, s)| (n.clone(), s.clone())).collect()
+    }
+
+    /// The rules of `bus`, by name.
+    pub fn rules_of(&self, bus: &str) -> Vec<RuleView> {
+        let rules = self.rules.lock();
+        rules
+            .iter()
+            .filter(|((b, _), _)| b == bus)
+            .map(|((_, name), handle)| RuleView {
+                name: name.clone(),
+                settings: handle.settings.clone(),
+            })
+            .collect()
+    }
+
+    /// A rule's settings and counters.
+    pub fn rule(&self, bus: &str, rule: &str) -> Result<(RuleSettings, Arc<RuleStats>), ApiError> {
+        self.bus(bus)?;
+        let rules = self.rules.lock();
+        let handle = rules
+            .get(&(bus.to_owned(), rule.to_owned()))
+            .ok_or_else(|| ApiError::rule_not_found(bus, rule))?;
+        Ok((handle.settings.clone(), handle.stats.clone()))
+    }
+
+    /// Creates the bus or replaces its settings; true when created.
+    pub async fn save(&self, bus: &str, settings: BusSettings) -> Result<bool, ApiError> {
+        crate::names::check_name("bus", bus)?;
+        settings.validate()?;
+        let _changing = self.log().lock().await;
+        let existing = self.directory.bus(bus);
+        if existing.as_ref() == Some(&settings) {
+            return Ok(false);
+        }
+        if existing.is_none() && self.directory.buses.lock().len() >= BUSES_MAX {
+            return Err(ApiError::invalid(format!(
+                "this server already has {BUSES_MAX} buses"
+            )));
+        }
+        let stream = events::bus_stream(bus);
+        let mut metadata = self.store.stream_metadata(&stream).await?;
+        metadata.max_age_secs = settings.archive_days.map(|days| days * 86_400);
+        self.store.set_stream_metadata(&stream, metadata).await?;
+        let change = BusChange::BusSaved {
+            bus: bus.to_owned(),
+            settings,
+        };
+        self.log().record("BusSaved", &change).await?;
+        Ok(existing.is_none())
+    }
+
+    /// Deletes the bus and its rules; its archived events stay in `$bus-<name>`.
+    pub async fn delete(&self, bus: &str) -> Result<(), ApiError> {
+        let _changing = self.log().lock().await;
+        self.bus(bus)?;
+        let change = BusChange::BusDeleted {
+            bus: bus.to_owned(),
+        };
+        self.log().record("BusDeleted", &change).await
+    }
+
+    /// Creates the rule or replaces it; true when created. A new rule considers the events
+    /// put on the bus from now on.
+    pub async fn save_rule(
+        &self,
+        bus: &str,
+        rule: &str,
+        request: RuleRequest,
+    ) -> Result<bool, ApiError> {
+        crate::names::check_name("rule", rule)?;
+        let _changing = self.log().lock().await;
+        self.bus(bus)?;
+        let existing = self
+            .rules
+            .lock()
+            .get(&(bus.to_owned(), rule.to_owned()))
+            .map(|handle| handle.settings.start);
+        let start = match existing {
+            Some(start) => start,
+            None => {
+                if self.rules_of(bus).len() >= RULES_MAX {
+                    return Err(ApiError::invalid(format!(
+                        "bus {bus} already has {RULES_MAX} rules"
+                    )));
+                }
+                match self.store.stream_revision(&events::bus_stream(bus)).await? {
+                    Some(revision) => revision.0 + 1,
+                    None => 0,
+                }
+            }
+        };
+        let (settings, _) = request.settings(start)?;
+        if existing.is_none() {
+            forget_checkpoint(&*self.store, bus, rule).await?;
+        }
+        let change = BusChange::RuleSaved {
+            bus: bus.to_owned(),
+            rule: rule.to_owned(),
+            settings,
+        };
+        self.log().record("RuleSaved", &change).await?;
+        Ok(existing.is_none())
+    }
+
+    /// Deletes the rule (its dead letters stay).
+    pub async fn delete_rule(&self, bus: &str, rule: &str) -> Result<(), ApiError> {
+        let _changing = self.log().lock().await;
+        self.rule(bus, rule)?;
+        let change = BusChange::RuleDeleted {
+            bus: bus.to_owned(),
+            rule: rule.to_owned(),
+        };
+        self.log().record("RuleDeleted", &change).await?;
+        forget_checkpoint(&*self.store, bus, rule).await?;
+        Ok(())
+    }
+}
+
+async fn forget_checkpoint(
+    store: &dyn EventStore,
+    bus: &str,
+    rule: &str,
+) -> Result<(), StoreError> {
+    let stream = rule::checkpoint_stream(bus, rule);
+    match store
+        .delete_stream(
+            &stream,
+            ExpectedRevision::Any,
+            eventfold_store::DeleteMode::Soft,
+        )
+        .await
+    {
+        Ok(()) | Err(StoreError::StreamNotFound(_)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}

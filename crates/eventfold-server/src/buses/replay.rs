@@ -1,0 +1,241 @@
+//! Replays of a bus's archive: the events put on the bus in a time range are put on it again,
+//! marked with the replay's name (`"replay"` in what rules match and webhooks receive), so
+//! rules deliver them again. A replayed copy's id is derived from the original's and the
+//! replay's name: running the same replay twice is recognised by the store as a retry.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use eventfold_store::{
+    AllFrom, Direction, EventFilter, EventStore, ExpectedRevision, NewEvent, ReadAll, StoreError,
+    Timestamp,
+};
+
+use super::events::{self, Envelope, ReplayMark};
+use crate::ApiError;
+
+/// Events read per page and appended per batch.
+const BATCH: usize = 100;
+/// The most replays remembered per server.
+const REPLAYS_MAX: usize = 1_000;
+
+/// The body of `POST /buses/{bus}/replays`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    /// The replay's name (marks the replayed events).
+    pub name: String,
+    /// Replay events recorded at or after this time.
+    pub from: Timestamp,
+    /// … and before this time (now when absent).
+    pub to: Option<Timestamp>,
+}
+
+/// Where a replay is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayState {
+    /// Still putting events on the bus.
+    Running,
+    /// Every event of the range is back on the bus.
+    Completed,
+    /// Stopped by an error (see `error`); running it again resumes safely.
+    Failed,
+    /// Stopped by a shutdown; running it again resumes safely.
+    Stopped,
+}
+
+/// A replay's progress.
+pub struct Replay {
+    state: Mutex<(ReplayState, Option<String>)>,
+    replayed: AtomicU64,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// A replay as the API shows it.
+#[derive(Serialize)]
+pub struct ReplayView {
+    /// The bus.
+    pub bus: String,
+    /// The replay's name.
+    pub name: String,
+    /// Where it is.
+    pub state: ReplayState,
+    /// Events put on the bus again so far.
+    pub replayed: u64,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The replays this node ran (kept in memory: a replay is safe to run again).
+#[derive(Default)]
+pub struct Replays {
+    running: Mutex<BTreeMap<(String, String), Arc<Replay>>>,
+}
+
+impl Replays {
+    /// Starts replaying `request` on `bus`.
+    pub fn start(
+        &self,
+        store: Arc<dyn EventStore>,
+        bus: &str,
+        request: ReplayRequest,
+    ) -> Result<ReplayView, ApiError> {
+        crate::names::check_name("replay", &request.name)?;
+        let to = request.to.unwrap_or_else(chrono::Utc::now);
+        if to <= request.from {
+            return Err(ApiError::invalid("to: must be after from"));
+        }
+        let key = (bus.to_owned(), request.name.clone());
+        let mut running = self.running.lock();
+        if let Some(replay) = running.get(&key) {
+            if replay.state.lock().0 == ReplayState::Running {
+                return Err(ApiError::conflict(format!(
+                    "replay {} of bus {bus} is running",
+                    request.name
+                )));
+            }
+        }
+        if running.len() >= REPLAYS_MAX {
+            running.retain(|_, replay| replay.state.lock().0 == ReplayState::Running);
+        }
+        let replay = Arc::new(Replay {
+            state: Mutex::new((ReplayState::Running, None)),
+            replayed: AtomicU64::new(0),
+            task: Mutex::new(None),
+        });
+        let progress = replay.clone();
+        let (bus_name, name, from) = (bus.to_owned(), request.name, request.from);
+        let task = tokio::spawn(async move {
+            let outcome = run(&*store, &bus_name, &name, from, to, &progress.replayed).await;
+            *progress.state.lock() = match outcome {
+                Ok(()) => (ReplayState::Completed, None),
+                Err(error) => (ReplayState::Failed, Some(error.to_string())),
+            };
+        });
+        *replay.task.lock() = Some(task);
+        running.insert(key.clone(), replay.clone());
+        Ok(view(&key, &replay))
+    }
+
+    /// A replay's progress.
+    pub fn get(&self, bus: &str, name: &str) -> Option<ReplayView> {
+        let key = (bus.to_owned(), name.to_owned());
+        self.running
+            .lock()
+            .get(&key)
+            .map(|replay| view(&key, replay))
+    }
+
+    /// The replays of `bus`.
+    pub fn of_bus(&self, bus: &str) -> Vec<ReplayView> {
+        let running = self.running.lock();
+        running
+            .iter()
+            .filter(|((b, _), _)| b == bus)
+            .map(|(key, replay)| view(key, replay))
+            .collect()
+    }
+
+    /// Stops every running replay.
+    pub async fn stop_all(&self) {
+        let replays: Vec<Arc<Replay>> = self.running.lock().values().cloned().collect();
+        for replay in replays {
+            let task = replay.task.lock().take();
+            if let Some(task) = task {
+                task.abort();
+                let _ = task.await;
+                let mut state = replay.state.lock();
+                if state.0 == ReplayState::Running {
+                    state.0 = ReplayState::Stopped;
+                }
+            }
+        }
+    }
+}
+
+fn view((bus, name): &(String, String), replay: &Replay) -> ReplayView {
+    let (state, error) = replay.state.lock().clone();
+    ReplayView {
+        bus: bus.clone(),
+        name: name.clone(),
+        state,
+        replayed: replay.replayed.load(Ordering::Relaxed),
+        error,
+    }
+}
+
+/// Puts the bus's events recorded in `from..to` (not replays themselves, and none appended
+/// after the replay began) on the bus again.
+async fn run(
+    store: &dyn EventStore,
+    bus: &str,
+    name: &str,
+    from: Timestamp,
+    to: Timestamp,
+    replayed: &AtomicU64,
+) -> Result<(), StoreError> {
+    let stream = events::bus_stream(bus);
+    let end = store.head_position().await?;
+    let filter = EventFilter {
+        stream_prefix: Some(stream.as_str().to_owned()),
+        ..EventFilter::default()
+    };
+    let mut at = AllFrom::Time(from);
+    loop {
+        let page = store
+            .read_all(ReadAll {
+                from: at,
+                direction: Direction::Forward,
+                limit: BATCH,
+                filter: filter.clone(),
+            })
+            .await?;
+        let mut batch = Vec::with_capacity(page.events.len());
+        let mut done = page.end_of_log;
+        for event in &page.events {
+            if event.position >= end || event.recorded_at >= to {
+                done = true;
+                break;
+            }
+            if event.stream != stream {
+                continue; // another bus whose name starts with this one's
+            }
+            let mut envelope = Envelope::of(event)?;
+            if envelope.replay.is_some() {
+                continue;
+            }
+            envelope.replay = Some(ReplayMark {
+                name: name.to_owned(),
+                of: event.id,
+                original_time: event.recorded_at,
+            });
+            let id_name = format!("{}/replay/{name}", event.id);
+            batch.push(NewEvent {
+                id: Uuid::new_v5(&Uuid::NAMESPACE_OID, id_name.as_bytes()),
+                event_type: event.event_type.clone(),
+                data: event.data.clone(),
+                content_type: event.content_type.clone().into_owned(),
+                metadata: serde_json::to_vec(&envelope)
+                    .expect("envelopes serialise")
+                    .into(),
+                occurred_at: event.occurred_at,
+            });
+        }
+        if !batch.is_empty() {
+            let count = batch.len() as u64;
+            store.append(&stream, ExpectedRevision::Any, batch).await?;
+            replayed.fetch_add(count, Ordering::Relaxed);
+        }
+        if done {
+            return Ok(());
+        }
+        at = AllFrom::Position(page.next);
+    }
+}

@@ -1,0 +1,279 @@
+//! The HTTP routes of event buses: `/buses…`.
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use eventfold_store::{Direction, ExpectedRevision, RecordedEvent, Revision, StreamFrom};
+
+use super::events::{bus_stream, PutEvents};
+use super::replay::ReplayRequest;
+use super::rule::dead_letter_stream;
+use super::settings::{BusSettings, RuleRequest, RuleSettings};
+use crate::wire::json_response;
+use crate::{ApiError, AppState};
+
+/// The most dead letters one page shows.
+pub const DEAD_LETTER_PAGE_MAX: usize = 1_000;
+
+fn created_or_ok(created: bool) -> StatusCode {
+    if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+}
+
+#[derive(Serialize)]
+struct BusView<'a> {
+    name: &'a str,
+    #[serde(flatten)]
+    settings: &'a BusSettings,
+}
+
+/// `GET /buses`.
+pub async fn list(State(state): State<AppState>) -> Response {
+    let buses = state.buses.list();
+    let views: Vec<BusView> = buses
+        .iter()
+        .map(|(name, settings)| BusView { name, settings })
+        .collect();
+    json_response(&serde_json::json!({ "buses": views }))
+}
+
+/// `PUT /buses/{bus}`: creates (201) or updates (200).
+pub async fn put(
+    State(state): State<AppState>,
+    Path(bus): Path<String>,
+    body: Result<Json<BusSettings>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(settings) = body?;
+    let created = state.buses.save(&bus, settings).await?;
+    let settings = state.buses.bus(&bus)?;
+    let view = BusView {
+        name: &bus,
+        settings: &settings,
+    };
+    let body = serde_json::to_value(&view).expect("serialises");
+    Ok((created_or_ok(created), Json(body)).into_response())
+}
+
+/// `GET /buses/{bus}`: settings, rules, replays and the archive's size.
+pub async fn describe(
+    State(state): State<AppState>,
+    Path(bus): Path<String>,
+) -> Result<Response, ApiError> {
+    let settings = state.buses.bus(&bus)?;
+    let archived = match state.store.stream_revision(&bus_stream(&bus)).await? {
+        Some(revision) => revision.0 + 1,
+        None => 0,
+    };
+    Ok(json_response(&serde_json::json!({
+        "name": bus,
+        "policy": settings.policy,
+        "archive_days": settings.archive_days,
+        "archive_stream": bus_stream(&bus),
+        "events_put": archived,
+        "rules": state.buses.rules_of(&bus),
+        "replays": state.buses.replays.of_bus(&bus),
+    })))
+}
+
+/// `DELETE /buses/{bus}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(bus): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.buses.delete(&bus).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /buses/{bus}/events`: stored durably in the bus's stream, then acknowledged (201).
+pub async fn put_events(
+    State(state): State<AppState>,
+    Path(bus): Path<String>,
+    body: Result<Json<PutEvents>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let settings = state.buses.bus(&bus)?;
+    if body.events.is_empty() {
+        return Err(ApiError::invalid("events: at least one event"));
+    }
+    let events = body
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(at, event)| event.into_new_event(at, &bus, &settings.policy))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+    let written = state
+        .store
+        .append(&bus_stream(&bus), ExpectedRevision::Any, events)
+        .await?;
+    let body = serde_json::json!({
+        "ids": ids,
+        "first_position": written.first_position,
+        "last_position": written.last_position,
+    });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET /buses/{bus}/rules`.
+pub async fn rules(
+    State(state): State<AppState>,
+    Path(bus): Path<String>,
+) -> Result<Response, ApiError> {
+    state.buses.bus(&bus)?;
+    Ok(json_response(
+        &serde_json::json!({ "rules": state.buses.rules_of(&bus) }),
+    ))
+}
+
+#[derive(Serialize)]
+struct RuleStatus {
+    next_revision: u64,
+    lag_events: u64,
+    matched: u64,
+    delivered: u64,
+    retried: u64,
+    dead_lettered: u64,
+}
+
+#[derive(Serialize)]
+struct RuleDescribed<'a> {
+    bus: &'a str,
+    name: &'a str,
+    #[serde(flatten)]
+    settings: &'a RuleSettings,
+    status: RuleStatus,
+}
+
+/// `PUT /buses/{bus}/rules/{rule}`: creates (201) or replaces (200).
+pub async fn put_rule(
+    State(state): State<AppState>,
+    Path((bus, rule)): Path<(String, String)>,
+    body: Result<Json<RuleRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body?;
+    let created = state.buses.save_rule(&bus, &rule, request).await?;
+    let (settings, _) = state.buses.rule(&bus, &rule)?;
+    let body = serde_json::json!({ "bus": bus, "name": rule, "rule": settings });
+    Ok((created_or_ok(created), Json(body)).into_response())
+}
+
+/// `GET /buses/{bus}/rules/{rule}`: settings and progress.
+pub async fn describe_rule(
+    State(state): State<AppState>,
+    Path((bus, rule)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (settings, stats) = state.buses.rule(&bus, &rule)?;
+    let end = match state.store.stream_revision(&bus_stream(&bus)).await? {
+        Some(revision) => revision.0 + 1,
+        None => 0,
+    };
+    let next = stats.next.load(Ordering::Relaxed);
+    let status = RuleStatus {
+        next_revision: next,
+        lag_events: end.saturating_sub(next),
+        matched: stats.matched.load(Ordering::Relaxed),
+        delivered: stats.delivered.load(Ordering::Relaxed),
+        retried: stats.retried.load(Ordering::Relaxed),
+        dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
+    };
+    Ok(json_response(&RuleDescribed {
+        bus: &bus,
+        name: &rule,
+        settings: &settings,
+        status,
+    }))
+}
+
+/// `DELETE /buses/{bus}/rules/{rule}`.
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    Path((bus, rule)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.buses.delete_rule(&bus, &rule).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The query of `GET /buses/{bus}/rules/{rule}/dead-letters`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    from: Option<u64>,
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct EventsPage<'a> {
+    events: &'a [RecordedEvent],
+}
+
+/// `GET /buses/{bus}/rules/{rule}/dead-letters`: what the rule could not deliver, and why.
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    Path((bus, rule)): Path<(String, String)>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    state.buses.rule(&bus, &rule)?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=DEAD_LETTER_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::invalid(format!(
+            "limit: 1 to {DEAD_LETTER_PAGE_MAX}"
+        )));
+    }
+    let from = query
+        .from
+        .map_or(StreamFrom::Start, |r| StreamFrom::Revision(Revision(r)));
+    let request = eventfold_store::ReadStream {
+        from,
+        direction: Direction::Forward,
+        limit,
+    };
+    let events = match state
+        .store
+        .read_stream(&dead_letter_stream(&bus, &rule), request)
+        .await
+    {
+        Err(eventfold_store::StoreError::StreamNotFound(_)) => Vec::new(),
+        other => other?,
+    };
+    Ok(json_response(&EventsPage { events: &events }))
+}
+
+/// `POST /buses/{bus}/replays`: starts a replay of the archive (202).
+pub async fn start_replay(
+    State(state): State<AppState>,
+    Path(bus): Path<String>,
+    body: Result<Json<ReplayRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(request) = body?;
+    state.buses.bus(&bus)?;
+    let view = state
+        .buses
+        .replays
+        .start(state.store.clone(), &bus, request)?;
+    let body = serde_json::to_value(&view).expect("serialises");
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// `GET /buses/{bus}/replays/{replay}`.
+pub async fn replay(
+    State(state): State<AppState>,
+    Path((bus, name)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    state.buses.bus(&bus)?;
+    let view = state
+        .buses
+        .replays
+        .get(&bus, &name)
+        .ok_or_else(|| ApiError::replay_not_found(&bus, &name))?;
+    Ok(json_response(&view))
+}

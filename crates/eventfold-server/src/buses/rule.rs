@@ -1,0 +1,414 @@
+//! One rule's task: it follows its bus's stream from its checkpoint, matches each event
+//! against the pattern, and delivers each match to every target in order before it looks at
+//! the next event — so a stream's order is kept on every target. Deliveries that keep failing
+//! go to the rule's dead-letter stream; the store being unavailable is waited out, never
+//! dead-lettered. The checkpoint is saved once a second: after a crash a few events are
+//! delivered again, with the same ids.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use eventfold_pattern::Pattern;
+use eventfold_store::{
+    Direction, EventStore, ExpectedRevision, NewEvent, ReadStream, RecordedEvent, Revision,
+    StoreError, StreamFrom, StreamName, SubscriptionMessage,
+};
+
+use super::events::{self, Envelope, Hop, HOPS_MAX};
+use super::settings::{RuleSettings, Target, Webhook};
+use super::Directory;
+
+/// How often the checkpoint is saved (when it moved).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// The longest wait between two tries when the store refuses a target's write.
+const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// The stream of a rule's checkpoints.
+pub fn checkpoint_stream(bus: &str, rule: &str) -> StreamName {
+    StreamName::new(&format!("$bus-{bus}-rule-{rule}-checkpoint")).expect("names are checked")
+}
+
+/// The stream of a rule's dead letters.
+pub fn dead_letter_stream(bus: &str, rule: &str) -> StreamName {
+    StreamName::new(&format!("$bus-{bus}-rule-{rule}-dead")).expect("names are checked")
+}
+
+/// A rule's counters, shared with the API.
+#[derive(Debug, Default)]
+pub struct RuleStats {
+    /// The next revision of the bus stream to consider.
+    pub next: AtomicU64,
+    /// Events that matched.
+    pub matched: AtomicU64,
+    /// Deliveries made (one per target).
+    pub delivered: AtomicU64,
+    /// Webhook attempts that failed and were retried.
+    pub retried: AtomicU64,
+    /// Deliveries sent to the dead-letter stream.
+    pub dead_lettered: AtomicU64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Checkpoint {
+    next: u64,
+}
+
+/// What became of one delivery.
+enum Outcome {
+    Delivered,
+    /// Given up for good: dead-lettered with this reason and attempt count.
+    Failed(String, u32),
+    /// The task was told to stop.
+    Stopped,
+}
+
+/// A rule's task.
+pub struct RuleTask {
+    /// The bus.
+    pub bus: String,
+    /// The rule.
+    pub rule: String,
+    /// Its settings.
+    pub settings: RuleSettings,
+    /// Its compiled pattern.
+    pub pattern: Pattern,
+    /// The store.
+    pub store: Arc<dyn EventStore>,
+    /// The buses and groups targets resolve against.
+    pub directory: Arc<Directory>,
+    /// For webhooks.
+    pub http: reqwest::Client,
+    /// Shared counters.
+    pub stats: Arc<RuleStats>,
+}
+
+impl RuleTask {
+    /// Runs until `stop` turns true, then saves the checkpoint.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut next = match self.load_checkpoint().await {
+            Ok(next) => next,
+            Err(error) => {
+                tracing::error!(bus = %self.bus, rule = %self.rule, %error, "cannot start the rule");
+                return;
+            }
+        };
+        self.stats.next.store(next, Ordering::Relaxed);
+        let mut saved = next;
+        let stream = events::bus_stream(&self.bus);
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        'follow: loop {
+            let opened = tokio::select! {
+                opened = self.store.subscribe_stream(&stream, StreamFrom::Revision(Revision(next))) => opened,
+                _ = stop.wait_for(|stopping| *stopping) => break 'follow,
+            };
+            let mut source = match opened {
+                Ok(source) => source,
+                Err(error) => {
+                    tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "cannot read the bus; retrying");
+                    if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+                        break 'follow;
+                    }
+                    continue;
+                }
+            };
+            loop {
+                let step = tokio::select! {
+                    message = source.next() => Step::Message(message),
+                    _ = tick.tick() => Step::Tick,
+                    _ = stop.wait_for(|stopping| *stopping) => Step::Stop,
+                };
+                match step {
+                    Step::Message(Some(Ok(SubscriptionMessage::Event(event)))) => {
+                        if event.revision.0 < next {
+                            continue;
+                        }
+                        if !self.consider(&event, &mut stop).await {
+                            break 'follow;
+                        }
+                        next = event.revision.0 + 1;
+                        self.stats.next.store(next, Ordering::Relaxed);
+                    }
+                    Step::Message(Some(Ok(_))) => {}
+                    Step::Message(Some(Err(error))) => {
+                        tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "reading the bus failed; resuming");
+                        break;
+                    }
+                    Step::Message(None) => break,
+                    Step::Tick => self.save_checkpoint(next, &mut saved).await,
+                    Step::Stop => break 'follow,
+                }
+            }
+            if sleep_or_stop(Duration::from_millis(100), &mut stop).await {
+                break 'follow;
+            }
+        }
+        self.save_checkpoint(next, &mut saved).await;
+    }
+
+    async fn load_checkpoint(&self) -> Result<u64, StoreError> {
+        let request = ReadStream {
+            from: StreamFrom::End,
+            direction: Direction::Backward,
+            limit: 1,
+        };
+        match self
+            .store
+            .read_stream(&checkpoint_stream(&self.bus, &self.rule), request)
+            .await
+        {
+            Ok(events) => match events.first() {
+                Some(event) => serde_json::from_slice::<Checkpoint>(&event.data)
+                    .map(|checkpoint| checkpoint.next)
+                    .map_err(|error| {
+                        crate::dead_letters::corrupt(event, &format!("not a checkpoint: {error}"))
+                    }),
+                None => Ok(self.settings.start),
+            },
+            Err(StoreError::StreamNotFound(_)) => Ok(self.settings.start),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn save_checkpoint(&self, next: u64, saved: &mut u64) {
+        if next <= *saved {
+            return;
+        }
+        let event = NewEvent::json("Checkpoint", &Checkpoint { next });
+        let stream = checkpoint_stream(&self.bus, &self.rule);
+        match self
+            .store
+            .append(&stream, ExpectedRevision::Any, vec![event])
+            .await
+        {
+            Ok(_) => *saved = next,
+            Err(error) => {
+                tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "cannot save the rule's checkpoint")
+            }
+        }
+    }
+
+    /// Matches and delivers one event; false when told to stop before it was done.
+    async fn consider(&self, event: &RecordedEvent, stop: &mut watch::Receiver<bool>) -> bool {
+        if !self.settings.enabled {
+            return true;
+        }
+        let envelope = match Envelope::of(event) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                // Not ours to judge further: keep it, say why, go on.
+                self.dead_letter(event, &error.to_string(), 0, stop).await;
+                return true;
+            }
+        };
+        let document = events::match_document(event, &envelope);
+        if !self.pattern.matches(&document) {
+            return true;
+        }
+        self.stats.matched.fetch_add(1, Ordering::Relaxed);
+        for (index, target) in self.settings.targets.iter().enumerate() {
+            match self
+                .deliver(event, &envelope, &document, index, target, stop)
+                .await
+            {
+                Outcome::Delivered => {
+                    self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                }
+                Outcome::Failed(reason, attempts) => {
+                    let reason = format!("{}: {reason}", target.describe());
+                    if !self.dead_letter(event, &reason, attempts, stop).await {
+                        return false;
+                    }
+                }
+                Outcome::Stopped => return false,
+            }
+        }
+        true
+    }
+
+    async fn deliver(
+        &self,
+        event: &RecordedEvent,
+        envelope: &Envelope,
+        document: &serde_json::Value,
+        index: usize,
+        target: &Target,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Outcome {
+        let stream = match target {
+            Target::Webhook(webhook) => {
+                let body = events::webhook_body(event, document, &self.bus, &self.rule);
+                return self.call(webhook, event, &body, stop).await;
+            }
+            Target::Stream(stream) => stream.clone(),
+            Target::Bus(bus) => {
+                let Some(settings) = self.directory.bus(bus) else {
+                    return Outcome::Failed("no such bus".into(), 1);
+                };
+                if !settings.policy.allows_source(&envelope.source) {
+                    return Outcome::Failed(
+                        format!("its policy refuses source {:?}", envelope.source),
+                        1,
+                    );
+                }
+                if !settings.policy.allows_type(&event.event_type) {
+                    return Outcome::Failed(
+                        format!("its policy refuses type {:?}", event.event_type),
+                        1,
+                    );
+                }
+                if envelope.via.len() >= HOPS_MAX {
+                    return Outcome::Failed(
+                        format!("the event went through {HOPS_MAX} rules already (a loop?)"),
+                        1,
+                    );
+                }
+                events::bus_stream(bus)
+            }
+            Target::Group(group) => match self.directory.group_stream(group) {
+                Ok(stream) => stream,
+                Err(reason) => return Outcome::Failed(reason, 1),
+            },
+        };
+        let hop = Hop {
+            bus: self.bus.clone(),
+            rule: self.rule.clone(),
+        };
+        let id = events::copy_id(event, &self.bus, &self.rule, index);
+        let copy = events::forwarded(event, envelope, hop, id);
+        self.append_until_done(&stream, copy, stop).await
+    }
+
+    /// Appends, waiting out an unavailable store; gives up only on a refusal that retrying
+    /// cannot change (a tombstoned stream, a limit).
+    async fn append_until_done(
+        &self,
+        stream: &StreamName,
+        event: NewEvent,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Outcome {
+        let mut wait = Duration::from_millis(100);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self
+                .store
+                .append(stream, ExpectedRevision::Any, vec![event.clone()])
+                .await
+            {
+                Ok(_) => return Outcome::Delivered,
+                Err(
+                    error @ (StoreError::StreamDeleted(_)
+                    | StoreError::EventTooLarge { .. }
+                    | StoreError::AppendTooLarge { .. }
+                    | StoreError::InvalidEvent { .. }
+                    | StoreError::EventIdConflict { .. }),
+                ) => return Outcome::Failed(error.to_string(), attempts),
+                Err(error) => {
+                    tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "cannot deliver to {stream}; retrying");
+                    if sleep_or_stop(wait, stop).await {
+                        return Outcome::Stopped;
+                    }
+                    wait = (wait * 2).min(STORE_RETRY_MAX);
+                }
+            }
+        }
+    }
+
+    /// Calls a webhook with retries: 2xx is delivered; 408, 429, 5xx, time-outs and connection
+    /// errors are retried with back-off; any other status is final.
+    async fn call(
+        &self,
+        webhook: &Webhook,
+        event: &RecordedEvent,
+        body: &serde_json::Value,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Outcome {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .http
+                .post(&webhook.url)
+                .timeout(Duration::from_millis(webhook.timeout_ms))
+                .header("eventfold-event-id", event.id.to_string())
+                .header("eventfold-attempt", attempt.to_string())
+                .json(body);
+            for (name, value) in &webhook.headers {
+                request = request.header(name, value);
+            }
+            let failure = tokio::select! {
+                response = request.send() => match response {
+                    Ok(response) if response.status().is_success() => return Outcome::Delivered,
+                    Ok(response) => {
+                        let status = response.status();
+                        let retryable = status.is_server_error()
+                            || status == reqwest::StatusCode::REQUEST_TIMEOUT
+                            || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
+                        if !retryable {
+                            return Outcome::Failed(format!("answered {status}"), attempt);
+                        }
+                        format!("answered {status}")
+                    }
+                    Err(error) => format!("{error}"),
+                },
+                _ = stop.wait_for(|stopping| *stopping) => return Outcome::Stopped,
+            };
+            if attempt >= webhook.max_attempts {
+                return Outcome::Failed(format!("{failure} (after {attempt} attempts)"), attempt);
+            }
+            self.stats.retried.fetch_add(1, Ordering::Relaxed);
+            if sleep_or_stop(webhook.backoff(attempt), stop).await {
+                return Outcome::Stopped;
+            }
+        }
+    }
+
+    /// Keeps a copy of an undeliverable event; false when told to stop before it was kept.
+    async fn dead_letter(
+        &self,
+        event: &RecordedEvent,
+        reason: &str,
+        attempts: u32,
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let stream = dead_letter_stream(&self.bus, &self.rule);
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match crate::dead_letters::park(&*self.store, &stream, event, attempts, reason).await {
+                Ok(()) => {
+                    self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(bus = %self.bus, rule = %self.rule, event = %event.id, reason, "dead-lettered");
+                    return true;
+                }
+                Err(error) => {
+                    tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "cannot dead-letter; retrying");
+                    if sleep_or_stop(wait, stop).await {
+                        return false;
+                    }
+                    wait = (wait * 2).min(STORE_RETRY_MAX);
+                }
+            }
+        }
+    }
+}
+
+/// What woke the rule's loop.
+enum Step {
+    Message(Option<Result<SubscriptionMessage, StoreError>>),
+    Tick,
+    Stop,
+}
+
+/// Sleeps; true when told to stop meanwhile.
+async fn sleep_or_stop(duration: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => false,
+        _ = stop.wait_for(|stopping| *stopping) => true,
+    }
+}
