@@ -1,8 +1,10 @@
 //! `eventfold`: the command line of the Eventfold event store.
 
 mod bench;
+mod buses;
 mod commands;
 mod config;
+mod groups;
 mod output;
 mod repair;
 mod serve;
@@ -34,7 +36,7 @@ struct Cli {
     #[arg(long, global = true, env = "EVENTFOLD_CONFIG")]
     config: Option<PathBuf>,
     /// Talk to the Eventfold server at this URL instead of a data directory (store commands:
-    /// append, read, read-all, tail, metadata, delete).
+    /// append, read, read-all, tail, metadata, delete); needed by group and bus.
     #[arg(long, global = true, env = "EVENTFOLD_SERVER")]
     server: Option<String>,
     #[command(subcommand)]
@@ -61,6 +63,14 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Cut the log at damage a power loss can leave, after showing what would be cut.
     Repair(repair::RepairArgs),
+    /// Consumer groups on a server (--server): save, list, describe, delete, fetch, ack, nack,
+    /// parked, replay-parked.
+    #[command(subcommand)]
+    Group(groups::GroupCommand),
+    /// Event buses on a server (--server): save, list, describe, delete, put, rule,
+    /// describe-rule, delete-rule, dead-letters, replay, replay-status.
+    #[command(subcommand)]
+    Bus(buses::BusCommand),
     /// Measure a workload (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
     /// Open a data directory and report the time and memory it took (used by `bench --workload w6`).
@@ -131,6 +141,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(args) => commands::delete(&target, args).await,
         Command::Verify(args) => verify::verify(&data, args),
         Command::Repair(args) => repair::repair(&data, args),
+        Command::Group(command) => groups::run(cli.server.as_deref(), command).await,
+        Command::Bus(command) => buses::run(cli.server.as_deref(), command).await,
         Command::Bench(args) => bench::bench(args, cli.server.as_deref()).await,
         Command::BenchOpen => bench::bench_open(&data).await,
     }

@@ -553,6 +553,14 @@ impl Served {
     }
 }
 
+impl Drop for Served {
+    /// A failing test does not leave its server running (stopped ones are already gone).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn the_cli_works_against_a_server_and_the_server_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
@@ -722,4 +730,137 @@ fn serve_with_wrong_credentials_fails_with_one_actionable_line() {
         error.contains("eventfold_no_such_role") && error.contains("check the URL"),
         "{error}"
     );
+}
+
+/// Fetches and acknowledges through the CLI until `wanted` distinct events were delivered;
+/// returns every delivery's (event id, data.n).
+fn consume(server: &Served, group: &str, wanted: usize, seen: &mut Vec<(String, u64)>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let distinct = |seen: &Vec<(String, u64)>| {
+        seen.iter()
+            .map(|(id, _)| id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    while distinct(seen) < wanted {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {wanted} delivered",
+            distinct(seen)
+        );
+        let batch = ok_lines(&server.run(&[
+            "group",
+            "fetch",
+            group,
+            "--max",
+            "25",
+            "--wait-ms",
+            "1000",
+            "--ack",
+        ]));
+        for delivery in batch {
+            let event = &delivery["event"];
+            seen.push((
+                event["id"].as_str().unwrap().to_owned(),
+                event["data"]["n"].as_u64().unwrap(),
+            ));
+        }
+    }
+}
+
+#[test]
+fn a_server_killed_mid_delivery_loses_nothing_and_invents_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(dir.path());
+    ok_lines(&server.run(&[
+        "group",
+        "save",
+        "work",
+        "--category",
+        "job",
+        "--start",
+        "start",
+    ]));
+    ok_lines(&server.run(&["bus", "save", "orders", "--allow-source", "shop"]));
+    ok_lines(&server.run(&[
+        "bus",
+        "rule",
+        "orders",
+        "to-jobs",
+        "--pattern",
+        r#"{"source": ["shop"]}"#,
+        "--target",
+        r#"{"stream": "job-from-bus"}"#,
+    ]));
+    let refused = failure(&server.run(&["bus", "put", "orders", "evil", "Order", "{}"]));
+    assert!(
+        refused.contains("forbidden_source") || refused.contains("does not allow"),
+        "{refused}"
+    );
+
+    // 60 events appended to job streams, 60 put on the bus (the rule copies them to a job stream).
+    for n in 0..60u64 {
+        let written = ok_lines(&server.run(&[
+            "append",
+            &format!("job-{}", n % 7),
+            "Job",
+            &format!(r#"{{"n": {n}}}"#),
+        ]));
+        assert_eq!(written.len(), 1);
+    }
+    let appended: Vec<String> = (0..7)
+        .flat_map(|k| ok_lines(&server.run(&["read", &format!("job-{k}")])))
+        .map(|event| event["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(appended.len(), 60);
+    let mut seen = Vec::new();
+    consume(&server, "work", 30, &mut seen);
+    for n in 60..120u64 {
+        ok_lines(&server.run(&[
+            "bus",
+            "put",
+            "orders",
+            "shop",
+            "Job",
+            &format!(r#"{{"n": {n}}}"#),
+        ]));
+    }
+
+    // Mid-delivery: some acked since the last checkpoint, the rule part-way through the bus.
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = Served::start(dir.path());
+    consume(&server, "work", 120, &mut seen);
+
+    // Nothing lost: every appended event and every bus event (as its copy) was delivered.
+    let delivered: std::collections::BTreeSet<u64> = seen.iter().map(|(_, n)| *n).collect();
+    assert_eq!(delivered, (0..120).collect(), "every event delivered");
+    let ids: std::collections::BTreeSet<&String> = seen.iter().map(|(id, _)| id).collect();
+    for id in &appended {
+        assert!(
+            ids.contains(id),
+            "appended event {id} delivered with its own id"
+        );
+    }
+    // Nothing invented: a duplicate carries the same id and data as the first delivery.
+    let mut by_id = std::collections::BTreeMap::new();
+    for (id, n) in &seen {
+        assert_eq!(
+            *by_id.entry(id.clone()).or_insert(*n),
+            *n,
+            "same id, same event"
+        );
+    }
+    let copies = ok_lines(&server.run(&["read", "job-from-bus", "--limit", "1000"]));
+    let copied: std::collections::BTreeSet<u64> = copies
+        .iter()
+        .map(|e| e["data"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(copied, (60..120).collect());
+    let described = ok_lines(&server.run(&["group", "describe", "work"]));
+    assert_eq!(described[0]["status"]["in_flight"], 0);
+    let rule = ok_lines(&server.run(&["bus", "describe-rule", "orders", "to-jobs"]));
+    assert_eq!(rule[0]["status"]["lag_events"], 0);
+    assert!(server.stop().success());
 }

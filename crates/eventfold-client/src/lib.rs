@@ -14,8 +14,13 @@
 //! # Ok(()) }
 //! ```
 
+mod buses;
+mod groups;
 mod sse;
 mod wire;
+
+pub use buses::{BusEvent, PutResult};
+pub use groups::{Delivery, GroupOptions, NackAction, Settled};
 
 use async_trait::async_trait;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
@@ -243,11 +248,7 @@ impl EventStore for Client {
         let request = self
             .request(Method::DELETE, &["streams", stream.as_str()])
             .query(&query);
-        let response = self.send(request).await?;
-        if !response.status().is_success() {
-            return Err(wire::error_of(response, Some(stream)).await);
-        }
-        Ok(())
+        self.no_content(request, Some(stream)).await
     }
 
     async fn head_position(&self) -> Result<Position, StoreError> {
@@ -317,24 +318,25 @@ impl SnapshotStore for Client {
         let request = self
             .request(Method::PUT, &["snapshots", snapshot.stream.as_str()])
             .json(&body);
-        self.expect_no_content(request, &snapshot.stream).await
+        self.no_content(request, Some(&snapshot.stream)).await
     }
 
     async fn delete(&self, stream: &StreamName) -> Result<(), StoreError> {
         let request = self.request(Method::DELETE, &["snapshots", stream.as_str()]);
-        self.expect_no_content(request, stream).await
+        self.no_content(request, Some(stream)).await
     }
 }
 
 impl Client {
-    async fn expect_no_content(
+    /// Sends `request`; success needs no body. `stream` is what the request was about.
+    async fn no_content(
         &self,
         request: RequestBuilder,
-        stream: &StreamName,
+        stream: Option<&StreamName>,
     ) -> Result<(), StoreError> {
         let response = self.send(request).await?;
         if !response.status().is_success() {
-            return Err(wire::error_of(response, Some(stream)).await);
+            return Err(wire::error_of(response, stream).await);
         }
         Ok(())
     }

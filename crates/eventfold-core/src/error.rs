@@ -138,6 +138,14 @@ impl StoreError {
             "not_found",
             "too_many_subscribers",
             "snapshot_not_found",
+            "group_not_found",
+            "bus_not_found",
+            "rule_not_found",
+            "replay_not_found",
+            "forbidden_source",
+            "forbidden_event_type",
+            "conflict",
+            "unavailable",
         ];
         CODES.iter().copied().find(|known| *known == code)
     }

@@ -48,10 +48,16 @@ fn location(path: &str) -> String {
 pub enum PatternErrorKind {
     /// The pattern text is not JSON.
     #[error("not JSON: {reason}")]
-    InvalidJson { reason: String },
+    InvalidJson {
+        /// The JSON parser's message.
+        reason: String,
+    },
     /// The pattern text is longer than [`PATTERN_BYTES_MAX`].
     #[error("the pattern is {bytes} bytes; the limit is {PATTERN_BYTES_MAX}")]
-    PatternTooLong { bytes: usize },
+    PatternTooLong {
+        /// The text's length.
+        bytes: usize,
+    },
     /// The pattern has more than [`PATTERN_NODES_MAX`] fields, matchers and list values.
     #[error("the pattern has more than {PATTERN_NODES_MAX} nodes (fields, matchers, $or branches and list values)")]
     TooManyNodes,
@@ -60,13 +66,22 @@ pub enum PatternErrorKind {
     TooDeep,
     /// A field name or operand is longer than [`STRING_BYTES_MAX`].
     #[error("a string of {bytes} bytes; the limit is {STRING_BYTES_MAX}")]
-    StringTooLong { bytes: usize },
+    StringTooLong {
+        /// The string's length.
+        bytes: usize,
+    },
     /// The pattern itself, or a `$or` branch, is not a JSON object.
     #[error("a pattern must be a JSON object, not {found}")]
-    NotAnObject { found: &'static str },
+    NotAnObject {
+        /// The JSON type found instead, such as "an array".
+        found: &'static str,
+    },
     /// A field's value is a bare scalar: it must be wrapped in an array of matchers.
     #[error("a field must be an array of matchers or an object of nested fields, not {found}")]
-    NotArrayOrObject { found: &'static str },
+    NotArrayOrObject {
+        /// The JSON type found instead, such as "a string".
+        found: &'static str,
+    },
     /// An array of matchers is empty, which could match nothing.
     #[error("an array of matchers must not be empty")]
     EmptyArray,
@@ -75,44 +90,80 @@ pub enum PatternErrorKind {
     EmptyObject,
     /// An element of an array of matchers is itself an array.
     #[error("a matcher must be a string, number, boolean, null or an object with one operator, not {found}")]
-    InvalidMatcher { found: &'static str },
+    InvalidMatcher {
+        /// What was found instead, such as "an array".
+        found: &'static str,
+    },
     /// A matcher object has no operator, or more than one.
     #[error("a matcher object must have exactly one operator, found {keys} keys")]
-    OperatorCount { keys: usize },
+    OperatorCount {
+        /// How many keys the object has.
+        keys: usize,
+    },
     /// A matcher object names an operator this crate does not know.
     #[error("unknown operator `{operator}`; expected one of prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists")]
-    UnknownOperator { operator: String },
+    UnknownOperator {
+        /// The key as written.
+        operator: String,
+    },
     /// An operator's operand has the wrong shape.
     #[error("`{operator}` expects {expected}, not {found}")]
     InvalidOperand {
+        /// The operator, such as `prefix`.
         operator: &'static str,
+        /// What the operator takes, such as "a string".
         expected: &'static str,
+        /// The JSON type found instead.
         found: &'static str,
     },
     /// `anything-but` wraps an operator it cannot negate.
     #[error("`anything-but` takes a string, a number, a list of either, or an object with prefix, suffix, equals-ignore-case or wildcard, not `{operator}`")]
-    UnsupportedInAnythingBut { operator: String },
+    UnsupportedInAnythingBut {
+        /// The key as written.
+        operator: String,
+    },
     /// An `anything-but` list mixes strings and numbers (or holds something else).
     #[error("an `anything-but` list must hold only strings or only numbers, not {found}")]
-    MixedAnythingBut { found: &'static str },
+    MixedAnythingBut {
+        /// The JSON type of the first element that differs from the first one.
+        found: &'static str,
+    },
     /// An operator's list operand is empty.
     #[error("`{operator}` needs at least one value")]
-    EmptyList { operator: &'static str },
+    EmptyList {
+        /// The operator, such as `anything-but`.
+        operator: &'static str,
+    },
     /// A `wildcard` operand breaks the syntax (`**`, or a `\` escaping anything but `*` or `\`).
     #[error("invalid wildcard: {reason}")]
-    InvalidWildcard { reason: &'static str },
+    InvalidWildcard {
+        /// Which rule the operand breaks.
+        reason: &'static str,
+    },
     /// A `wildcard` operand has more than [`WILDCARD_STARS_MAX`] `*`.
     #[error("a wildcard with {stars} `*`; the limit is {WILDCARD_STARS_MAX}")]
-    TooManyStars { stars: usize },
+    TooManyStars {
+        /// How many `*` the operand has.
+        stars: usize,
+    },
     /// A `numeric` operand is not a valid comparison or range.
     #[error("invalid numeric comparison: {reason}")]
-    InvalidNumeric { reason: String },
+    InvalidNumeric {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// `$or` is not an array of objects.
     #[error("`$or` must be an array of pattern objects, not {found}")]
-    OrNotArray { found: &'static str },
+    OrNotArray {
+        /// The JSON type found instead.
+        found: &'static str,
+    },
     /// `$or` has fewer than [`OR_BRANCHES_MIN`] or more than [`OR_BRANCHES_MAX`] branches.
     #[error("`$or` needs {OR_BRANCHES_MIN} to {OR_BRANCHES_MAX} branches, found {branches}")]
-    OrBranchCount { branches: usize },
+    OrBranchCount {
+        /// How many branches it has.
+        branches: usize,
+    },
 }
 
 /// How an error message names the JSON type it found.

@@ -141,6 +141,8 @@
 //! the branches of a `$or` ([`limits::OR_BRANCHES_MAX`]). Matching costs time in proportion to
 //! the pattern's size, so these bound it too.
 
+#![warn(missing_docs)]
+
 mod compile;
 mod error;
 pub mod limits;

@@ -4,6 +4,7 @@
 //! means fdatasync'd before the append returns (the only mode the engine has).
 
 mod baseline;
+mod pattern;
 mod sdk;
 
 use std::io::Write;
@@ -43,6 +44,9 @@ pub enum Workload {
     W8,
     /// Projection rebuild into SQLite: purge, then replay the log (1,000,000 events by default).
     W9,
+    /// Pattern matching: 1,000 rules evaluated against sample bus events on one core; reports
+    /// rule evaluations/s.
+    W10,
 }
 
 #[derive(Args)]
@@ -164,6 +168,10 @@ pub async fn bench(args: BenchArgs, server: Option<&str>) -> anyhow::Result<Exit
         Workload::W5 | Workload::W6 if remote => {
             bail!("w5 and w6 measure the embedded engine itself; run them without --server or --postgres")
         }
+        Workload::W10 if remote => {
+            bail!("w10 measures pattern matching in this process; run it without --server or --postgres")
+        }
+        Workload::W10 => pattern::rule_evaluations(args.seconds).await?,
         Workload::W5 => read_one_stream(&dir, args.events).await?,
         Workload::W6 => reopen(&dir, args.events).await?,
         workload if args.plain_insert => {
