@@ -4,6 +4,7 @@
 //! means fdatasync'd before the append returns (the only mode the engine has).
 
 mod baseline;
+mod groups;
 mod pattern;
 mod sdk;
 
@@ -47,6 +48,10 @@ pub enum Workload {
     /// Pattern matching: 1,000 rules evaluated against sample bus events on one core; reports
     /// rule evaluations/s.
     W10,
+    /// Consumer-group delivery over HTTP: a 200,000-event backlog fetched and acked by 4
+    /// consumers (events/s), then live appends at 5,000 events/s (append → fetch latency).
+    /// Without --server, a server on a fresh embedded store runs in this process.
+    W11,
 }
 
 #[derive(Args)]
@@ -172,6 +177,21 @@ pub async fn bench(args: BenchArgs, server: Option<&str>) -> anyhow::Result<Exit
             bail!("w10 measures pattern matching in this process; run it without --server or --postgres")
         }
         Workload::W10 => pattern::rule_evaluations(args.seconds).await?,
+        Workload::W11 if args.postgres.is_some() => {
+            bail!("w11 runs through a server: start `eventfold serve --postgres URL` and pass --server")
+        }
+        Workload::W11 => {
+            let run_id = uuid::Uuid::new_v4().as_u128() as u64 % 1_000_000;
+            match server {
+                Some(url) => groups::delivery(url, run_id, args.seconds).await?,
+                None => {
+                    in_process_server(&dir, |url| async move {
+                        groups::delivery(&url, run_id, args.seconds).await
+                    })
+                    .await?
+                }
+            }
+        }
         Workload::W5 => read_one_stream(&dir, args.events).await?,
         Workload::W6 => reopen(&dir, args.events).await?,
         workload if args.plain_insert => {
@@ -248,6 +268,31 @@ pub async fn bench(args: BenchArgs, server: Option<&str>) -> anyhow::Result<Exit
     figures.extra.insert("target".into(), target.into());
     figures.print(args.json)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `work` against a server on the embedded store in `dir`, served in this process.
+async fn in_process_server<F, Fut>(dir: &Path, work: F) -> anyhow::Result<Figures>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Figures>>,
+{
+    let store = EmbeddedStore::open(dir, Options::default())?;
+    let backend = eventfold_server::Backend::embedded(store.clone(), dir)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = eventfold_server::ServerConfig::default();
+    let served = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        eventfold_server::serve(listener, backend, &config, shutdown).await
+    });
+    let figures = work(url).await;
+    let _ = stop.send(());
+    served.await??;
+    store.close().await;
+    figures
 }
 
 /// A workload run on one store.
