@@ -114,8 +114,11 @@ async fn malformed_requests_get_a_json_error_and_change_nothing() {
         json!({"events": [{"type": "Opened", "data": {}}]}),
     )
     .await;
+    let _ = common::put(&server, "/groups/g", json!({})).await;
+    let _ = common::put(&server, "/buses/b", json!({})).await;
     let before = head_position(&server).await;
     let event = json!({"type": "T", "data": {}});
+    let bus_event = |source: &str| json!({"events": [{"source": source, "type": "T", "data": {}}]});
     let long_name = format!("/streams/{}", "a".repeat(300));
     let bodies: Vec<(&str, String)> = vec![
         ("/streams/account-1", "{not json".into()),
@@ -176,6 +179,26 @@ async fn malformed_requests_get_a_json_error_and_change_nothing() {
             "/streams/bad%0Aname",
             json!({"events": [event]}).to_string(),
         ),
+        ("/groups/g/fetch", "{not json".into()),
+        ("/groups/g/fetch", json!({"max": "x"}).to_string()),
+        ("/groups/g/fetch", json!({"wait_ms": 3_600_000}).to_string()),
+        ("/groups/g/ack", json!({"ack_ids": [1]}).to_string()),
+        (
+            "/groups/g/nack",
+            json!({"ack_ids": ["1"], "action": "explode"}).to_string(),
+        ),
+        ("/buses/b/events", bus_event("s\u{1}").to_string()),
+        ("/buses/b/events", bus_event(&"s".repeat(300)).to_string()),
+        (
+            "/buses/b/events",
+            json!({"events": [{"source": "s", "type": "T", "data": "x".repeat(70_000)}]})
+                .to_string(),
+        ),
+        (
+            "/buses/b/replays",
+            json!({"name": "r", "from": "yesterday"}).to_string(),
+        ),
+        ("/buses/nobody/events", bus_event("s").to_string()),
     ];
     for (path, body) in bodies {
         let response = client()
@@ -438,6 +461,22 @@ async fn the_openapi_document_describes_every_route() {
         ("/health", &["get"]),
         ("/metrics", &["get"]),
         ("/openapi.json", &["get"]),
+        ("/groups", &["get"]),
+        ("/groups/{group}", &["get", "put", "delete"]),
+        ("/groups/{group}/fetch", &["post"]),
+        ("/groups/{group}/ack", &["post"]),
+        ("/groups/{group}/nack", &["post"]),
+        ("/groups/{group}/parked", &["get"]),
+        ("/groups/{group}/parked/replay", &["post"]),
+        ("/groups/{group}/subscribe", &["get"]),
+        ("/buses", &["get"]),
+        ("/buses/{bus}", &["get", "put", "delete"]),
+        ("/buses/{bus}/events", &["post"]),
+        ("/buses/{bus}/rules", &["get"]),
+        ("/buses/{bus}/rules/{rule}", &["get", "put", "delete"]),
+        ("/buses/{bus}/rules/{rule}/dead-letters", &["get"]),
+        ("/buses/{bus}/replays", &["post"]),
+        ("/buses/{bus}/replays/{replay}", &["get"]),
     ];
     assert_eq!(paths.len(), routes.len(), "no undocumented or stale paths");
     for (path, methods) in routes {
