@@ -112,13 +112,26 @@ pub(crate) fn pool_error(error: deadpool_postgres::PoolError) -> StoreError {
     StoreError::Backend(format!("PostgreSQL: {}", pool_text(error)))
 }
 
+/// The longest identifier PostgreSQL keeps (a channel name included), in bytes.
+const IDENTIFIER_BYTES_MAX: usize = 63;
+
 /// The notification channel of a schema's head: stores in other schemas of the same database
-/// must not hear it.
+/// must not hear it. A long schema name is cut and told apart by a hash of the whole name, so
+/// the channel stays within PostgreSQL's 63 bytes.
 fn notify_channel(schema: Option<&str>) -> String {
-    match schema {
-        Some(schema) => format!("eventfold_head_{schema}"),
-        None => "eventfold_head".to_owned(),
+    let Some(schema) = schema else {
+        return "eventfold_head".to_owned();
+    };
+    let channel = format!("eventfold_head_{schema}");
+    if channel.len() <= IDENTIFIER_BYTES_MAX {
+        return channel;
     }
+    // FNV-1a: stable across nodes and versions (unlike std's hasher).
+    let hash = schema.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    let kept = IDENTIFIER_BYTES_MAX - "eventfold_head_".len() - 9;
+    format!("eventfold_head_{}_{hash:08x}", &schema[..kept])
 }
 
 /// Where `config` points, for error messages (never the password).
@@ -151,7 +164,7 @@ impl PostgresStore {
         // by the server after a minute, so other nodes are not blocked for long.
         let mut session = String::from("-c idle_in_transaction_session_timeout=60000");
         if let Some(schema) = &options.schema {
-            let valid = schema.len() <= 63
+            let valid = schema.len() <= IDENTIFIER_BYTES_MAX
                 && schema.starts_with(|c: char| c.is_ascii_lowercase())
                 && schema
                     .bytes()
@@ -385,5 +398,33 @@ impl EventStore for PostgresStore {
 
     async fn head_position(&self) -> Result<Position, StoreError> {
         Ok(Position(reads::head(&**self.client().await?).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_channels_fit_postgresql_identifiers_and_differ_per_schema() {
+        assert_eq!(notify_channel(None), "eventfold_head");
+        assert_eq!(notify_channel(Some("tenant_a")), "eventfold_head_tenant_a");
+        let long_a = format!("a{}", "x".repeat(62));
+        let long_b = format!("b{}", "x".repeat(62));
+        let mut long_c = "x".repeat(62);
+        long_c.push('c');
+        let channels: Vec<String> = [&long_a, &long_b, &long_c]
+            .iter()
+            .map(|schema| notify_channel(Some(schema)))
+            .collect();
+        for channel in &channels {
+            assert!(channel.len() <= IDENTIFIER_BYTES_MAX, "{channel}");
+        }
+        assert_ne!(
+            channels[1], channels[2],
+            "names alike at the start stay apart"
+        );
+        assert_ne!(channels[0], channels[1]);
+        assert_eq!(channels[2], notify_channel(Some(&long_c)), "stable");
     }
 }

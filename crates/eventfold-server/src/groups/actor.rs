@@ -158,8 +158,8 @@ pub struct GroupStatus {
     pub retrying: usize,
     /// Parked events being replayed and not yet finished.
     pub replaying: usize,
-    /// Events not yet finished: buffered ones plus those not yet read (on `$all`, positions
-    /// not yet read count whatever the filter).
+    /// Events not yet finished: buffered ones plus those not yet read (on `$all`, while the
+    /// group catches up, positions not yet read count whatever the filter).
     pub lag_events: u64,
     /// Age of the oldest unfinished event, in seconds.
     pub lag_seconds: f64,
@@ -740,13 +740,22 @@ impl Actor {
                 idle_seconds: now.duration_since(*seen).as_secs_f64(),
             })
             .collect();
-        let unread = match unread(&*self.store, &self.settings, self.next_cursor).await {
-            Ok(unread) => unread,
-            Err(error) => {
-                tracing::warn!(group = %self.name, %error, "cannot compute the group's lag");
-                0
-            }
+        // A live group on `$all` reads every new event at once (its own checkpoints included,
+        // which the filter skips): positions past its cursor count only while it catches up
+        // or its buffer is full.
+        let following = self.settings.stream.is_none()
+            && self.caught_up
+            && self.source.is_some()
+            && self.source_entries < self.settings.buffer_size;
+        let unread = if following {
+            Ok(0)
+        } else {
+            unread(&*self.store, &self.settings, self.next_cursor).await
         };
+        let unread = unread.unwrap_or_else(|error| {
+            tracing::warn!(group = %self.name, %error, "cannot compute the group's lag");
+            0
+        });
         let oldest = self
             .entries
             .iter()
