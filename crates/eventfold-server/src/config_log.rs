@@ -161,6 +161,27 @@ impl ConfigLog {
     }
 }
 
+/// Soft-deletes the streams of a removed object (checkpoints, dead letters); absent is fine.
+pub async fn forget_streams(
+    store: &dyn EventStore,
+    streams: &[StreamName],
+) -> Result<(), StoreError> {
+    for stream in streams {
+        let deleted = store
+            .delete_stream(
+                stream,
+                ExpectedRevision::Any,
+                eventfold_store::DeleteMode::Soft,
+            )
+            .await;
+        match deleted {
+            Ok(()) | Err(StoreError::StreamNotFound(_)) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
 /// A change of the log; one that does not parse is corruption, reported.
 fn parse<C: DeserializeOwned>(event: &RecordedEvent) -> Result<C, StoreError> {
     serde_json::from_slice(&event.data).map_err(|error| StoreError::Corrupted {

@@ -1,6 +1,16 @@
-//! Names of server-side objects: consumer groups, buses and rules.
+//! Names of server-side objects (consumer groups, buses, rules) and the retry back-off they
+//! share.
+
+use std::time::Duration;
 
 use crate::ApiError;
+
+/// The delay after attempt number `attempt` (1-based): `base_ms` doubled per earlier attempt,
+/// at most `max_ms`.
+pub fn backoff(base_ms: u64, max_ms: u64, attempt: u32) -> Duration {
+    let doublings = attempt.saturating_sub(1).min(32);
+    Duration::from_millis(base_ms.saturating_mul(1u64 << doublings).min(max_ms))
+}
 
 /// The longest name of a group, bus or rule, in bytes.
 pub const NAME_BYTES_MAX: usize = 64;

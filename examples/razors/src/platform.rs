@@ -117,7 +117,7 @@ impl Platform {
     }
 
     /// Every event the service ever published, oldest first (its state's history).
-    pub async fn history(&self) -> anyhow::Result<Vec<Incoming>> {
+    async fn history(&self) -> anyhow::Result<Vec<Incoming>> {
         let stream = StreamName::new(&format!("$bus-{}", self.service.name()))?;
         let mut events = Vec::new();
         let mut from = StreamFrom::Start;
@@ -143,6 +143,19 @@ impl Platform {
             }
         }
         Ok(events)
+    }
+
+    /// The service's state: `initial`, then each event it ever published applied in order.
+    pub async fn rebuild<S>(
+        &self,
+        initial: S,
+        apply: fn(&mut S, &str, &Value),
+    ) -> anyhow::Result<S> {
+        let mut state = initial;
+        for event in self.history().await? {
+            apply(&mut state, &event.event_type, &event.data);
+        }
+        Ok(state)
     }
 
     /// Publishes an event on the service's own bus. `id` makes a retry harmless: use one

@@ -35,13 +35,11 @@ pub struct Stock {
 impl Stock {
     /// Rebuilds the state from the service's bus.
     pub async fn start(platform: Platform) -> anyhow::Result<Self> {
-        let mut state = Warehouse {
+        let initial = Warehouse {
             available: INITIAL_RAZORS,
             ..Warehouse::default()
         };
-        for event in platform.history().await? {
-            apply(&mut state, &event.event_type, &event.data);
-        }
+        let state = platform.rebuild(initial, apply).await?;
         Ok(Self {
             platform,
             state: Mutex::new(state),

@@ -35,10 +35,7 @@ pub struct Subscriptions {
 impl Subscriptions {
     /// Rebuilds the state from the service's bus.
     pub async fn start(platform: Platform) -> anyhow::Result<Self> {
-        let mut state = HashMap::new();
-        for event in platform.history().await? {
-            apply(&mut state, &event.event_type, &event.data);
-        }
+        let state = platform.rebuild(HashMap::new(), apply).await?;
         Ok(Self {
             platform,
             state: Mutex::new(state),

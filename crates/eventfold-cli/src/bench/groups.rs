@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use eventfold_client::{Client, GroupOptions};
 use eventfold_store::{EventStore, ExpectedRevision, StreamName};
 
-use super::{deposited, histogram, record, Figures, Workload};
+use super::{delivery_latencies, deposited, Figures, Workload};
 
 /// Events in the backlog.
 const BACKLOG: u64 = 200_000;
@@ -193,16 +193,5 @@ async fn live_latency(
     }
     client.delete_group(&group).await?;
     let arrived = arrived.lock();
-    let mut latency = histogram();
-    let mut missing = 0;
-    for (position, acked_at) in acknowledged {
-        match arrived.get(&position) {
-            Some(at) => record(&mut latency, at.saturating_duration_since(acked_at)),
-            None => missing += 1,
-        }
-    }
-    if missing > 0 {
-        bail!("{missing} acknowledged events were never delivered to the group");
-    }
-    Ok(latency)
+    delivery_latencies(&acknowledged, &arrived, "the group")
 }

@@ -136,6 +136,27 @@ pub(crate) fn record(histogram: &mut Histogram<u64>, elapsed: Duration) {
     histogram.saturating_record(elapsed.as_micros().max(1) as u64);
 }
 
+/// The latency from each append's acknowledgement (position, when) to its event's arrival,
+/// failing if any acknowledged event never arrived at `receiver`.
+pub(crate) fn delivery_latencies(
+    acknowledged: &[(u64, Instant)],
+    arrived: &std::collections::HashMap<u64, Instant>,
+    receiver: &str,
+) -> anyhow::Result<Histogram<u64>> {
+    let mut latency = histogram();
+    let mut missing = 0u64;
+    for (position, acked_at) in acknowledged {
+        match arrived.get(position) {
+            Some(at) => record(&mut latency, at.saturating_duration_since(*acked_at)),
+            None => missing += 1,
+        }
+    }
+    if missing > 0 {
+        bail!("{missing} acknowledged events never reached {receiver}");
+    }
+    Ok(latency)
+}
+
 /// A 256-byte JSON payload.
 fn payload(n: u64) -> String {
     let head = format!("{{\"amount\":{},\"currency\":\"EUR\",\"note\":\"", n % 1000);
@@ -518,17 +539,7 @@ impl Run {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let _ = stop.send(());
         let arrived = receiver.await??;
-        let mut latency = histogram();
-        let mut missing = 0u64;
-        for (position, acked_at) in &acknowledged {
-            match arrived.get(position) {
-                Some(at) => record(&mut latency, at.saturating_duration_since(*acked_at)),
-                None => missing += 1,
-            }
-        }
-        if missing > 0 {
-            bail!("{missing} acknowledged events never reached the subscription");
-        }
+        let latency = delivery_latencies(&acknowledged, &arrived, "the subscription")?;
         let mut extra = serde_json::Map::new();
         extra.insert(
             "latency_is_per".into(),

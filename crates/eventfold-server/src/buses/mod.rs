@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use eventfold_pattern::Pattern;
-use eventfold_store::{EventStore, ExpectedRevision, StoreError, StreamName};
+use eventfold_store::{EventStore, StoreError, StreamName};
 
 use crate::config_log::{Apply, ConfigLog};
 use crate::groups::Groups;
@@ -342,16 +342,5 @@ async fn forget_checkpoint(
     bus: &str,
     rule: &str,
 ) -> Result<(), StoreError> {
-    let stream = rule::checkpoint_stream(bus, rule);
-    match store
-        .delete_stream(
-            &stream,
-            ExpectedRevision::Any,
-            eventfold_store::DeleteMode::Soft,
-        )
-        .await
-    {
-        Ok(()) | Err(StoreError::StreamNotFound(_)) => Ok(()),
-        Err(error) => Err(error),
-    }
+    crate::config_log::forget_streams(store, &[rule::checkpoint_stream(bus, rule)]).await
 }

@@ -233,12 +233,7 @@ impl Webhook {
 
     /// The delay after attempt number `attempt` (1-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let doublings = attempt.saturating_sub(1).min(32);
-        let millis = self
-            .retry_backoff_ms
-            .saturating_mul(1u64 << doublings)
-            .min(self.retry_backoff_max_ms);
-        Duration::from_millis(millis)
+        crate::names::backoff(self.retry_backoff_ms, self.retry_backoff_max_ms, attempt)
     }
 }
 

@@ -218,6 +218,17 @@ struct Entry {
     state: State,
 }
 
+impl Entry {
+    /// An event not delivered yet.
+    fn fresh(event: RecordedEvent) -> Self {
+        Self {
+            event: Arc::new(event),
+            attempts: 0,
+            state: State::Ready,
+        }
+    }
+}
+
 /// A replay of parked events: the copies before `up_to` are dropped when all are finished.
 struct ParkedReplay {
     up_to: u64,
@@ -382,14 +393,7 @@ impl Actor {
                 queue.len() > 1
             }
         };
-        self.entries.insert(
-            id,
-            Entry {
-                event: Arc::new(event),
-                attempts: 0,
-                state: State::Ready,
-            },
-        );
+        self.entries.insert(id, Entry::fresh(event));
         self.source_entries += 1;
         if !pinned_behind {
             self.make_ready(id);
@@ -662,14 +666,7 @@ impl Actor {
         });
         for (revision, event) in originals {
             let id = AckId::Parked(revision);
-            self.entries.insert(
-                id,
-                Entry {
-                    event: Arc::new(event),
-                    attempts: 0,
-                    state: State::Ready,
-                },
-            );
+            self.entries.insert(id, Entry::fresh(event));
             self.make_ready(id);
         }
         Ok(count)

@@ -201,12 +201,7 @@ impl GroupSettings {
     /// The delay before the retry that follows delivery number `attempt` (1-based):
     /// the back-off doubled per earlier attempt, at most the maximum.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let doublings = attempt.saturating_sub(1).min(32);
-        let millis = self
-            .retry_backoff_ms
-            .saturating_mul(1u64 << doublings)
-            .min(self.retry_backoff_max_ms);
-        Duration::from_millis(millis)
+        crate::names::backoff(self.retry_backoff_ms, self.retry_backoff_max_ms, attempt)
     }
 
     /// True when a change to `other` keeps the group's source (which never changes).

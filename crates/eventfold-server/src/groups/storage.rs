@@ -139,18 +139,6 @@ pub async fn drop_parked_before(
 
 /// Soft-deletes a group's checkpoints and dead letters (the group is gone).
 pub async fn forget(store: &dyn EventStore, group: &str) -> Result<(), StoreError> {
-    for stream in [checkpoint_stream(group), parked_stream(group)] {
-        match store
-            .delete_stream(
-                &stream,
-                ExpectedRevision::Any,
-                eventfold_store::DeleteMode::Soft,
-            )
-            .await
-        {
-            Ok(()) | Err(StoreError::StreamNotFound(_)) => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(())
+    let streams = [checkpoint_stream(group), parked_stream(group)];
+    crate::config_log::forget_streams(store, &streams).await
 }
