@@ -29,6 +29,8 @@ const TICK: Duration = Duration::from_secs(1);
 pub const PARKED_REPLAY_MAX: usize = 10_000;
 /// A consumer not seen for this long is no longer listed.
 const CONSUMER_FORGOTTEN_AFTER: Duration = Duration::from_secs(300);
+/// The most consumers a group remembers (names come from clients).
+const CONSUMERS_MAX: usize = 1_000;
 
 /// What a consumer acks or nacks: `17` is the source event with cursor 17 (its position on
 /// `$all`, its revision on a stream); `p3` is the parked event at revision 3, being replayed.
@@ -445,6 +447,9 @@ impl Actor {
     fn fetch(&mut self, consumer: Arc<str>, max: usize, in_flight_max: usize) -> Vec<Delivery> {
         let now = Instant::now();
         self.consumers.insert(consumer.clone(), now);
+        if self.consumers.len() > CONSUMERS_MAX {
+            self.forget_consumers(now);
+        }
         let holding = self.in_flight_of(&consumer);
         let max = max.min(in_flight_max.saturating_sub(holding));
         let deadline = now + self.settings.ack_timeout();
@@ -474,6 +479,18 @@ impl Actor {
         }
         self.counters.delivered += deliveries.len() as u64;
         deliveries
+    }
+
+    /// Forgets consumers idle for five minutes, then the longest idle beyond the maximum.
+    fn forget_consumers(&mut self, now: Instant) {
+        self.consumers
+            .retain(|_, seen| now.duration_since(*seen) < CONSUMER_FORGOTTEN_AFTER);
+        if self.consumers.len() > CONSUMERS_MAX {
+            let mut seen: Vec<Instant> = self.consumers.values().copied().collect();
+            seen.sort_unstable();
+            let oldest_kept = seen[seen.len() - CONSUMERS_MAX];
+            self.consumers.retain(|_, at| *at >= oldest_kept);
+        }
     }
 
     fn in_flight_of(&self, consumer: &str) -> usize {
@@ -713,8 +730,7 @@ impl Actor {
 
     async fn status(&mut self) -> GroupStatus {
         let now = Instant::now();
-        self.consumers
-            .retain(|_, seen| now.duration_since(*seen) < CONSUMER_FORGOTTEN_AFTER);
+        self.forget_consumers(now);
         let mut in_flight = 0;
         let mut retrying = 0;
         let mut per_consumer: HashMap<&str, usize> = HashMap::new();
