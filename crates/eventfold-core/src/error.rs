@@ -144,6 +144,7 @@ impl StoreError {
             "replay_not_found",
             "forbidden_source",
             "forbidden_event_type",
+            "reserved_stream",
             "conflict",
             "unavailable",
         ];

@@ -27,7 +27,10 @@ const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
 pub trait Apply: Send + Sync + 'static {
     /// One change of the log, in JSON.
     type Change: Serialize + DeserializeOwned + Send;
-    /// Applies one change (starting, restarting or stopping tasks).
+    /// Takes the whole history at start-up, folded by the implementation into the final
+    /// definitions before any task starts (so no old version of anything runs, even briefly).
+    async fn load(&self, history: Vec<Self::Change>);
+    /// Applies one later change (starting, restarting or stopping tasks).
     async fn apply(&self, change: Self::Change);
 }
 
@@ -69,6 +72,7 @@ impl ConfigLog {
         caught_up: oneshot::Sender<Result<(), StoreError>>,
     ) {
         let mut caught_up = Some(caught_up);
+        let mut history = Vec::new();
         loop {
             let from = StreamFrom::Revision(Revision(*self.applied.borrow()));
             let mut changes = match self.store.subscribe_stream(&self.stream, from).await {
@@ -97,11 +101,16 @@ impl ConfigLog {
                                 return;
                             }
                         };
-                        target.apply(change).await;
+                        if caught_up.is_some() {
+                            history.push(change);
+                        } else {
+                            target.apply(change).await;
+                        }
                         self.applied.send_replace(event.revision.0 + 1);
                     }
                     Ok(SubscriptionMessage::CaughtUp) => {
                         if let Some(tell) = caught_up.take() {
+                            target.load(std::mem::take(&mut history)).await;
                             let _ = tell.send(Ok(()));
                         }
                     }

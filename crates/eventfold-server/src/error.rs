@@ -94,6 +94,15 @@ impl ApiError {
         )
     }
 
+    /// The stream belongs to the server (its name starts with `$`).
+    pub fn reserved_stream(stream: &eventfold_store::StreamName) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "reserved_stream",
+            format!("stream {stream} belongs to the server (names starting with `$` are read-only here)"),
+        )
+    }
+
     /// The bus's policy refuses this source.
     pub fn forbidden_source(bus: &str, source: &str) -> Self {
         Self::new(

@@ -232,10 +232,13 @@ impl Services {
         let groups = groups::Groups::start(store.clone())
             .await
             .map_err(|error| failed("consumer groups", error))?;
-        let buses = buses::Buses::start(store, groups.clone())
-            .await
-            .map_err(|error| failed("event buses", error))?;
-        Ok(Self { groups, buses })
+        match buses::Buses::start(store, groups.clone()).await {
+            Ok(buses) => Ok(Self { groups, buses }),
+            Err(error) => {
+                groups.shutdown().await;
+                Err(failed("event buses", error))
+            }
+        }
     }
 
     /// Stops rules first (they may deliver to groups' streams), then groups.

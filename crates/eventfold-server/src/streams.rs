@@ -18,12 +18,22 @@ pub(crate) fn stream_name(name: &str) -> Result<StreamName, ApiError> {
     Ok(StreamName::new(name)?)
 }
 
+/// A stream the API may change: names starting with `$` belong to the server (consumer groups,
+/// buses, their checkpoints and dead letters) and are read-only from outside.
+fn writable_stream_name(name: &str) -> Result<StreamName, ApiError> {
+    let stream = stream_name(name)?;
+    if name.starts_with('$') {
+        return Err(ApiError::reserved_stream(&stream));
+    }
+    Ok(stream)
+}
+
 pub async fn append(
     State(state): State<AppState>,
     Path(stream): Path<String>,
     body: Result<Json<AppendBody>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let stream = stream_name(&stream)?;
+    let stream = writable_stream_name(&stream)?;
     let Json(body) = body?;
     let events = body
         .events
@@ -83,7 +93,7 @@ pub async fn put_metadata(
     Path(stream): Path<String>,
     body: Result<Json<StreamMetadata>, JsonRejection>,
 ) -> Result<Json<StreamMetadata>, ApiError> {
-    let stream = stream_name(&stream)?;
+    let stream = writable_stream_name(&stream)?;
     let Json(metadata) = body?;
     state.store.set_stream_metadata(&stream, metadata).await?;
     Ok(Json(state.store.stream_metadata(&stream).await?))
@@ -94,7 +104,7 @@ pub async fn delete(
     Path(stream): Path<String>,
     query: Result<Query<DeleteQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let stream = stream_name(&stream)?;
+    let stream = writable_stream_name(&stream)?;
     let Query(query) = query?;
     let mode = if query.hard {
         DeleteMode::Hard

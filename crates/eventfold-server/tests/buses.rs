@@ -271,6 +271,16 @@ async fn rules_deliver_matches_to_streams_buses_and_groups_in_order() {
     );
     let (status, error) = put(
         &server,
+        "/buses/shop/rules/bad",
+        json!({"pattern": {}, "targets": [{"stream": "$bus-shop"}]}),
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "a rule cannot write the server's streams (a loop back into its bus): {error}"
+    );
+    let (status, error) = put(
+        &server,
         "/buses/none/rules/r",
         json!({"pattern": {}, "targets": [{"stream": "s"}]}),
     )

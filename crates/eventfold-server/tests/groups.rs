@@ -511,3 +511,58 @@ async fn long_polls_push_and_metrics() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_on_all_does_not_get_the_servers_own_streams() {
+    let server = start(ServerConfig::default()).await;
+    put(
+        &server,
+        "/groups/everything",
+        json!({"start": "start", "retry_backoff_ms": 1}),
+    )
+    .await;
+    append(&server, "order-1", &["Placed"]).await;
+    let first = fetch(&server, "everything", json!({"wait_ms": 2000})).await;
+    assert_eq!(first.len(), 1);
+    settle(
+        &server,
+        "everything",
+        "nack",
+        json!({"ack_ids": ids(&first), "action": "park"}),
+    )
+    .await;
+    // A nack of what is not out with a consumer is refused (unknown), as is an ack.
+    let again = settle(
+        &server,
+        "everything",
+        "nack",
+        json!({"ack_ids": ids(&first)}),
+    )
+    .await;
+    assert_eq!(again["unknown"], json!(ids(&first)));
+    // Its own checkpoints and the parked copy are in $all, yet never delivered to it.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (status, error) = post(
+        &server,
+        "/streams/$group-everything-parked",
+        json!({"events": [{"type": "X", "data": {}}]}),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (403, Some("reserved_stream"))
+    );
+    let nothing = fetch(&server, "everything", json!({"max": 100, "wait_ms": 500})).await;
+    assert!(nothing.is_empty(), "{nothing:?}");
+    let status = until(&server, "everything", |s| s["lag_events"] == 0).await;
+    assert_eq!(status["status"]["counters"]["parked"], 1);
+    // A prefix filter can ask for a server stream explicitly.
+    put(
+        &server,
+        "/groups/parked-watch",
+        json!({"start": "start", "filter": {"prefix": "$group-everything-parked"}}),
+    )
+    .await;
+    let parked = fetch(&server, "parked-watch", json!({"wait_ms": 2000})).await;
+    assert_eq!(parked[0]["event"]["type"], "Placed");
+}

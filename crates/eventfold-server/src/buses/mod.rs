@@ -68,7 +68,7 @@ impl Directory {
             .get(name)
             .map_err(|_| "no such consumer group".to_owned())?;
         group.settings.stream.clone().ok_or_else(|| {
-            "the group follows $all, where it sees the bus's events already".to_owned()
+            "the group follows $all, not a stream (a prefix filter `$bus-<name>` gives it a bus's events)".to_owned()
         })
     }
 }
@@ -105,6 +105,36 @@ pub struct Buses {
 impl Apply for Buses {
     type Change = BusChange;
 
+    async fn load(&self, history: Vec<BusChange>) {
+        let mut buses = BTreeMap::new();
+        let mut rules: BTreeMap<(String, String), RuleSettings> = BTreeMap::new();
+        for change in history {
+            match change {
+                BusChange::BusSaved { bus, settings } => {
+                    buses.insert(bus, settings);
+                }
+                BusChange::BusDeleted { bus } => {
+                    buses.remove(&bus);
+                    rules.retain(|(b, _), _| *b != bus);
+                }
+                BusChange::RuleSaved {
+                    bus,
+                    rule,
+                    settings,
+                } => {
+                    rules.insert((bus, rule), settings);
+                }
+                BusChange::RuleDeleted { bus, rule } => {
+                    rules.remove(&(bus, rule));
+                }
+            }
+        }
+        *self.directory.buses.lock() = buses;
+        for ((bus, rule), settings) in rules {
+            self.start_rule_checked(bus, rule, settings);
+        }
+    }
+
     async fn apply(&self, change: BusChange) {
         match change {
             BusChange::BusSaved { bus, settings } => {
@@ -129,12 +159,7 @@ impl Apply for Buses {
                 settings,
             } => {
                 self.stop_rule(&bus, &rule).await;
-                match Pattern::parse(&settings.pattern) {
-                    Ok(pattern) => self.start_rule(bus, rule, settings, pattern),
-                    Err(error) => {
-                        tracing::error!(%bus, %rule, %error, "a stored rule's pattern does not parse; the rule is not started")
-                    }
-                }
+                self.start_rule_checked(bus, rule, settings);
             }
             BusChange::RuleDeleted { bus, rule } => self.stop_rule(&bus, &rule).await,
         }
@@ -154,7 +179,11 @@ impl Buses {
                 groups,
             }),
             rules: Mutex::new(BTreeMap::new()),
-            http: reqwest::Client::new(),
+            // A redirect is an answer like any other 3xx: final, not followed.
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|error| StoreError::Backend(format!("HTTP client: {error}")))?,
             log: std::sync::OnceLock::new(),
             replays: replay::Replays::default(),
         });
@@ -165,6 +194,16 @@ impl Buses {
 
     fn log(&self) -> &ConfigLog {
         self.log.get().expect("set at start")
+    }
+
+    /// Starts a stored rule, unless its pattern no longer parses (said loudly).
+    fn start_rule_checked(&self, bus: String, rule: String, settings: RuleSettings) {
+        match Pattern::parse(&settings.pattern) {
+            Ok(pattern) => self.start_rule(bus, rule, settings, pattern),
+            Err(error) => {
+                tracing::error!(%bus, %rule, %error, "a stored rule's pattern does not parse; the rule is not started")
+            }
+        }
     }
 
     fn start_rule(&self, bus: String, rule: String, settings: RuleSettings, pattern: Pattern) {

@@ -23,6 +23,8 @@ use crate::ApiError;
 const BATCH: usize = 100;
 /// The most replays remembered per server.
 const REPLAYS_MAX: usize = 1_000;
+/// The most replays running at once on a server.
+const RUNNING_MAX: usize = 8;
 
 /// The body of `POST /buses/{bus}/replays`.
 #[derive(Deserialize)]
@@ -102,8 +104,14 @@ impl Replays {
                 )));
             }
         }
+        let busy = |replay: &Arc<Replay>| replay.state.lock().0 == ReplayState::Running;
+        if running.values().filter(|replay| busy(replay)).count() >= RUNNING_MAX {
+            return Err(ApiError::conflict(format!(
+                "{RUNNING_MAX} replays are running on this node; wait for one to finish"
+            )));
+        }
         if running.len() >= REPLAYS_MAX {
-            running.retain(|_, replay| replay.state.lock().0 == ReplayState::Running);
+            running.retain(|_, replay| busy(replay));
         }
         let replay = Arc::new(Replay {
             state: Mutex::new((ReplayState::Running, None)),
@@ -171,6 +179,37 @@ fn view((bus, name): &(String, String), replay: &Replay) -> ReplayView {
     }
 }
 
+/// Appends a batch of replayed copies. When part of it was appended by an earlier run of the
+/// same replay (in batches cut differently), the store refuses the batch as a whole; then each
+/// copy goes alone, and those already there are recognised as retries.
+async fn append_replayed(
+    store: &dyn EventStore,
+    stream: &eventfold_store::StreamName,
+    batch: Vec<NewEvent>,
+    replayed: &AtomicU64,
+) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let count = batch.len() as u64;
+    match store
+        .append(stream, ExpectedRevision::Any, batch.clone())
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::EventIdConflict { .. }) => {
+            for copy in batch {
+                store
+                    .append(stream, ExpectedRevision::Any, vec![copy])
+                    .await?;
+            }
+        }
+        Err(error) => return Err(error),
+    }
+    replayed.fetch_add(count, Ordering::Relaxed);
+    Ok(())
+}
+
 /// Puts the bus's events recorded in `from..to` (not replays themselves, and none appended
 /// after the replay began) on the bus again.
 async fn run(
@@ -228,11 +267,7 @@ async fn run(
                 occurred_at: event.occurred_at,
             });
         }
-        if !batch.is_empty() {
-            let count = batch.len() as u64;
-            store.append(&stream, ExpectedRevision::Any, batch).await?;
-            replayed.fetch_add(count, Ordering::Relaxed);
-        }
+        append_replayed(store, &stream, batch, replayed).await?;
         if done {
             return Ok(());
         }

@@ -142,6 +142,7 @@ struct RuleStatus {
     delivered: u64,
     retried: u64,
     dead_lettered: u64,
+    expired: u64,
 }
 
 #[derive(Serialize)]
@@ -184,6 +185,7 @@ pub async fn describe_rule(
         delivered: stats.delivered.load(Ordering::Relaxed),
         retried: stats.retried.load(Ordering::Relaxed),
         dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
+        expired: stats.expired.load(Ordering::Relaxed),
     };
     Ok(json_response(&RuleDescribed {
         bus: &bus,

@@ -51,6 +51,8 @@ pub struct RuleStats {
     pub retried: AtomicU64,
     /// Deliveries sent to the dead-letter stream.
     pub dead_lettered: AtomicU64,
+    /// Events that aged out of the archive (`archive_days`) before the rule considered them.
+    pub expired: AtomicU64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -90,11 +92,15 @@ pub struct RuleTask {
 impl RuleTask {
     /// Runs until `stop` turns true, then saves the checkpoint.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut next = match self.load_checkpoint().await {
-            Ok(next) => next,
-            Err(error) => {
-                tracing::error!(bus = %self.bus, rule = %self.rule, %error, "cannot start the rule");
-                return;
+        let mut next = loop {
+            match self.load_checkpoint().await {
+                Ok(next) => break next,
+                Err(error) => {
+                    tracing::error!(bus = %self.bus, rule = %self.rule, %error, "cannot load the rule's checkpoint; retrying");
+                    if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+                        return;
+                    }
+                }
             }
         };
         self.stats.next.store(next, Ordering::Relaxed);
@@ -127,6 +133,12 @@ impl RuleTask {
                     Step::Message(Some(Ok(SubscriptionMessage::Event(event)))) => {
                         if event.revision.0 < next {
                             continue;
+                        }
+                        if event.revision.0 > next {
+                            // Aged out of the archive (archive_days) before the rule got to them.
+                            let missed = event.revision.0 - next;
+                            self.stats.expired.fetch_add(missed, Ordering::Relaxed);
+                            tracing::warn!(bus = %self.bus, rule = %self.rule, missed, "events expired from the archive before the rule delivered them");
                         }
                         if !self.consider(&event, &mut stop).await {
                             break 'follow;
@@ -202,8 +214,7 @@ impl RuleTask {
             Ok(envelope) => envelope,
             Err(error) => {
                 // Not ours to judge further: keep it, say why, go on.
-                self.dead_letter(event, &error.to_string(), 0, stop).await;
-                return true;
+                return self.dead_letter(event, &error.to_string(), 0, stop).await;
             }
         };
         let document = events::match_document(event, &envelope);
@@ -240,11 +251,18 @@ impl RuleTask {
         target: &Target,
         stop: &mut watch::Receiver<bool>,
     ) -> Outcome {
+        if let Target::Webhook(webhook) = target {
+            let body = events::webhook_body(event, document, &self.bus, &self.rule);
+            return self.call(webhook, event, &body, stop).await;
+        }
+        if envelope.via.len() >= HOPS_MAX {
+            return Outcome::Failed(
+                format!("the event went through {HOPS_MAX} rules already (a loop?)"),
+                1,
+            );
+        }
         let stream = match target {
-            Target::Webhook(webhook) => {
-                let body = events::webhook_body(event, document, &self.bus, &self.rule);
-                return self.call(webhook, event, &body, stop).await;
-            }
+            Target::Webhook(_) => unreachable!("delivered above"),
             Target::Stream(stream) => stream.clone(),
             Target::Bus(bus) => {
                 let Some(settings) = self.directory.bus(bus) else {
@@ -262,16 +280,14 @@ impl RuleTask {
                         1,
                     );
                 }
-                if envelope.via.len() >= HOPS_MAX {
-                    return Outcome::Failed(
-                        format!("the event went through {HOPS_MAX} rules already (a loop?)"),
-                        1,
-                    );
-                }
                 events::bus_stream(bus)
             }
             Target::Group(group) => match self.directory.group_stream(group) {
-                Ok(stream) => stream,
+                Ok(stream) if !stream.as_str().starts_with('$') => stream,
+                Ok(stream) => {
+                    let reason = format!("the group follows {stream}, a stream of the server");
+                    return Outcome::Failed(reason, 1);
+                }
                 Err(reason) => return Outcome::Failed(reason, 1),
             },
         };

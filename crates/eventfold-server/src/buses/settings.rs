@@ -117,7 +117,8 @@ pub enum Target {
     Bus(String),
     /// A stream.
     Stream(StreamName),
-    /// The stream a consumer group follows (a group on `$all` sees bus events already).
+    /// The stream a consumer group follows (a group on `$all` is not a target: give it a
+    /// prefix filter `$bus-<name>` to read a bus's events).
     Group(String),
     /// An HTTP endpoint.
     Webhook(Webhook),
@@ -195,6 +196,12 @@ impl Webhook {
             )));
         }
         for (name, value) in &self.headers {
+            let lower = name.to_ascii_lowercase();
+            if lower == "content-type" || lower.starts_with("eventfold-") {
+                return Err(ApiError::invalid(format!(
+                    "{field}.headers: `{name}` is set by Eventfold"
+                )));
+            }
             let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
                 && reqwest::header::HeaderValue::from_str(value).is_ok()
                 && value.len() <= 4096;
@@ -285,6 +292,11 @@ impl RuleRequest {
             let field = format!("targets[{at}]");
             match target {
                 Target::Bus(bus) | Target::Group(bus) => crate::names::check_name(&field, bus)?,
+                Target::Stream(stream) if stream.as_str().starts_with('$') => {
+                    return Err(ApiError::invalid(format!(
+                        "{field}: {stream} belongs to the server; target the bus itself with {{\"bus\": …}}"
+                    )))
+                }
                 Target::Stream(_) => {}
                 Target::Webhook(webhook) => webhook.validate(&field)?,
             }

@@ -259,14 +259,14 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// A group's task, resuming at `checkpoint`; `ready_signal` ticks when events become ready.
+    /// A group's task; `ready_signal` ticks when events become ready.
     pub fn new(
         name: String,
         settings: GroupSettings,
         store: Arc<dyn EventStore>,
-        checkpoint: u64,
         ready_signal: watch::Sender<u64>,
     ) -> Self {
+        let checkpoint = settings.start;
         Self {
             name,
             settings,
@@ -287,8 +287,12 @@ impl Actor {
         }
     }
 
-    /// Runs until told to stop (or every sender is gone), then saves the checkpoint.
+    /// Loads the checkpoint (retrying while the store fails), then runs until told to stop (or
+    /// every sender is gone), then saves the checkpoint.
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        if !self.load_checkpoint(&mut commands).await {
+            return;
+        }
         self.open_source().await;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -315,6 +319,38 @@ impl Actor {
                     if self.source.is_none() {
                         self.open_source().await;
                     }
+                }
+            }
+        }
+    }
+
+    /// Resumes from the saved checkpoint; false when told to stop first. Commands that come
+    /// meanwhile are dropped (their callers are told the group is unavailable).
+    async fn load_checkpoint(&mut self, commands: &mut mpsc::Receiver<Command>) -> bool {
+        loop {
+            match storage::load_checkpoint(&*self.store, &self.name, &self.settings).await {
+                Ok(checkpoint) => {
+                    self.next_cursor = checkpoint;
+                    self.saved = checkpoint;
+                    return true;
+                }
+                Err(error) => {
+                    tracing::error!(group = %self.name, %error, "cannot load the group's checkpoint; retrying");
+                }
+            }
+            let deadline = tokio::time::sleep(TICK);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    () = &mut deadline => break,
+                    command = commands.recv() => match command {
+                        Some(Command::Stop { reply }) => {
+                            let _ = reply.send(());
+                            return false;
+                        }
+                        Some(_) => {}
+                        None => return false,
+                    },
                 }
             }
         }
@@ -386,6 +422,9 @@ impl Actor {
             return; // read again after the source was re-opened
         }
         self.next_cursor = cursor + 1;
+        if self.settings.stream.is_none() && !self.wants_server_streams(&event.stream) {
+            return; // the server's own streams: other groups' checkpoints, dead letters, …
+        }
         let id = AckId::Source(cursor);
         let pinned_behind = match self.settings.strategy {
             Strategy::RoundRobin => false,
@@ -400,6 +439,38 @@ impl Actor {
         if !pinned_behind {
             self.make_ready(id);
         }
+    }
+
+    /// A group on `$all` gets streams whose name starts with `$` (the server's: checkpoints,
+    /// dead letters, bus archives) only when its prefix filter names them, as `$bus-orders`.
+    fn wants_server_streams(&self, stream: &StreamName) -> bool {
+        !stream.as_str().starts_with('$')
+            || self
+                .settings
+                .filter
+                .prefix
+                .as_deref()
+                .is_some_and(|prefix| prefix.starts_with('$'))
+    }
+
+    /// Forgets the pending timer of an entry that is settled or changes state.
+    fn clear_timer(&mut self, id: AckId) {
+        let at = match self.entries.get(&id).map(|entry| &entry.state) {
+            Some(State::InFlight { deadline, .. }) => *deadline,
+            Some(State::Waiting { until }) => *until,
+            _ => return,
+        };
+        self.timers.remove(&(at, id));
+    }
+
+    /// Removes a settled entry with its timer.
+    fn settle(&mut self, id: AckId) -> Option<Entry> {
+        self.clear_timer(id);
+        let entry = self.entries.remove(&id)?;
+        self.finish(id, &entry);
+        // Room for a push consumer at its in-flight limit, or a pinned stream's next event.
+        self.ready_signal.send_modify(|generation| *generation += 1);
+        Some(entry)
     }
 
     fn make_ready(&mut self, id: AckId) {
@@ -504,7 +575,7 @@ impl Actor {
     /// settled: in pinned order that would let a later event overtake).
     fn take_delivered(&mut self, id: AckId) -> Option<Entry> {
         match self.entries.get(&id) {
-            Some(entry) if entry.attempts > 0 => self.entries.remove(&id),
+            Some(entry) if entry.attempts > 0 => self.settle(id),
             _ => None,
         }
     }
@@ -513,8 +584,7 @@ impl Actor {
         let mut settled = Settled::default();
         for &id in ids {
             match self.take_delivered(id) {
-                Some(entry) => {
-                    self.finish(id, &entry);
+                Some(_) => {
                     self.counters.acked += 1;
                     settled.settled += 1;
                 }
@@ -527,11 +597,13 @@ impl Actor {
     async fn nack(&mut self, ids: &[AckId], action: NackAction, reason: &str) -> Settled {
         let mut settled = Settled::default();
         for &id in ids {
-            let delivered = self
+            // Only what is out with a consumer: a second nack of an event already waiting for
+            // its retry would restart its back-off.
+            let out = self
                 .entries
                 .get(&id)
-                .is_some_and(|entry| entry.attempts > 0);
-            if !delivered {
+                .is_some_and(|entry| matches!(entry.state, State::InFlight { .. }));
+            if !out {
                 settled.unknown.push(id.to_string());
                 continue;
             }
@@ -540,8 +612,7 @@ impl Actor {
                 NackAction::Retry => self.retry_or_park(id, reason).await,
                 NackAction::Park => self.park(id, reason).await,
                 NackAction::Skip => {
-                    if let Some(entry) = self.entries.remove(&id) {
-                        self.finish(id, &entry);
+                    if self.settle(id).is_some() {
                         self.counters.skipped += 1;
                     }
                 }
@@ -560,7 +631,10 @@ impl Actor {
             return;
         }
         let until = Instant::now() + self.settings.backoff(entry.attempts);
-        entry.state = State::Waiting { until };
+        self.clear_timer(id);
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.state = State::Waiting { until };
+        }
         self.timers.insert((until, id));
         self.counters.retried += 1;
     }
@@ -575,15 +649,14 @@ impl Actor {
                 .await;
         match parked {
             Ok(()) => {
-                if let Some(entry) = self.entries.remove(&id) {
-                    self.finish(id, &entry);
-                }
+                self.settle(id);
                 self.counters.parked += 1;
             }
             Err(error) => {
                 // Never dropped: it is delivered again later, and parked again when it fails.
                 tracing::error!(group = %self.name, %error, "cannot park an event; it will be delivered again");
                 let until = Instant::now() + TICK;
+                self.clear_timer(id);
                 if let Some(entry) = self.entries.get_mut(&id) {
                     entry.state = State::Waiting { until };
                     self.timers.insert((until, id));

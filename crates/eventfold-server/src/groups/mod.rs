@@ -49,7 +49,12 @@ impl GroupHandle {
         command: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, ApiError> {
         let (reply, answer) = oneshot::channel();
-        let gone = || ApiError::group_not_found(&self.name);
+        let gone = || {
+            ApiError::unavailable(format!(
+                "consumer group {} is starting, restarting or was deleted; try again",
+                self.name
+            ))
+        };
         self.commands
             .send(command(reply))
             .await
@@ -68,6 +73,25 @@ pub struct Groups {
 #[async_trait::async_trait]
 impl Apply for Groups {
     type Change = GroupChange;
+
+    async fn load(&self, history: Vec<GroupChange>) {
+        let mut defined = BTreeMap::new();
+        for change in history {
+            match change {
+                GroupChange::Saved { name, settings } => {
+                    defined.insert(name, settings);
+                }
+                GroupChange::Deleted { name } => {
+                    defined.remove(&name);
+                }
+            }
+        }
+        let mut running = self.running.lock();
+        for (name, settings) in defined {
+            let handle = self.spawn(name.clone(), settings);
+            running.insert(name, handle);
+        }
+    }
 
     async fn apply(&self, change: GroupChange) {
         self.apply_change(change).await
@@ -104,28 +128,21 @@ impl Groups {
                     return;
                 }
                 self.stop(&name).await;
-                match storage::load_checkpoint(&*self.store, &name, &settings).await {
-                    Ok(checkpoint) => {
-                        let handle = self.spawn(name.clone(), settings, checkpoint);
-                        self.running.lock().insert(name, handle);
-                    }
-                    Err(error) => {
-                        tracing::error!(group = %name, %error, "cannot start the consumer group")
-                    }
-                }
+                let handle = self.spawn(name.clone(), settings);
+                self.running.lock().insert(name, handle);
             }
             GroupChange::Deleted { name } => self.stop(&name).await,
         }
     }
 
-    fn spawn(&self, name: String, settings: GroupSettings, checkpoint: u64) -> GroupHandle {
+    /// Starts a group's task (which loads its checkpoint, retrying until the store answers).
+    fn spawn(&self, name: String, settings: GroupSettings) -> GroupHandle {
         let (commands, inbox) = mpsc::channel(COMMANDS_QUEUED_MAX);
         let (ready_signal, ready) = watch::channel(0);
         let actor = Actor::new(
             name.clone(),
             settings.clone(),
             self.store.clone(),
-            checkpoint,
             ready_signal,
         );
         tokio::spawn(actor.run(inbox));

@@ -34,8 +34,9 @@ pub const SETTLE_IDS_MAX: usize = 10_000;
 pub const REASON_BYTES_MAX: usize = 1_024;
 /// The most events a push subscriber holds without answering, unless it says otherwise.
 const PUSH_IN_FLIGHT_DEFAULT: usize = 100;
-/// How often a push subscriber at its in-flight limit looks again for room.
-const PUSH_RECHECK: Duration = Duration::from_millis(50);
+/// How often an idle push subscriber checks that its client is still there (acks, nacks and
+/// new events wake it at once).
+const PUSH_RECHECK: Duration = Duration::from_secs(1);
 
 #[derive(Serialize)]
 struct GroupView<'a> {
