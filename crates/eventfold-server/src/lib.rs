@@ -276,6 +276,19 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         }
     }
     metrics::render_groups(&mut body, &groups);
+    let mut rules = Vec::new();
+    for ((bus, rule), stats) in state.buses.stats() {
+        let end = match state
+            .store
+            .stream_revision(&buses::events::bus_stream(&bus))
+            .await
+        {
+            Ok(revision) => revision.map_or(0, |r| r.0 + 1),
+            Err(_) => continue,
+        };
+        rules.push((bus, rule, end, stats));
+    }
+    metrics::render_rules(&mut body, &rules);
     let content_type = [(
         axum::http::header::CONTENT_TYPE,
         "text/plain; version=0.0.4",

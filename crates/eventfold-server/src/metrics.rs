@@ -216,3 +216,61 @@ pub fn render_groups(out: &mut String, groups: &[(String, crate::groups::actor::
         }
     }
 }
+
+/// Appends each bus rule's lag and counters, labelled by bus and rule; `end` is the number of
+/// events in the rule's bus.
+pub fn render_rules(
+    out: &mut String,
+    rules: &[(String, String, u64, Arc<crate::buses::rule::RuleStats>)],
+) {
+    use crate::buses::rule::RuleStats;
+    type Value = fn(&RuleStats, u64) -> u64;
+    let families: [(&str, &str, &str, Value); 6] = [
+        (
+            "eventfold_rule_lag_events",
+            "gauge",
+            "Events of the bus the rule has not considered yet.",
+            |s, end| end.saturating_sub(s.next.load(Ordering::Relaxed)),
+        ),
+        (
+            "eventfold_rule_matched_total",
+            "counter",
+            "Events the rule matched.",
+            |s, _| s.matched.load(Ordering::Relaxed),
+        ),
+        (
+            "eventfold_rule_delivered_total",
+            "counter",
+            "Deliveries made (one per target).",
+            |s, _| s.delivered.load(Ordering::Relaxed),
+        ),
+        (
+            "eventfold_rule_retried_total",
+            "counter",
+            "Webhook attempts that failed and were retried.",
+            |s, _| s.retried.load(Ordering::Relaxed),
+        ),
+        (
+            "eventfold_rule_dead_lettered_total",
+            "counter",
+            "Deliveries sent to the rule's dead-letter stream.",
+            |s, _| s.dead_lettered.load(Ordering::Relaxed),
+        ),
+        (
+            "eventfold_rule_expired_total",
+            "counter",
+            "Events that aged out of the archive before the rule considered them.",
+            |s, _| s.expired.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (bus, rule, end, stats) in rules {
+            let _ = writeln!(
+                out,
+                "{name}{{bus=\"{bus}\",rule=\"{rule}\"}} {}",
+                value(stats, *end)
+            );
+        }
+    }
+}

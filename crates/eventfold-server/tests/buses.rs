@@ -261,6 +261,22 @@ async fn rules_deliver_matches_to_streams_buses_and_groups_in_order() {
     assert_eq!(described["status"]["delivered"], 30);
     assert_eq!(described["status"]["lag_events"], 0);
     assert_eq!(described["description"], "big orders");
+    let metrics = common::client()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("eventfold_rule_matched_total{bus=\"shop\",rule=\"big\"} 10"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("eventfold_rule_lag_events{bus=\"shop\",rule=\"big\"} 0"),
+        "{metrics}"
+    );
 
     // Bad rules: the pattern's problem is named; nothing is created.
     let (status, error) = put(&server, "/buses/shop/rules/bad", json!({"pattern": {"data": {"total": [{"numeric": [">", "x"]}]}}, "targets": [{"stream": "s"}]})).await;

@@ -273,6 +273,15 @@ impl Buses {
             .collect()
     }
 
+    /// Every rule's counters, by (bus, rule).
+    pub fn stats(&self) -> Vec<((String, String), Arc<RuleStats>)> {
+        let rules = self.rules.lock();
+        rules
+            .iter()
+            .map(|(key, handle)| (key.clone(), handle.stats.clone()))
+            .collect()
+    }
+
     /// A rule's settings and counters.
     pub fn rule(&self, bus: &str, rule: &str) -> Result<(RuleSettings, Arc<RuleStats>), ApiError> {
         self.bus(bus)?;
