@@ -51,6 +51,15 @@ pub async fn park(
     attempts: u32,
     reason: &str,
 ) -> Result<(), StoreError> {
+    let copy = copy_of(event, attempts, reason);
+    store
+        .append(stream, ExpectedRevision::Any, vec![copy])
+        .await
+        .map(drop)
+}
+
+/// The copy of `event` a dead-letter stream keeps.
+pub fn copy_of(event: &RecordedEvent, attempts: u32, reason: &str) -> NewEvent {
     let metadata = RawValue::from_string(String::from_utf8_lossy(&event.metadata).into_owned())
         .unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid JSON"));
     let parked = ParkedMetadata {
@@ -67,18 +76,14 @@ pub async fn park(
         },
     };
     // A fresh id: the same event may be parked again after a replay.
-    let copy = NewEvent {
+    NewEvent {
         id: Uuid::now_v7(),
         event_type: event.event_type.clone(),
         data: event.data.clone(),
         content_type: event.content_type.clone().into_owned(),
         metadata: Bytes::from(serde_json::to_vec(&parked).expect("parked metadata serialises")),
         occurred_at: None,
-    };
-    store
-        .append(stream, ExpectedRevision::Any, vec![copy])
-        .await
-        .map(drop)
+    }
 }
 
 /// The original event of a parked copy, as it was delivered before.

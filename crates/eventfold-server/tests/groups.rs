@@ -566,3 +566,40 @@ async fn a_group_on_all_does_not_get_the_servers_own_streams() {
     let parked = fetch(&server, "parked-watch", json!({"wait_ms": 2000})).await;
     assert_eq!(parked[0]["event"]["type"], "Placed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_events_parked_at_once_are_all_kept() {
+    let server = start(ServerConfig::default()).await;
+    put(
+        &server,
+        "/groups/bulk",
+        json!({"filter": {"category": "bulk"}, "start": "start"}),
+    )
+    .await;
+    let types: Vec<&str> = vec!["T"; 700];
+    append(&server, "bulk-1", &types).await;
+    let mut delivered = Vec::new();
+    while delivered.len() < 700 {
+        delivered.extend(fetch(&server, "bulk", json!({"max": 1000, "wait_ms": 2000})).await);
+    }
+    let mut all_ids = ids(&delivered);
+    all_ids.push(all_ids[0].clone()); // a duplicate id parks once
+    let settled = settle(
+        &server,
+        "bulk",
+        "nack",
+        json!({"ack_ids": all_ids, "action": "park", "reason": "bulk"}),
+    )
+    .await;
+    assert_eq!(settled["settled"], 701);
+    let status = until(&server, "bulk", |s| s["lag_events"] == 0).await;
+    assert_eq!(status["status"]["counters"]["parked"], 700);
+    let (_, page) = get(&server, "/groups/bulk/parked?limit=1000").await;
+    let parked = page["events"].as_array().unwrap();
+    assert_eq!(parked.len(), 700, "one copy each, in two appends");
+    let revisions: BTreeSet<u64> = parked
+        .iter()
+        .map(|e| e["metadata"]["original"]["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(revisions.len(), 700);
+}

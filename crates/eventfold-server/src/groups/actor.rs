@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use eventfold_store::{
-    AllFrom, Direction, EventStore, Position, RecordedEvent, Revision, StoreError, StreamFrom,
-    StreamName, Subscription, SubscriptionMessage,
+    AllFrom, Direction, EventStore, ExpectedRevision, Position, RecordedEvent, Revision,
+    StoreError, StreamFrom, StreamName, Subscription, SubscriptionMessage,
 };
 
 use super::settings::{GroupSettings, Strategy};
@@ -27,6 +27,8 @@ use super::storage;
 const TICK: Duration = Duration::from_secs(1);
 /// The most parked events one replay request takes back.
 pub const PARKED_REPLAY_MAX: usize = 10_000;
+/// The most events parked in one append.
+const PARK_BATCH_MAX: usize = 500;
 /// A consumer not seen for this long is no longer listed.
 const CONSUMER_FORGOTTEN_AFTER: Duration = Duration::from_secs(300);
 /// The most consumers a group remembers (names come from clients).
@@ -253,6 +255,8 @@ pub struct Actor {
     /// Pinned only: the unfinished cursors of each stream, oldest first.
     streams: HashMap<StreamName, VecDeque<u64>>,
     replay: Option<ParkedReplay>,
+    /// Events to park once the current command or timer round is done (one append for all).
+    parking: Vec<(AckId, String)>,
     ready_signal: watch::Sender<u64>,
     counters: Counters,
     consumers: HashMap<Arc<str>, Instant>,
@@ -281,6 +285,7 @@ impl Actor {
             timers: BTreeSet::new(),
             streams: HashMap::new(),
             replay: None,
+            parking: Vec::new(),
             ready_signal,
             counters: Counters::default(),
             consumers: HashMap::new(),
@@ -501,7 +506,8 @@ impl Actor {
                 reason,
                 reply,
             } => {
-                let settled = self.nack(&ids, action, &reason).await;
+                let settled = self.nack(&ids, action, &reason);
+                self.flush_parking().await;
                 let _ = reply.send(settled);
             }
             Command::ReplayParked { reply } => {
@@ -594,7 +600,7 @@ impl Actor {
         settled
     }
 
-    async fn nack(&mut self, ids: &[AckId], action: NackAction, reason: &str) -> Settled {
+    fn nack(&mut self, ids: &[AckId], action: NackAction, reason: &str) -> Settled {
         let mut settled = Settled::default();
         for &id in ids {
             // Only what is out with a consumer: a second nack of an event already waiting for
@@ -609,8 +615,8 @@ impl Actor {
             }
             settled.settled += 1;
             match action {
-                NackAction::Retry => self.retry_or_park(id, reason).await,
-                NackAction::Park => self.park(id, reason).await,
+                NackAction::Retry => self.retry_or_park(id, reason),
+                NackAction::Park => self.parking.push((id, reason.to_owned())),
                 NackAction::Skip => {
                     if self.settle(id).is_some() {
                         self.counters.skipped += 1;
@@ -621,13 +627,14 @@ impl Actor {
         settled
     }
 
-    async fn retry_or_park(&mut self, id: AckId, reason: &str) {
+    /// Schedules a retry, or queues the event for parking when its attempts are exhausted.
+    fn retry_or_park(&mut self, id: AckId, reason: &str) {
         let Some(entry) = self.entries.get_mut(&id) else {
             return;
         };
         if entry.attempts >= self.settings.max_attempts {
             let reason = format!("max_attempts ({}): {reason}", self.settings.max_attempts);
-            self.park(id, &reason).await;
+            self.parking.push((id, reason));
             return;
         }
         let until = Instant::now() + self.settings.backoff(entry.attempts);
@@ -639,27 +646,43 @@ impl Actor {
         self.counters.retried += 1;
     }
 
-    async fn park(&mut self, id: AckId, reason: &str) {
-        let Some(entry) = self.entries.get(&id) else {
-            return;
-        };
+    /// Parks the queued events, a few hundred per append.
+    async fn flush_parking(&mut self) {
+        let mut queued = std::mem::take(&mut self.parking);
+        queued.sort_by_key(|(id, _)| *id);
+        queued.dedup_by_key(|(id, _)| *id);
+        queued.retain(|(id, _)| self.entries.contains_key(id));
         let stream = storage::parked_stream(&self.name);
-        let parked =
-            crate::dead_letters::park(&*self.store, &stream, &entry.event, entry.attempts, reason)
-                .await;
-        match parked {
-            Ok(()) => {
-                self.settle(id);
-                self.counters.parked += 1;
-            }
-            Err(error) => {
-                // Never dropped: it is delivered again later, and parked again when it fails.
-                tracing::error!(group = %self.name, %error, "cannot park an event; it will be delivered again");
-                let until = Instant::now() + TICK;
-                self.clear_timer(id);
-                if let Some(entry) = self.entries.get_mut(&id) {
-                    entry.state = State::Waiting { until };
-                    self.timers.insert((until, id));
+        for batch in queued.chunks(PARK_BATCH_MAX) {
+            let copies = batch
+                .iter()
+                .map(|(id, reason)| {
+                    let entry = &self.entries[id];
+                    crate::dead_letters::copy_of(&entry.event, entry.attempts, reason)
+                })
+                .collect();
+            match self
+                .store
+                .append(&stream, ExpectedRevision::Any, copies)
+                .await
+            {
+                Ok(_) => {
+                    for (id, _) in batch {
+                        self.settle(*id);
+                        self.counters.parked += 1;
+                    }
+                }
+                Err(error) => {
+                    // Never dropped: delivered again later, and parked again when it fails.
+                    tracing::error!(group = %self.name, %error, "cannot park events; they will be delivered again");
+                    let until = Instant::now() + TICK;
+                    for (id, _) in batch {
+                        self.clear_timer(*id);
+                        if let Some(entry) = self.entries.get_mut(id) {
+                            entry.state = State::Waiting { until };
+                            self.timers.insert((until, *id));
+                        }
+                    }
                 }
             }
         }
@@ -717,12 +740,13 @@ impl Actor {
             match entry.state {
                 State::InFlight { deadline, .. } if deadline == at => {
                     self.counters.timed_out += 1;
-                    self.retry_or_park(id, "ack timeout").await;
+                    self.retry_or_park(id, "ack timeout");
                 }
                 State::Waiting { until } if until == at => self.make_ready(id),
                 _ => {} // a timer of an earlier state
             }
         }
+        self.flush_parking().await;
         self.finish_replay().await;
     }
 
