@@ -151,6 +151,7 @@ impl Apply for Buses {
                 for (bus, rule) in names {
                     self.stop_rule(&bus, &rule).await;
                 }
+                self.replays.stop_bus(&bus).await;
                 self.directory.buses.lock().remove(&bus);
             }
             BusChange::RuleSaved {

@@ -153,7 +153,22 @@ impl Replays {
 
     /// Stops every running replay.
     pub async fn stop_all(&self) {
-        let replays: Vec<Arc<Replay>> = self.running.lock().values().cloned().collect();
+        self.stop_where(|_| true).await;
+    }
+
+    /// Stops the running replays of `bus` (it was deleted).
+    pub async fn stop_bus(&self, bus: &str) {
+        self.stop_where(|b| b == bus).await;
+    }
+
+    async fn stop_where(&self, of_bus: impl Fn(&str) -> bool) {
+        let replays: Vec<Arc<Replay>> = self
+            .running
+            .lock()
+            .iter()
+            .filter(|((bus, _), _)| of_bus(bus))
+            .map(|(_, replay)| replay.clone())
+            .collect();
         for replay in replays {
             let task = replay.task.lock().take();
             if let Some(task) = task {
