@@ -23,6 +23,9 @@ pub enum GroupCommand {
     Delete(NameArgs),
     /// Fetch deliveries (one JSON line each); `--ack` acknowledges them once printed.
     Fetch(FetchArgs),
+    /// Follow a group: print deliveries as they come (long polls) until Ctrl-C; `--ack`
+    /// acknowledges each batch once printed.
+    Tail(TailArgs),
     /// Acknowledge deliveries.
     Ack(SettleArgs),
     /// Refuse deliveries: retry them later (default), park or skip them.
@@ -98,6 +101,18 @@ pub struct FetchArgs {
 }
 
 #[derive(Args)]
+pub struct TailArgs {
+    /// The group.
+    group: String,
+    /// The consumer's name.
+    #[arg(long, default_value = "cli")]
+    consumer: String,
+    /// Acknowledge what was printed.
+    #[arg(long)]
+    ack: bool,
+}
+
+#[derive(Args)]
 pub struct SettleArgs {
     /// The group.
     group: String,
@@ -151,6 +166,37 @@ fn start_value(text: &str) -> serde_json::Value {
     }
 }
 
+/// One fetch, printed as JSON lines (then acknowledged if asked).
+struct Batch<'a> {
+    group: &'a str,
+    consumer: &'a str,
+    max: usize,
+    wait_ms: u64,
+    ack: bool,
+}
+
+impl Batch<'_> {
+    async fn print(&self, client: &Client, out: &mut JsonLines) -> anyhow::Result<()> {
+        let deliveries = client
+            .fetch(self.group, self.consumer, self.max, self.wait_ms)
+            .await?;
+        for delivery in &deliveries {
+            out.line(&json!({
+                "ack_id": delivery.ack_id,
+                "attempt": delivery.attempt,
+                "replayed": delivery.replayed,
+                "event": delivery.event,
+            }))?;
+        }
+        out.flush()?;
+        if self.ack && !deliveries.is_empty() {
+            let ids: Vec<String> = deliveries.iter().map(|d| d.ack_id.clone()).collect();
+            client.ack(self.group, &ids).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs a group command.
 pub async fn run(server: Option<&str>, command: GroupCommand) -> anyhow::Result<ExitCode> {
     let client = client(server, "consumer groups")?;
@@ -189,21 +235,28 @@ pub async fn run(server: Option<&str>, command: GroupCommand) -> anyhow::Result<
         GroupCommand::Describe(args) => out.line(&client.describe_group(&args.group).await?)?,
         GroupCommand::Delete(args) => client.delete_group(&args.group).await?,
         GroupCommand::Fetch(args) => {
-            let deliveries = client
-                .fetch(&args.group, &args.consumer, args.max, args.wait_ms)
-                .await?;
-            for delivery in &deliveries {
-                out.line(&json!({
-                    "ack_id": delivery.ack_id,
-                    "attempt": delivery.attempt,
-                    "replayed": delivery.replayed,
-                    "event": delivery.event,
-                }))?;
-            }
-            out.flush()?;
-            if args.ack && !deliveries.is_empty() {
-                let ids: Vec<String> = deliveries.iter().map(|d| d.ack_id.clone()).collect();
-                client.ack(&args.group, &ids).await?;
+            let batch = Batch {
+                group: &args.group,
+                consumer: &args.consumer,
+                max: args.max,
+                wait_ms: args.wait_ms,
+                ack: args.ack,
+            };
+            batch.print(&client, &mut out).await?;
+        }
+        GroupCommand::Tail(args) => {
+            let batch = Batch {
+                group: &args.group,
+                consumer: &args.consumer,
+                max: 100,
+                wait_ms: 10_000,
+                ack: args.ack,
+            };
+            loop {
+                tokio::select! {
+                    printed = batch.print(&client, &mut out) => printed?,
+                    _ = tokio::signal::ctrl_c() => break,
+                }
             }
         }
         GroupCommand::Ack(args) => {

@@ -63,8 +63,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Cut the log at damage a power loss can leave, after showing what would be cut.
     Repair(repair::RepairArgs),
-    /// Consumer groups on a server (--server): save, list, describe, delete, fetch, ack, nack,
-    /// parked, replay-parked.
+    /// Consumer groups on a server (--server): save, list, describe, delete, fetch, tail, ack,
+    /// nack, parked, replay-parked.
     #[command(subcommand)]
     Group(groups::GroupCommand),
     /// Event buses on a server (--server): save, list, describe, delete, put, rule,

@@ -862,5 +862,24 @@ fn a_server_killed_mid_delivery_loses_nothing_and_invents_nothing() {
     assert_eq!(described[0]["status"]["in_flight"], 0);
     let rule = ok_lines(&server.run(&["bus", "describe-rule", "orders", "to-jobs"]));
     assert_eq!(rule[0]["status"]["lag_events"], 0);
+
+    // `group tail` follows the group live.
+    let mut tail = Command::new(env!("CARGO_BIN_EXE_eventfold"))
+        .args(["--server", &server.url, "group", "tail", "work", "--ack"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    ok_lines(&server.run(&["append", "job-live", "Job", r#"{"n": 999}"#]));
+    let mut line = String::new();
+    BufReader::new(tail.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let delivered: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(delivered["event"]["data"]["n"], 999);
+    interrupt(&tail);
+    assert!(
+        tail.wait().unwrap().success(),
+        "Ctrl-C ends the tail cleanly"
+    );
     assert!(server.stop().success());
 }
