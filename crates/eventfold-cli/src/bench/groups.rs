@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use eventfold_client::{Client, GroupOptions};
 use eventfold_store::{EventStore, ExpectedRevision, StreamName};
 
-use super::{delivery_latencies, deposited, Figures, Workload};
+use super::{delivery_latencies, deposited, paced_appends, Figures, Workload};
 
 /// Events in the backlog.
 const BACKLOG: u64 = 200_000;
@@ -156,36 +156,11 @@ async fn live_latency(
             })
         })
         .collect();
-    let writers = 16u64;
-    let period = Duration::from_secs_f64(writers as f64 / LIVE_RATE as f64);
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    let tasks: Vec<_> = (0..writers)
-        .map(|writer| {
-            let client = client.clone();
-            let stream = StreamName::new(&format!("{live}-{writer}")).expect("a valid name");
-            let first = tokio::time::Instant::from_std(started)
-                + period.mul_f64(writer as f64 / writers as f64);
-            tokio::spawn(async move {
-                let mut ticks = tokio::time::interval_at(first, period);
-                let mut acknowledged = Vec::new();
-                let mut n = 0;
-                while Instant::now() < deadline {
-                    ticks.tick().await;
-                    let result = client
-                        .append(&stream, ExpectedRevision::Any, vec![deposited(n)])
-                        .await?;
-                    acknowledged.push((result.first_position.0, Instant::now()));
-                    n += 1;
-                }
-                anyhow::Ok(acknowledged)
-            })
-        })
-        .collect();
-    let mut acknowledged = Vec::new();
-    for task in tasks {
-        acknowledged.extend(task.await??);
-    }
+    let store: Arc<dyn EventStore> = Arc::new(client.clone());
+    let streams = (0..16)
+        .map(|writer| StreamName::new(&format!("{live}-{writer}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let acknowledged = paced_appends(&store, streams, LIVE_RATE, seconds).await?;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     let _ = stop.send(true);
     for consumer in consumers {

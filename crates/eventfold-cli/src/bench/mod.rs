@@ -157,6 +157,48 @@ pub(crate) fn delivery_latencies(
     Ok(latency)
 }
 
+/// Appends single events to `streams` (one writer each) at `rate` events/s in all for
+/// `seconds`; returns each append's first position and when it was acknowledged.
+pub(crate) async fn paced_appends(
+    store: &Arc<dyn EventStore>,
+    streams: Vec<StreamName>,
+    rate: u64,
+    seconds: u64,
+) -> anyhow::Result<Vec<(u64, Instant)>> {
+    let writers = streams.len() as f64;
+    let period = Duration::from_secs_f64(writers / rate as f64);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(writer, stream)| {
+            let store = store.clone();
+            let first_tick =
+                tokio::time::Instant::from_std(started) + period.mul_f64(writer as f64 / writers);
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval_at(first_tick, period);
+                let mut acknowledged = Vec::new();
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    ticks.tick().await;
+                    let result = store
+                        .append(&stream, ExpectedRevision::Any, vec![deposited(n)])
+                        .await?;
+                    acknowledged.push((result.first_position.0, Instant::now()));
+                    n += 1;
+                }
+                anyhow::Ok(acknowledged)
+            })
+        })
+        .collect();
+    let mut acknowledged = Vec::new();
+    for task in tasks {
+        acknowledged.extend(task.await??);
+    }
+    Ok(acknowledged)
+}
+
 /// A 256-byte JSON payload.
 fn payload(n: u64) -> String {
     let head = format!("{{\"amount\":{},\"currency\":\"EUR\",\"note\":\"", n % 1000);
@@ -504,36 +546,9 @@ impl Run {
             }
             anyhow::Ok(arrived)
         });
-        let writers = 32u64;
-        let period = Duration::from_secs_f64(writers as f64 / rate as f64);
+        let streams = (0..32).map(|writer| account(self.streams_base + 20_000_000 + writer));
         let started = Instant::now();
-        let deadline = started + Duration::from_secs(self.seconds);
-        let tasks: Vec<_> = (0..writers)
-            .map(|writer| {
-                let store = store.clone();
-                let stream = account(self.streams_base + 20_000_000 + writer);
-                let first_tick = tokio::time::Instant::from_std(started)
-                    + period.mul_f64(writer as f64 / writers as f64);
-                tokio::spawn(async move {
-                    let mut ticks = tokio::time::interval_at(first_tick, period);
-                    let mut acknowledged = Vec::new();
-                    let mut n = 0;
-                    while Instant::now() < deadline {
-                        ticks.tick().await;
-                        let result = store
-                            .append(&stream, ExpectedRevision::Any, vec![deposited(n)])
-                            .await?;
-                        acknowledged.push((result.first_position.0, Instant::now()));
-                        n += 1;
-                    }
-                    anyhow::Ok(acknowledged)
-                })
-            })
-            .collect();
-        let mut acknowledged = Vec::new();
-        for task in tasks {
-            acknowledged.extend(task.await??);
-        }
+        let acknowledged = paced_appends(&store, streams.collect(), rate, self.seconds).await?;
         let seconds = started.elapsed().as_secs_f64();
         // Give the last events time to arrive, then stop listening.
         tokio::time::sleep(Duration::from_millis(500)).await;
