@@ -278,13 +278,9 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     metrics::render_groups(&mut body, &groups);
     let mut rules = Vec::new();
     for ((bus, rule), stats) in state.buses.stats() {
-        let end = match state
-            .store
-            .stream_revision(&buses::events::bus_stream(&bus))
-            .await
-        {
-            Ok(revision) => revision.map_or(0, |r| r.0 + 1),
-            Err(_) => continue,
+        let stream = buses::events::bus_stream(&bus);
+        let Ok(end) = streams::next_revision(&*state.store, &stream).await else {
+            continue;
         };
         rules.push((bus, rule, end, stats));
     }

@@ -152,8 +152,7 @@ impl Metrics {
 
 /// Appends each consumer group's lag and counters, labelled by group.
 pub fn render_groups(out: &mut String, groups: &[(String, crate::groups::actor::GroupStatus)]) {
-    type Value = fn(&crate::groups::actor::GroupStatus) -> f64;
-    let families: [(&str, &str, &str, Value); 9] = [
+    let families: [Family<&crate::groups::actor::GroupStatus>; 9] = [
         (
             "eventfold_group_lag_events",
             "gauge",
@@ -209,12 +208,11 @@ pub fn render_groups(out: &mut String, groups: &[(String, crate::groups::actor::
             |s| s.counters.parked as f64,
         ),
     ];
-    for (name, kind, help, value) in families {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (group, status) in groups {
-            let _ = writeln!(out, "{name}{{group=\"{group}\"}} {}", value(status));
-        }
-    }
+    let rows: Vec<(String, &_)> = groups
+        .iter()
+        .map(|(group, status)| (format!("group=\"{group}\""), status))
+        .collect();
+    write_families(out, &families, &rows);
 }
 
 /// Appends each bus rule's lag and counters, labelled by bus and rule; `end` is the number of
@@ -223,54 +221,71 @@ pub fn render_rules(
     out: &mut String,
     rules: &[(String, String, u64, Arc<crate::buses::rule::RuleStats>)],
 ) {
-    use crate::buses::rule::RuleStats;
-    type Value = fn(&RuleStats, u64) -> u64;
-    let families: [(&str, &str, &str, Value); 6] = [
+    type Row = (u64, Arc<crate::buses::rule::RuleStats>);
+    let families: [Family<Row>; 6] = [
         (
             "eventfold_rule_lag_events",
             "gauge",
             "Events of the bus the rule has not considered yet.",
-            |s, end| end.saturating_sub(s.next.load(Ordering::Relaxed)),
+            |(end, s)| s.lag(*end) as f64,
         ),
         (
             "eventfold_rule_matched_total",
             "counter",
             "Events the rule matched.",
-            |s, _| s.matched.load(Ordering::Relaxed),
+            |(_, s)| count(&s.matched),
         ),
         (
             "eventfold_rule_delivered_total",
             "counter",
             "Deliveries made (one per target).",
-            |s, _| s.delivered.load(Ordering::Relaxed),
+            |(_, s)| count(&s.delivered),
         ),
         (
             "eventfold_rule_retried_total",
             "counter",
             "Webhook attempts that failed and were retried.",
-            |s, _| s.retried.load(Ordering::Relaxed),
+            |(_, s)| count(&s.retried),
         ),
         (
             "eventfold_rule_dead_lettered_total",
             "counter",
             "Deliveries sent to the rule's dead-letter stream.",
-            |s, _| s.dead_lettered.load(Ordering::Relaxed),
+            |(_, s)| count(&s.dead_lettered),
         ),
         (
             "eventfold_rule_expired_total",
             "counter",
             "Events that aged out of the archive before the rule considered them.",
-            |s, _| s.expired.load(Ordering::Relaxed),
+            |(_, s)| count(&s.expired),
         ),
     ];
+    let rows: Vec<(String, Row)> = rules
+        .iter()
+        .map(|(bus, rule, end, stats)| {
+            (
+                format!("bus=\"{bus}\",rule=\"{rule}\""),
+                (*end, stats.clone()),
+            )
+        })
+        .collect();
+    write_families(out, &families, &rows);
+}
+
+/// A metric family: name, type, help, and its value for one row.
+type Family<R> = (&'static str, &'static str, &'static str, fn(&R) -> f64);
+
+/// A counter's value as a sample.
+fn count(value: &AtomicU64) -> f64 {
+    value.load(Ordering::Relaxed) as f64
+}
+
+/// Writes each family's header, then one sample per row (`labels` are Prometheus label pairs).
+fn write_families<R>(out: &mut String, families: &[Family<R>], rows: &[(String, R)]) {
     for (name, kind, help, value) in families {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (bus, rule, end, stats) in rules {
-            let _ = writeln!(
-                out,
-                "{name}{{bus=\"{bus}\",rule=\"{rule}\"}} {}",
-                value(stats, *end)
-            );
+        for (labels, row) in rows {
+            let _ = writeln!(out, "{name}{{{labels}}} {}", value(row));
         }
     }
 }

@@ -18,6 +18,15 @@ pub(crate) fn stream_name(name: &str) -> Result<StreamName, ApiError> {
     Ok(StreamName::new(name)?)
 }
 
+/// The revision the stream's next event will get: its number of events so far, 0 when it
+/// does not exist.
+pub(crate) async fn next_revision(
+    store: &dyn eventfold_store::EventStore,
+    stream: &StreamName,
+) -> Result<u64, eventfold_store::StoreError> {
+    Ok(store.stream_revision(stream).await?.map_or(0, |r| r.0 + 1))
+}
+
 /// A stream the API may change: names starting with `$` belong to the server (consumer groups,
 /// buses, their checkpoints and dead letters) and are read-only from outside.
 fn writable_stream_name(name: &str) -> Result<StreamName, ApiError> {

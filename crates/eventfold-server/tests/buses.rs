@@ -261,14 +261,7 @@ async fn rules_deliver_matches_to_streams_buses_and_groups_in_order() {
     assert_eq!(described["status"]["delivered"], 30);
     assert_eq!(described["status"]["lag_events"], 0);
     assert_eq!(described["description"], "big orders");
-    let metrics = common::client()
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = common::metrics(&server).await;
     assert!(
         metrics.contains("eventfold_rule_matched_total{bus=\"shop\",rule=\"big\"} 10"),
         "{metrics}"

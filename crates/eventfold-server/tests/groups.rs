@@ -490,14 +490,7 @@ async fn long_polls_push_and_metrics() {
     }
     drop(body);
 
-    let metrics = common::client()
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = common::metrics(&server).await;
     assert!(
         metrics.contains("eventfold_group_lag_events{group=\"live\"} 1"),
         "{metrics}"

@@ -353,10 +353,7 @@ impl Buses {
                         "bus {bus} already has {RULES_MAX} rules"
                     )));
                 }
-                match self.store.stream_revision(&events::bus_stream(bus)).await? {
-                    Some(revision) => revision.0 + 1,
-                    None => 0,
-                }
+                crate::streams::next_revision(&*self.store, &events::bus_stream(bus)).await?
             }
         };
         let (settings, _) = request.settings(start)?;

@@ -15,6 +15,7 @@ use super::events::{bus_stream, PutEvents};
 use super::replay::ReplayRequest;
 use super::rule::dead_letter_stream;
 use super::settings::{BusSettings, RuleRequest, RuleSettings};
+use crate::streams::next_revision;
 use crate::wire::json_response;
 use crate::{ApiError, AppState};
 
@@ -69,10 +70,7 @@ pub async fn describe(
     Path(bus): Path<String>,
 ) -> Result<Response, ApiError> {
     let settings = state.buses.bus(&bus)?;
-    let archived = match state.store.stream_revision(&bus_stream(&bus)).await? {
-        Some(revision) => revision.0 + 1,
-        None => 0,
-    };
+    let archived = next_revision(&*state.store, &bus_stream(&bus)).await?;
     Ok(json_response(&serde_json::json!({
         "name": bus,
         "policy": settings.policy,
@@ -173,14 +171,10 @@ pub async fn describe_rule(
     Path((bus, rule)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (settings, stats) = state.buses.rule(&bus, &rule)?;
-    let end = match state.store.stream_revision(&bus_stream(&bus)).await? {
-        Some(revision) => revision.0 + 1,
-        None => 0,
-    };
-    let next = stats.next.load(Ordering::Relaxed);
+    let end = next_revision(&*state.store, &bus_stream(&bus)).await?;
     let status = RuleStatus {
-        next_revision: next,
-        lag_events: end.saturating_sub(next),
+        next_revision: stats.next.load(Ordering::Relaxed),
+        lag_events: stats.lag(end),
         matched: stats.matched.load(Ordering::Relaxed),
         delivered: stats.delivered.load(Ordering::Relaxed),
         retried: stats.retried.load(Ordering::Relaxed),

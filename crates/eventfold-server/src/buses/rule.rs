@@ -55,6 +55,13 @@ pub struct RuleStats {
     pub expired: AtomicU64,
 }
 
+impl RuleStats {
+    /// Events of a bus holding `end` events that the rule has not considered yet.
+    pub fn lag(&self, end: u64) -> u64 {
+        end.saturating_sub(self.next.load(Ordering::Relaxed))
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Checkpoint {
     next: u64,

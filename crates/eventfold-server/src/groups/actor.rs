@@ -905,10 +905,9 @@ async fn unread(
 ) -> Result<u64, StoreError> {
     let end = match &settings.stream {
         None => store.head_position().await?.0,
-        Some(stream) => match store.stream_revision(stream).await {
-            Ok(revision) => revision.map_or(0, |r| r.0 + 1),
+        Some(stream) => match crate::streams::next_revision(store, stream).await {
             Err(StoreError::StreamDeleted(_)) => 0,
-            Err(error) => return Err(error),
+            other => other?,
         },
     };
     Ok(end.saturating_sub(next_cursor))

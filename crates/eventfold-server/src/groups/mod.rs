@@ -246,10 +246,7 @@ impl Groups {
             (None, StartAt::End) => self.store.head_position().await?.0,
             (Some(stream), StartAt::End) => {
                 let stream = StreamName::new(stream)?;
-                match self.store.stream_revision(&stream).await? {
-                    Some(revision) => revision.0 + 1,
-                    None => 0,
-                }
+                crate::streams::next_revision(&*self.store, &stream).await?
             }
             (None, StartAt::Time(time)) => {
                 let page = self

@@ -90,3 +90,9 @@ pub async fn head_position(server: &Server) -> u64 {
         .as_u64()
         .unwrap()
 }
+
+/// The `/metrics` text.
+pub async fn metrics(server: &Server) -> String {
+    let request = client().get(format!("{}/metrics", server.base));
+    request.send().await.unwrap().text().await.unwrap()
+}
