@@ -12,6 +12,7 @@
 //! commits at once, of other nodes' through `LISTEN eventfold_head[_<schema>]` (the writer
 //! sends `pg_notify` inside its transaction), and polls the head every second as a fallback.
 
+mod append_rows;
 mod notify;
 mod reads;
 mod schema;

@@ -6,21 +6,23 @@ use bytes::Bytes;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
-use eventfold_store::embedded::format::{nanos_to_time, time_to_nanos};
+use eventfold_store::embedded::format::time_to_nanos;
 use eventfold_store::rules::{StreamHead, StreamState};
 use eventfold_store::{
-    content_type_from, AllFrom, AllSlice, Direction, Position, ReadAll, ReadStream, RecordedEvent,
-    Revision, StoreError, StreamFrom, StreamMetadata, StreamName,
+    AllFrom, AllSlice, Direction, Position, ReadAll, ReadStream, RecordedEvent, StoreError,
+    StreamFrom, StreamMetadata, StreamName,
 };
 
+use crate::append_rows::{self, AppendRow};
 use crate::pg_error;
 
 /// Positions one `$all` read examines at most (filtered reads return fewer events, with `next`
 /// past what was examined), so a sparse filter never scans the whole table at once.
 const SCAN_POSITIONS_MAX: u64 = 65_536;
 
-const EVENT_COLUMNS: &str = "e.position, e.stream, e.revision, e.id, e.event_type, \
-     e.content_type, e.data, e.metadata, e.occurred_ns, e.recorded_ns";
+/// The columns [`AppendDecoder::events`] reads, first in a query's select list.
+const APPEND_COLUMNS: &str =
+    "a.first_position, a.stream, a.first_revision, a.event_count, a.recorded_ns, a.events";
 
 /// A `u64` as PostgreSQL's `bigint`, saturating.
 pub fn to_sql_int(value: u64) -> i64 {
@@ -34,15 +36,20 @@ fn corrupted(what: String) -> StoreError {
 /// A stream's head from its `eventfold_streams` row (`next_revision, deleted_before,
 /// tombstoned, metadata`).
 pub fn head_of(row: &Row) -> Result<StreamHead, StoreError> {
-    let metadata: String = row.get(3);
+    head_from(row, 0)
+}
+
+/// A stream's head from the four columns of `head_of` starting at column `first`.
+fn head_from(row: &Row, first: usize) -> Result<StreamHead, StoreError> {
+    let metadata: String = row.get(first + 3);
     let metadata: StreamMetadata = serde_json::from_str(&metadata)
         .map_err(|error| corrupted(format!("stream metadata: {error}")))?;
     Ok(StreamHead {
-        next_revision: row.get::<_, i64>(0) as u64,
+        next_revision: row.get::<_, i64>(first) as u64,
         state: Arc::new(StreamState {
             metadata,
-            deleted_before: row.get::<_, i64>(1) as u64,
-            tombstoned: row.get(2),
+            deleted_before: row.get::<_, i64>(first + 1) as u64,
+            tombstoned: row.get(first + 2),
         }),
     })
 }
@@ -63,15 +70,16 @@ pub async fn stream_head(
     row.as_ref().map(head_of).transpose()
 }
 
-/// Turns rows into events, checking each stream name once per page (a page of `$all` holds
-/// many events of few streams).
+/// Turns append rows into events, checking each stream name once per page (a page of `$all`
+/// holds many appends of few streams).
 #[derive(Default)]
-struct EventDecoder {
+struct AppendDecoder {
     streams: std::collections::HashMap<String, StreamName>,
 }
 
-impl EventDecoder {
-    fn event(&mut self, row: &Row) -> Result<RecordedEvent, StoreError> {
+impl AppendDecoder {
+    /// The events of a row that starts with [`APPEND_COLUMNS`], in revision order.
+    fn events(&mut self, row: &Row) -> Result<Vec<RecordedEvent>, StoreError> {
         let name: &str = row.get(1);
         let stream = match self.streams.get(name) {
             Some(stream) => stream.clone(),
@@ -81,20 +89,20 @@ impl EventDecoder {
                 stream
             }
         };
-        let content_type: &str = row.get(5);
-        let data: &[u8] = row.get(6);
-        let metadata: &[u8] = row.get(7);
-        Ok(RecordedEvent {
-            position: Position(row.get::<_, i64>(0) as u64),
+        let first_position = row.get::<_, i64>(0) as u64;
+        let append = AppendRow {
             stream,
-            revision: Revision(row.get::<_, i64>(2) as u64),
-            id: row.get(3),
-            event_type: row.get(4),
-            content_type: content_type_from(content_type),
-            data: Bytes::copy_from_slice(data),
-            metadata: Bytes::copy_from_slice(metadata),
-            occurred_at: row.get::<_, Option<i64>>(8).map(nanos_to_time),
-            recorded_at: nanos_to_time(row.get(9)),
+            first_position,
+            first_revision: row.get::<_, i64>(2) as u64,
+            event_count: row.get::<_, i32>(3) as u32,
+            recorded_ns: row.get(4),
+        };
+        let blob: &[u8] = row.get(5);
+        append_rows::decode(&append, Bytes::copy_from_slice(blob)).map_err(|error| {
+            corrupted(format!(
+                "the append at position {first_position} of {}: {error}",
+                append.stream
+            ))
         })
     }
 }
@@ -139,32 +147,62 @@ pub async fn read_stream(
     let Some((low, high)) = range.filter(|(low, high)| low <= high) else {
         return Ok(Vec::new());
     };
-    let order = match request.direction {
-        Direction::Forward => "ASC",
-        Direction::Backward => "DESC",
-    };
-    let oldest = oldest_visible_ns(&head.state.metadata, chrono::Utc::now().timestamp());
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM eventfold_events e
-         WHERE e.stream = $1 AND e.revision BETWEEN $2 AND $3 AND e.recorded_ns >= $4
-         ORDER BY e.revision {order} LIMIT $5"
-    );
-    let limit = to_sql_int(request.limit as u64);
+    let (mut low, mut high) = (low, high);
+    if head.state.metadata.max_age_secs.is_some() {
+        // Events too old to show are a prefix of the stream (an append's events share one
+        // recorded time, and recorded times never decrease along the log).
+        let oldest = oldest_visible_ns(&head.state.metadata, chrono::Utc::now().timestamp());
+        let first_young: Option<i64> = client
+            .query_one(
+                "SELECT min(first_revision) FROM eventfold_appends
+                 WHERE stream = $1 AND recorded_ns >= $2",
+                &[&stream.as_str(), &oldest],
+            )
+            .await
+            .map_err(pg_error)?
+            .get(0);
+        match first_young {
+            Some(first_young) => low = low.max(first_young as u64),
+            None => return Ok(Vec::new()),
+        }
+        if low > high {
+            return Ok(Vec::new());
+        }
+    }
+    // Revisions are dense, so the range of `limit` revisions holds exactly the events wanted.
+    let span = request.limit as u64 - 1;
+    match request.direction {
+        Direction::Forward => high = high.min(low.saturating_add(span)),
+        Direction::Backward => low = low.max(high.saturating_sub(span)),
+    }
+    // The appends from the one holding `low` to the one holding `high`.
     let rows = client
         .query(
-            &sql,
-            &[
-                &stream.as_str(),
-                &to_sql_int(low),
-                &to_sql_int(high),
-                &oldest,
-                &limit,
-            ],
+            &format!(
+                "SELECT {APPEND_COLUMNS} FROM eventfold_appends a
+                 WHERE a.stream = $1 AND a.first_revision BETWEEN
+                     COALESCE((SELECT max(first_revision) FROM eventfold_appends
+                               WHERE stream = $1 AND first_revision <= $2), $2) AND $3
+                 ORDER BY a.first_revision"
+            ),
+            &[&stream.as_str(), &to_sql_int(low), &to_sql_int(high)],
         )
         .await
         .map_err(pg_error)?;
-    let mut decoder = EventDecoder::default();
-    rows.iter().map(|row| decoder.event(row)).collect()
+    let mut decoder = AppendDecoder::default();
+    let mut events = Vec::with_capacity((high - low + 1) as usize);
+    for row in &rows {
+        events.extend(
+            decoder
+                .events(row)?
+                .into_iter()
+                .filter(|event| (low..=high).contains(&event.revision.0)),
+        );
+    }
+    if request.direction == Direction::Backward {
+        events.reverse();
+    }
+    Ok(events)
 }
 
 /// The head of the log: every position below it is committed and visible.
@@ -178,11 +216,14 @@ pub async fn head(client: &Client) -> Result<u64, StoreError> {
 }
 
 /// The first position recorded at or after `nanos` (the head if none). `recorded_ns` never
-/// decreases along positions and positions are dense, so a binary search over the primary key
-/// finds it in about log2(head) lookups, with no index on time to maintain.
+/// decreases along positions and positions are dense, so a binary search over the appends'
+/// primary key finds it in about log2(head) lookups, with no index on time to maintain.
 async fn first_at_or_after(client: &Client, nanos: i64, head: u64) -> Result<u64, StoreError> {
     let statement = client
-        .prepare("SELECT recorded_ns FROM eventfold_events WHERE position = $1")
+        .prepare(
+            "SELECT recorded_ns, first_position + event_count FROM eventfold_appends
+             WHERE first_position <= $1 ORDER BY first_position DESC LIMIT 1",
+        )
         .await
         .map_err(pg_error)?;
     let (mut low, mut high) = (0u64, head);
@@ -193,8 +234,8 @@ async fn first_at_or_after(client: &Client, nanos: i64, head: u64) -> Result<u64
             .await
             .map_err(pg_error)?;
         let recorded: i64 = match row {
-            Some(row) => row.get(0),
-            None => {
+            Some(row) if row.get::<_, i64>(1) as u64 > middle => row.get(0),
+            _ => {
                 return Err(corrupted(format!(
                     "position {middle} is missing below the head {head}"
                 )))
@@ -260,26 +301,34 @@ pub async fn read_all(
     let filter = &request.filter;
     let types: Vec<&str> = filter.event_types.iter().map(String::as_str).collect();
     let now_secs = chrono::Utc::now().timestamp();
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM eventfold_events e
-         LEFT JOIN eventfold_streams s ON s.stream = e.stream AND s.hides
-         WHERE e.position BETWEEN $1 AND $2
-           AND (s.stream IS NULL OR (
-               NOT s.tombstoned
-               AND e.revision >= GREATEST(s.deleted_before, COALESCE(s.truncate_before, 0),
-                                          s.next_revision - COALESCE(s.max_count, s.next_revision))
-               AND (s.max_age_secs IS NULL
-                    OR e.recorded_ns / 1000000000 >= $3::bigint - s.max_age_secs)))
-           AND ($4::text IS NULL OR e.category = $4)
-           AND ($5::text IS NULL OR starts_with(e.stream, $5))
-           AND (cardinality($6::text[]) = 0 OR e.event_type = ANY($6))
-         ORDER BY e.position {order} LIMIT $7"
+    // The appends in a range of positions, with the hiding state of their stream when its
+    // metadata or deletion hides events; `{lower}` is where the range's appends start. The
+    // stream and type conditions only skip appends with nothing wanted: each event is checked
+    // again after decoding.
+    let sql = |lower: &str| {
+        format!(
+            "SELECT {APPEND_COLUMNS}, s.next_revision, s.deleted_before, s.tombstoned, s.metadata
+             FROM eventfold_appends a
+             LEFT JOIN eventfold_streams s ON s.stream = a.stream AND s.hides
+             WHERE a.first_position BETWEEN {lower} AND $2
+               AND ($3::text IS NULL OR a.category = $3)
+               AND ($4::text IS NULL OR starts_with(a.stream, $4))
+               AND (cardinality($5::text[]) = 0
+                    OR string_to_array(a.event_types, E'\\n') && $5)
+             ORDER BY a.first_position {order}"
+        )
+    };
+    // From the append holding the range's first position, or from the first append starting
+    // in the range (the upper half of a split range, whose lower half has the append across).
+    let holding_first = sql(
+        "COALESCE((SELECT max(first_position) FROM eventfold_appends WHERE first_position <= $1), $1)",
     );
+    let starting_in = sql("$1");
     // Examine at most SCAN_POSITIONS_MAX positions, in ranges: without a filter a range of the
     // events still wanted (positions are dense, so it holds them unless metadata hides some),
     // which keeps the plan a short index scan; with one, everything left at once.
     let mut events = Vec::with_capacity(request.limit.min(1024));
-    let mut decoder = EventDecoder::default();
+    let mut decoder = AppendDecoder::default();
     let mut cursor = start;
     let mut examined = 0u64;
     // Each further range is four times wider, so hidden stretches cost a few queries, not many.
@@ -297,38 +346,59 @@ pub async fn read_all(
             Direction::Forward => (cursor, (cursor + span).min(head) - 1),
             Direction::Backward => (cursor.saturating_sub(span - 1), cursor),
         };
-        let limit = to_sql_int(wanted as u64 + 1);
-        let params: [&(dyn ToSql + Sync); 7] = [
+        let params: [&(dyn ToSql + Sync); 5] = [
             &to_sql_int(low),
             &to_sql_int(high),
-            &now_secs,
             &filter.category,
             &filter.stream_prefix,
             &types,
-            &limit,
         ];
         let rows = match second {
             Some(second) if filter.is_empty() && high - low + 1 >= SPLIT_POSITIONS_MIN => {
                 let middle = low + (high - low).div_ceil(2);
                 let (low_half, high_half) = (to_sql_int(middle - 1), to_sql_int(middle));
-                let mut lower: [&(dyn ToSql + Sync); 7] = params;
+                let mut lower: [&(dyn ToSql + Sync); 5] = params;
                 lower[1] = &low_half;
-                let mut upper: [&(dyn ToSql + Sync); 7] = params;
+                let mut upper: [&(dyn ToSql + Sync); 5] = params;
                 upper[0] = &high_half;
-                let (lower, upper) =
-                    futures::try_join!(client.query(&sql, &lower), second.query(&sql, &upper))
-                        .map_err(pg_error)?;
+                let (lower, upper) = futures::try_join!(
+                    client.query(&holding_first, &lower),
+                    second.query(&starting_in, &upper)
+                )
+                .map_err(pg_error)?;
                 match request.direction {
                     Direction::Forward => lower.into_iter().chain(upper).collect(),
                     Direction::Backward => upper.into_iter().chain(lower).collect(),
                 }
             }
-            _ => client.query(&sql, &params).await.map_err(pg_error)?,
+            _ => client
+                .query(&holding_first, &params)
+                .await
+                .map_err(pg_error)?,
         };
-        let more = rows.len() > wanted;
-        for row in rows.iter().take(wanted) {
-            events.push(decoder.event(row)?);
+        // Up to one event more than wanted, to tell whether the range holds more.
+        let mut found = Vec::new();
+        for row in &rows {
+            let hiding = row
+                .get::<_, Option<i64>>(6)
+                .is_some()
+                .then(|| Hiding::of(row, now_secs))
+                .transpose()?;
+            let mut appended = decoder.events(row)?;
+            if request.direction == Direction::Backward {
+                appended.reverse();
+            }
+            found.extend(appended.into_iter().filter(|event| {
+                (low..=high).contains(&event.position.0)
+                    && hiding.as_ref().is_none_or(|hiding| hiding.shows(event))
+                    && filter.matches(event)
+            }));
+            if found.len() > wanted {
+                break;
+            }
         }
+        let more = found.len() > wanted;
+        events.extend(found.into_iter().take(wanted));
         examined += high - low + 1;
         let (next, end_of_log) = match (request.direction, more) {
             (Direction::Forward, true) => (events[events.len() - 1].position.0 + 1, false),
@@ -345,5 +415,30 @@ pub async fn read_all(
             });
         }
         cursor = next;
+    }
+}
+
+/// What a stream's metadata or deletion hides, for `$all` reads.
+struct Hiding {
+    tombstoned: bool,
+    first_visible: u64,
+    oldest_ns: i64,
+}
+
+impl Hiding {
+    /// From a `$all` row's stream columns (after [`APPEND_COLUMNS`]), at `now_secs`.
+    fn of(row: &Row, now_secs: i64) -> Result<Self, StoreError> {
+        let head = head_from(row, 6)?;
+        Ok(Self {
+            tombstoned: head.state.tombstoned,
+            first_visible: head.first_visible_revision(),
+            oldest_ns: oldest_visible_ns(&head.state.metadata, now_secs),
+        })
+    }
+
+    fn shows(&self, event: &RecordedEvent) -> bool {
+        !self.tombstoned
+            && event.revision.0 >= self.first_visible
+            && time_to_nanos(event.recorded_at) >= self.oldest_ns
     }
 }

@@ -69,11 +69,78 @@ const MIGRATIONS: &[(i32, &str)] = &[
          ) STORED;
          CREATE INDEX eventfold_streams_hiding ON eventfold_streams (stream) WHERE hides;",
     ),
+    (
+        3,
+        // One row per append instead of one per event (the format is `append_rows.rs`'s; the
+        // `string_agg` below writes the same bytes), and event ids in a narrow table of their
+        // own. Existing events are converted in place; an append whose events are not one
+        // contiguous run stops the migration.
+        "CREATE TABLE eventfold_appends (
+             first_position bigint PRIMARY KEY,
+             event_count integer NOT NULL CHECK (event_count > 0),
+             stream text NOT NULL,
+             category text NOT NULL,
+             first_revision bigint NOT NULL,
+             created_stream boolean NOT NULL,
+             recorded_ns bigint NOT NULL,
+             event_types text NOT NULL,
+             events bytea NOT NULL,
+             UNIQUE (stream, first_revision)
+         );
+         -- Stored out of line when large, uncompressed: event data is often already compact,
+         -- and compressing under the head row's lock would lengthen every write transaction.
+         ALTER TABLE eventfold_appends ALTER COLUMN events SET STORAGE EXTERNAL;
+         CREATE TABLE eventfold_event_ids (
+             id uuid PRIMARY KEY,
+             position bigint NOT NULL,
+             append_position bigint NOT NULL
+         );
+         DO $$ BEGIN
+             IF EXISTS (SELECT 1 FROM eventfold_events GROUP BY stream, append_start
+                        HAVING max(position) - min(position) + 1 <> count(*)
+                            OR max(revision) - min(revision) + 1 <> count(*)
+                            OR count(*) <> min(append_len)) THEN
+                 RAISE EXCEPTION 'eventfold_events holds an append whose events are not one '
+                     'contiguous run: the table is damaged; nothing was migrated';
+             END IF;
+         END $$;
+         INSERT INTO eventfold_appends
+         SELECT min(position), count(*), stream, min(category), append_start,
+                bool_or(created_stream), min(recorded_ns),
+                array_to_string(array_agg(DISTINCT event_type), E'\\n'),
+                '\\x01'::bytea || string_agg(
+                    uuid_send(id)
+                    || CASE WHEN occurred_ns IS NULL THEN '\\x00'::bytea
+                            ELSE '\\x01'::bytea || int8send(occurred_ns) END
+                    || int4send(length(convert_to(event_type, 'UTF8')))
+                    || convert_to(event_type, 'UTF8')
+                    || int4send(length(convert_to(content_type, 'UTF8')))
+                    || convert_to(content_type, 'UTF8')
+                    || int4send(length(data)) || data
+                    || int4send(length(metadata)) || metadata,
+                    ''::bytea ORDER BY revision)
+         FROM eventfold_events GROUP BY stream, append_start;
+         INSERT INTO eventfold_event_ids
+         SELECT id, position, min(position) OVER (PARTITION BY stream, append_start)
+         FROM eventfold_events;
+         DROP TABLE eventfold_events;",
+    ),
 ];
 
 /// Creates (in `schema`, if given, created too) or migrates the tables; returns the schema
 /// version now in place.
 pub async fn migrate(client: &mut Client, schema: Option<&str>) -> Result<i32, StoreError> {
+    let latest = MIGRATIONS.last().map_or(0, |(version, _)| *version);
+    migrate_to(client, schema, latest).await
+}
+
+/// [`migrate`], applying the migrations up to `target` only (tests of a migration start from
+/// the version before it).
+async fn migrate_to(
+    client: &mut Client,
+    schema: Option<&str>,
+    target: i32,
+) -> Result<i32, StoreError> {
     let tx = client.transaction().await.map_err(pg_error)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
@@ -107,7 +174,10 @@ pub async fn migrate(client: &mut Client, schema: Option<&str>) -> Result<i32, S
              {latest}: upgrade Eventfold"
         )));
     }
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+    let due = MIGRATIONS
+        .iter()
+        .filter(|(version, _)| *version > applied && *version <= target);
+    for (version, sql) in due {
         tx.batch_execute(sql).await.map_err(pg_error)?;
         tx.execute(
             "INSERT INTO eventfold_migrations (version) VALUES ($1)",
@@ -118,5 +188,202 @@ pub async fn migrate(client: &mut Client, schema: Option<&str>) -> Result<i32, S
         tracing::info!(version, "applied Eventfold schema migration");
     }
     tx.commit().await.map_err(pg_error)?;
-    Ok(latest)
+    Ok(target.max(applied))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use eventfold_store::{
+        AllFrom, Direction, EventStore, ExpectedRevision, NewEvent, Position, ReadAll, ReadStream,
+        Revision, StreamFrom, StreamName,
+    };
+    use tokio_postgres::NoTls;
+
+    use crate::{PostgresOptions, PostgresStore};
+
+    const SCHEMA: &str = "eventfold_migration_3";
+
+    /// Revision, position, type, content type, data and metadata.
+    type EventShape<'a> = (u64, u64, &'a str, &'a str, &'a [u8], &'a [u8]);
+
+    /// Events written in the one-row-per-event layout of version 2 come out of version 3 the
+    /// same, retries of them are still recognised, and the log goes on after them.
+    #[tokio::test]
+    async fn migration_3_keeps_every_event_and_id() {
+        let Ok(url) = std::env::var("EVENTFOLD_TEST_POSTGRES") else {
+            return;
+        };
+        let (mut client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA};
+                 SET search_path TO {SCHEMA}"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            super::migrate_to(&mut client, Some(SCHEMA), 2)
+                .await
+                .unwrap(),
+            2
+        );
+        let ids: Vec<uuid::Uuid> = (0..4).map(|_| uuid::Uuid::now_v7()).collect();
+        // account-1: an append of two events (one binary, one with an occurred time and
+        // metadata), then one of one; cart-9: one event, soft-deleted.
+        client
+            .batch_execute(&format!(
+                "UPDATE eventfold_head SET next_position = 4, last_recorded_ns = 3000;
+                 INSERT INTO eventfold_streams (stream, next_revision, deleted_before)
+                 VALUES ('account-1', 3, 0), ('cart-9', 1, 1);
+                 INSERT INTO eventfold_events VALUES
+                 (0, 'account-1', 'account', 0, '{}', 'Opened', 'application/json',
+                  '{{\"owner\":\"ada\"}}', '{{\"by\":\"test\"}}', 1234567890, 1000, 0, 2,
+                  true),
+                 (1, 'account-1', 'account', 1, '{}', 'Scanned', 'image/png', '\\x00ff10',
+                  '{{}}', NULL, 1000, 0, 2, true),
+                 (2, 'cart-9', 'cart', 0, '{}', 'Added', 'application/json', '{{}}', '{{}}',
+                  NULL, 2000, 0, 1, true),
+                 (3, 'account-1', 'account', 2, '{}', 'Closed', 'application/json', '[]', '{{}}',
+                  NULL, 3000, 2, 1, false);",
+                ids[0], ids[1], ids[2], ids[3]
+            ))
+            .await
+            .unwrap();
+        assert_eq!(super::migrate(&mut client, Some(SCHEMA)).await.unwrap(), 3);
+        let appends: i64 = client
+            .query_one("SELECT count(*) FROM eventfold_appends", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(appends, 3, "one row per append");
+
+        let options = PostgresOptions {
+            schema: Some(SCHEMA.into()),
+            ..PostgresOptions::default()
+        };
+        let store = Arc::new(PostgresStore::connect(&url, options).await.unwrap());
+        let account = StreamName::new("account-1").unwrap();
+        let events = store
+            .read_stream(&account, ReadStream::default())
+            .await
+            .unwrap();
+        let shape: Vec<EventShape> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.revision.0,
+                    e.position.0,
+                    e.event_type.as_str(),
+                    &*e.content_type,
+                    &e.data[..],
+                    &e.metadata[..],
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (
+                    0,
+                    0,
+                    "Opened",
+                    "application/json",
+                    &br#"{"owner":"ada"}"#[..],
+                    &br#"{"by":"test"}"#[..]
+                ),
+                (1, 1, "Scanned", "image/png", &[0, 255, 16][..], &b"{}"[..]),
+                (2, 3, "Closed", "application/json", &b"[]"[..], &b"{}"[..]),
+            ]
+        );
+        assert_eq!(
+            events.iter().map(|e| e.id).collect::<Vec<_>>(),
+            vec![ids[0], ids[1], ids[3]]
+        );
+        assert_eq!(
+            events[0].occurred_at.unwrap().timestamp_nanos_opt(),
+            Some(1234567890)
+        );
+        assert_eq!(events[1].occurred_at, None);
+        assert_eq!(events[2].recorded_at.timestamp_nanos_opt(), Some(3000));
+        // Backward, and $all (which hides the soft-deleted cart).
+        let backward = store
+            .read_stream(
+                &account,
+                ReadStream {
+                    from: StreamFrom::End,
+                    direction: Direction::Backward,
+                    limit: 2,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            backward.iter().map(|e| e.revision.0).collect::<Vec<_>>(),
+            vec![2, 1]
+        );
+        let all = store.read_all(ReadAll::default()).await.unwrap();
+        assert_eq!(
+            all.events.iter().map(|e| e.position.0).collect::<Vec<_>>(),
+            vec![0, 1, 3]
+        );
+        // A retry of a migrated append gets its original result; reusing one of its ids
+        // otherwise is refused; the log continues at position 4.
+        let retry: Vec<NewEvent> = events[..2]
+            .iter()
+            .map(|e| NewEvent {
+                id: e.id,
+                event_type: e.event_type.clone(),
+                data: e.data.clone(),
+                content_type: e.content_type.to_string(),
+                metadata: e.metadata.clone(),
+                occurred_at: e.occurred_at,
+            })
+            .collect();
+        let original = store
+            .append(&account, ExpectedRevision::Any, retry)
+            .await
+            .unwrap();
+        assert_eq!(
+            (original.first_revision, original.last_position),
+            (Revision(0), Position(1))
+        );
+        let mut reuse = NewEvent::new("Closed", "{}");
+        reuse.id = ids[3];
+        assert!(store
+            .append(
+                &account,
+                ExpectedRevision::Any,
+                vec![NewEvent::new("X", "{}"), reuse]
+            )
+            .await
+            .is_err());
+        let next = store
+            .append(
+                &account,
+                ExpectedRevision::Exact(2),
+                vec![NewEvent::new("Reopened", "{}")],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (next.first_revision, next.first_position),
+            (Revision(3), Position(4))
+        );
+        let page = store
+            .read_all(ReadAll {
+                from: AllFrom::End,
+                direction: Direction::Backward,
+                limit: 2,
+                ..ReadAll::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.events.iter().map(|e| e.position.0).collect::<Vec<_>>(),
+            vec![4, 3]
+        );
+    }
 }

@@ -16,8 +16,8 @@ use eventfold_store::{
     StreamMetadata, StreamName,
 };
 
-use crate::pg_error;
 use crate::reads::{head_of, to_sql_int};
+use crate::{append_rows, pg_error};
 
 /// A write for the writer.
 pub enum Command {
@@ -198,23 +198,22 @@ fn fail_all(batch: Vec<Command>, error: WriteError) {
     }
 }
 
-/// The rows of the events a batch inserts, column by column (for `unnest`).
+/// The rows a batch inserts, column by column (for `unnest`): one per append, and one per
+/// event id.
 #[derive(Default)]
-struct EventRows {
-    position: Vec<i64>,
+struct AppendRows {
+    first_position: Vec<i64>,
+    event_count: Vec<i32>,
     stream: Vec<String>,
     category: Vec<String>,
-    revision: Vec<i64>,
-    id: Vec<Uuid>,
-    event_type: Vec<String>,
-    content_type: Vec<String>,
-    data: Vec<Vec<u8>>,
-    metadata: Vec<Vec<u8>>,
-    occurred_ns: Vec<Option<i64>>,
-    recorded_ns: Vec<i64>,
-    append_start: Vec<i64>,
-    append_len: Vec<i32>,
+    first_revision: Vec<i64>,
     created_stream: Vec<bool>,
+    recorded_ns: Vec<i64>,
+    event_types: Vec<String>,
+    events: Vec<Vec<u8>>,
+    id: Vec<Uuid>,
+    id_position: Vec<i64>,
+    id_append_position: Vec<i64>,
 }
 
 /// The heads and ids a batch works with: loaded under the lock, then changed by the batch's
@@ -225,7 +224,7 @@ struct BatchState {
     changed: Vec<StreamName>,
     next_position: u64,
     recorded_ns: i64,
-    rows: EventRows,
+    rows: AppendRows,
 }
 
 impl BatchState {
@@ -265,23 +264,23 @@ impl BatchState {
         let first_position = self.next_position;
         let created_stream = !head.exists();
         let count = events.len() as u64;
+        let rows = &mut self.rows;
+        rows.first_position.push(to_sql_int(first_position));
+        rows.event_count.push(events.len() as i32);
+        rows.stream.push(stream.as_str().to_owned());
+        rows.category.push(stream.category().to_owned());
+        rows.first_revision.push(to_sql_int(first_revision));
+        rows.created_stream.push(created_stream);
+        rows.recorded_ns.push(self.recorded_ns);
+        rows.event_types.push(append_rows::event_types(events));
+        let mut blob = Vec::new();
+        append_rows::encode(&mut blob, events);
+        rows.events.push(blob);
         for (i, event) in events.iter().enumerate() {
             let (revision, position) = (first_revision + i as u64, first_position + i as u64);
-            let rows = &mut self.rows;
-            rows.position.push(to_sql_int(position));
-            rows.stream.push(stream.as_str().to_owned());
-            rows.category.push(stream.category().to_owned());
-            rows.revision.push(to_sql_int(revision));
             rows.id.push(event.id);
-            rows.event_type.push(event.event_type.clone());
-            rows.content_type.push(event.content_type.clone());
-            rows.data.push(event.data.to_vec());
-            rows.metadata.push(event.metadata.to_vec());
-            rows.occurred_ns.push(event.occurred_at.map(time_to_nanos));
-            rows.recorded_ns.push(self.recorded_ns);
-            rows.append_start.push(to_sql_int(first_revision));
-            rows.append_len.push(events.len() as i32);
-            rows.created_stream.push(created_stream);
+            rows.id_position.push(to_sql_int(position));
+            rows.id_append_position.push(to_sql_int(first_position));
             self.written.insert(
                 event.id,
                 WrittenAt {
@@ -373,9 +372,11 @@ async fn stage(
     let lock_sql = "SELECT next_position, last_recorded_ns FROM eventfold_head FOR UPDATE";
     let heads_sql = "SELECT next_revision, deleted_before, tombstoned, metadata, stream
                      FROM eventfold_streams WHERE stream = ANY($1)";
-    let ids_sql = "SELECT id, stream, revision, position, append_start, append_len,
-                          created_stream
-                   FROM eventfold_events WHERE id = ANY($1)";
+    let ids_sql = "SELECT i.id, a.stream, a.first_revision + (i.position - a.first_position),
+                          i.position, a.first_revision, a.event_count, a.created_stream
+                   FROM eventfold_event_ids i
+                   JOIN eventfold_appends a ON a.first_position = i.append_position
+                   WHERE i.id = ANY($1)";
     let (streams_param, ids_param): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) =
         ([&streams], [&ids]);
     // Prepared first (once per connection). Then the three queries are pipelined: each goes
@@ -422,7 +423,7 @@ async fn stage(
         changed: Vec::new(),
         next_position: head.get::<_, i64>(0) as u64,
         recorded_ns: now.max(head.get::<_, i64>(1)),
-        rows: EventRows::default(),
+        rows: AppendRows::default(),
     };
     let outcomes: Vec<Outcome> = batch
         .iter()
@@ -490,40 +491,41 @@ async fn stage(
 
 async fn insert_events(
     tx: &deadpool_postgres::Transaction<'_>,
-    rows: &EventRows,
+    rows: &AppendRows,
 ) -> Result<(), StoreError> {
-    if rows.position.is_empty() {
+    if rows.first_position.is_empty() {
         return Ok(());
     }
-    tx.execute(
-        &tx.prepare_cached(
-            "INSERT INTO eventfold_events (position, stream, category, revision, id, event_type,
-             content_type, data, metadata, occurred_ns, recorded_ns, append_start, append_len,
-             created_stream)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::uuid[],
-             $6::text[], $7::text[], $8::bytea[], $9::bytea[], $10::bigint[], $11::bigint[],
-             $12::bigint[], $13::integer[], $14::boolean[])",
+    let (appends, ids) = futures::try_join!(
+        tx.prepare_cached(
+            "INSERT INTO eventfold_appends (first_position, event_count, stream, category,
+             first_revision, created_stream, recorded_ns, event_types, events)
+         SELECT * FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[],
+             $5::bigint[], $6::boolean[], $7::bigint[], $8::text[], $9::bytea[])",
+        ),
+        tx.prepare_cached(
+            "INSERT INTO eventfold_event_ids (id, position, append_position)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[])",
         )
-        .await
-        .map_err(pg_error)?,
-        &[
-            &rows.position,
-            &rows.stream,
-            &rows.category,
-            &rows.revision,
-            &rows.id,
-            &rows.event_type,
-            &rows.content_type,
-            &rows.data,
-            &rows.metadata,
-            &rows.occurred_ns,
-            &rows.recorded_ns,
-            &rows.append_start,
-            &rows.append_len,
-            &rows.created_stream,
-        ],
     )
-    .await
+    .map_err(pg_error)?;
+    let append_params: [&(dyn ToSql + Sync); 9] = [
+        &rows.first_position,
+        &rows.event_count,
+        &rows.stream,
+        &rows.category,
+        &rows.first_revision,
+        &rows.created_stream,
+        &rows.recorded_ns,
+        &rows.event_types,
+        &rows.events,
+    ];
+    let id_params: [&(dyn ToSql + Sync); 3] =
+        [&rows.id, &rows.id_position, &rows.id_append_position];
+    futures::try_join!(
+        tx.execute(&appends, &append_params),
+        tx.execute(&ids, &id_params)
+    )
     .map_err(pg_error)?;
     Ok(())
 }
