@@ -197,7 +197,7 @@ mod tests {
 
     use eventfold_store::{
         AllFrom, Direction, EventStore, ExpectedRevision, NewEvent, Position, ReadAll, ReadStream,
-        Revision, StreamFrom, StreamName,
+        Revision, StoreError, StreamFrom, StreamName,
     };
     use tokio_postgres::NoTls;
 
@@ -352,14 +352,17 @@ mod tests {
         );
         let mut reuse = NewEvent::new("Closed", "{}");
         reuse.id = ids[3];
-        assert!(store
+        let refused = store
             .append(
                 &account,
                 ExpectedRevision::Any,
-                vec![NewEvent::new("X", "{}"), reuse]
+                vec![NewEvent::new("X", "{}"), reuse],
             )
-            .await
-            .is_err());
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::EventIdConflict { id, .. }) if id == ids[3]),
+            "{refused:?}"
+        );
         let next = store
             .append(
                 &account,

@@ -333,11 +333,36 @@ async fn write(
     batch: &[Command],
     channel: &str,
 ) -> Result<(Vec<Outcome>, u64), WriteError> {
-    let rolled_back = WriteError::RolledBack;
     let mut client = pool
         .get()
         .await
-        .map_err(|error| rolled_back(crate::pool_error(error)))?;
+        .map_err(|error| WriteError::RolledBack(crate::pool_error(error)))?;
+    if let Some(written) = attempt(&mut client, batch, channel, false).await? {
+        return Ok(written);
+    }
+    // Rare: an id of the batch was written before (a retry, or a reused id), or an append
+    // failed its checks. Again, this time looking the ids up, so each append gets the rules'
+    // answer.
+    attempt(&mut client, batch, channel, true)
+        .await?
+        .ok_or_else(|| {
+            WriteError::RolledBack(StoreError::Backend(
+                "an event id was inserted twice although it had been looked up under the head \
+                 row's lock"
+                    .into(),
+            ))
+        })
+}
+
+/// One transaction for `batch` (see [`stage`] for `look_up_ids`); `None` when it was rolled
+/// back because, staged without looking ids up, its answer depends on them.
+async fn attempt(
+    client: &mut deadpool_postgres::Object,
+    batch: &[Command],
+    channel: &str,
+    look_up_ids: bool,
+) -> Result<Option<(Vec<Outcome>, u64)>, WriteError> {
+    let rolled_back = WriteError::RolledBack;
     // READ COMMITTED whatever the database's default: each statement must see the commits
     // made before the head row's lock was granted.
     let tx = client
@@ -347,26 +372,56 @@ async fn write(
         .await
         .map_err(|error| rolled_back(pg_error(error)))?;
     // Dropped on an error, the transaction rolls back.
-    let (outcomes, next, changed) = stage(&tx, batch, channel).await.map_err(rolled_back)?;
+    let (outcomes, next, changed) = match stage(&tx, batch, channel, look_up_ids).await {
+        Ok(staged) => staged,
+        Err(Staging::Failed(error)) => return Err(rolled_back(error)),
+        Err(Staging::NeedsIds) => {
+            tx.rollback()
+                .await
+                .map_err(|error| rolled_back(pg_error(error)))?;
+            return Ok(None);
+        }
+    };
     if !changed {
         tx.rollback()
             .await
             .map_err(|error| rolled_back(pg_error(error)))?;
-        return Ok((outcomes, next));
+        return Ok(Some((outcomes, next)));
     }
     tx.commit()
         .await
         .map_err(|error| WriteError::OutcomeUnknown(pg_error(error)))?;
-    Ok((outcomes, next))
+    Ok(Some((outcomes, next)))
+}
+
+/// Why staging a write transaction stopped.
+enum Staging {
+    /// The batch was staged without looking its ids up, and its answer depends on them: one
+    /// was written before, or an append failed its checks (a retry fails them, and its answer
+    /// is the original result).
+    NeedsIds,
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Staging {
+    fn from(error: StoreError) -> Self {
+        Staging::Failed(error)
+    }
 }
 
 /// Everything of a write transaction but its end: the outcomes, the head after it, and whether
 /// anything changed.
+///
+/// Without `look_up_ids`, the batch is decided as if none of its ids had been written before,
+/// which saves looking hundreds of ids up in every transaction: the id table's primary key
+/// refuses a written id, and then — or when an append fails its checks, as a retry would — the
+/// caller stages the batch again with `look_up_ids`.
 async fn stage(
     tx: &deadpool_postgres::Transaction<'_>,
     batch: &[Command],
     channel: &str,
-) -> Result<(Vec<Outcome>, u64, bool), StoreError> {
+    look_up_ids: bool,
+) -> Result<(Vec<Outcome>, u64, bool), Staging> {
     let streams: Vec<&str> = batch.iter().map(|c| c.stream().as_str()).collect();
     let ids: Vec<Uuid> = batch.iter().flat_map(Command::event_ids).collect();
     let lock_sql = "SELECT next_position, last_recorded_ns FROM eventfold_head FOR UPDATE";
@@ -391,7 +446,12 @@ async fn stage(
     let (head, head_rows, id_rows) = futures::try_join!(
         tx.query_one(&lock_statement, &[]),
         tx.query(&heads_statement, &streams_param),
-        tx.query(&ids_statement, &ids_param)
+        async {
+            match look_up_ids {
+                true => tx.query(&ids_statement, &ids_param).await,
+                false => Ok(Vec::new()),
+            }
+        }
     )
     .map_err(pg_error)?;
     let mut heads = HashMap::with_capacity(head_rows.len());
@@ -455,6 +515,10 @@ async fn stage(
             })),
         })
         .collect();
+    let failed = |outcome: &Outcome| matches!(outcome, Outcome::Appended(Err(_)));
+    if !look_up_ids && outcomes.iter().any(failed) {
+        return Err(Staging::NeedsIds);
+    }
     if state.changed.is_empty() {
         return Ok((outcomes, state.next_position, false));
     }
@@ -462,7 +526,7 @@ async fn stage(
     // Pipelined too: the statements are independent; the commit waits for them all.
     futures::try_join!(
         insert_events(tx, &state.rows),
-        upsert_streams(tx, &state),
+        async { Ok(upsert_streams(tx, &state).await?) },
         async {
             tx.execute(
                 &tx.prepare_cached(
@@ -473,7 +537,7 @@ async fn stage(
                 &[&next_position, &state.recorded_ns],
             )
             .await
-            .map_err(pg_error)
+            .map_err(|error| Staging::Failed(pg_error(error)))
         },
         async {
             tx.execute(
@@ -483,7 +547,7 @@ async fn stage(
                 &[&channel, &next_position],
             )
             .await
-            .map_err(pg_error)
+            .map_err(|error| Staging::Failed(pg_error(error)))
         },
     )?;
     Ok((outcomes, state.next_position, true))
@@ -492,7 +556,7 @@ async fn stage(
 async fn insert_events(
     tx: &deadpool_postgres::Transaction<'_>,
     rows: &AppendRows,
-) -> Result<(), StoreError> {
+) -> Result<(), Staging> {
     if rows.first_position.is_empty() {
         return Ok(());
     }
@@ -526,7 +590,14 @@ async fn insert_events(
         tx.execute(&appends, &append_params),
         tx.execute(&ids, &id_params)
     )
-    .map_err(pg_error)?;
+    .map_err(|error| {
+        let db = error.as_db_error();
+        if db.is_some_and(|db| db.constraint() == Some("eventfold_event_ids_pkey")) {
+            Staging::NeedsIds
+        } else {
+            Staging::Failed(pg_error(error))
+        }
+    })?;
     Ok(())
 }
 
