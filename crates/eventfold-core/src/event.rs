@@ -1,8 +1,7 @@
 //! Events as a client writes them and as the store records them.
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{Limits, Position, Revision, StoreError, StreamName, Timestamp};
@@ -149,7 +148,7 @@ impl NewEvent {
     }
 }
 
-fn is_json_content_type(content_type: &str) -> bool {
+pub(crate) fn is_json_content_type(content_type: &str) -> bool {
     content_type == CONTENT_TYPE_JSON
 }
 
@@ -185,153 +184,12 @@ impl RecordedEvent {
     }
 }
 
-/// The JSON form of a recorded event: JSON data and metadata inline, byte for byte; other data
-/// as a base64 string. The HTTP API, the CLI and the client all use it.
-impl Serialize for RecordedEvent {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use base64::Engine as _;
-        use serde::ser::SerializeStruct;
-        let mut event = serializer.serialize_struct("RecordedEvent", 10)?;
-        event.serialize_field("stream", &self.stream)?;
-        event.serialize_field("revision", &self.revision)?;
-        event.serialize_field("position", &self.position)?;
-        event.serialize_field("id", &self.id)?;
-        event.serialize_field("type", &self.event_type)?;
-        event.serialize_field("content_type", &self.content_type)?;
-        let json_data = self.is_json().then(|| raw_json(&self.data)).flatten();
-        match json_data {
-            Some(data) => event.serialize_field("data", data)?,
-            None => {
-                let text = base64::engine::general_purpose::STANDARD.encode(&self.data);
-                event.serialize_field("data", &text)?
-            }
-        }
-        let empty = RawValue::from_string("{}".into()).expect("valid JSON");
-        event.serialize_field("metadata", raw_json(&self.metadata).unwrap_or(&empty))?;
-        event.serialize_field("occurred_at", &self.occurred_at.map(Rfc3339))?;
-        event.serialize_field("recorded_at", &Rfc3339(self.recorded_at))?;
-        event.end()
-    }
-}
-
-/// A time as RFC 3339 in UTC with nanoseconds (`2026-11-23T17:19:37.948350037Z`), formatted
-/// into a buffer and written as one string: the default path escapes it character by
-/// character, which showed in profiles of `$all` reads.
-struct Rfc3339(Timestamp);
-
-impl Serialize for Rfc3339 {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use chrono::{Datelike, Timelike};
-        let time = self.0;
-        let year = time.year();
-        if !(0..=9999).contains(&year) {
-            return serializer
-                .collect_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
-        }
-        let mut text = *b"0000-00-00T00:00:00.000000000Z";
-        let mut put = |at: usize, digits: usize, mut value: u32| {
-            for i in (at..at + digits).rev() {
-                text[i] = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
-        };
-        put(0, 4, year as u32);
-        put(5, 2, time.month());
-        put(8, 2, time.day());
-        put(11, 2, time.hour());
-        put(14, 2, time.minute());
-        put(17, 2, time.second());
-        put(20, 9, time.nanosecond().min(999_999_999));
-        serializer.serialize_str(std::str::from_utf8(&text).expect("ASCII digits"))
-    }
-}
-
-fn raw_json(bytes: &[u8]) -> Option<&RawValue> {
-    serde_json::from_slice::<&RawValue>(bytes).ok()
-}
-
-impl<'de> Deserialize<'de> for RecordedEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use base64::Engine as _;
-        #[derive(Deserialize)]
-        struct Wire {
-            stream: StreamName,
-            revision: Revision,
-            position: Position,
-            id: Uuid,
-            #[serde(rename = "type")]
-            event_type: String,
-            content_type: String,
-            data: Box<RawValue>,
-            metadata: Box<RawValue>,
-            occurred_at: Option<Timestamp>,
-            recorded_at: Timestamp,
-        }
-        let wire = Wire::deserialize(deserializer)?;
-        let data = if is_json_content_type(&wire.content_type) {
-            Bytes::copy_from_slice(wire.data.get().as_bytes())
-        } else {
-            let text: String =
-                serde_json::from_str(wire.data.get()).map_err(serde::de::Error::custom)?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map_err(serde::de::Error::custom)?;
-            Bytes::from(bytes)
-        };
-        Ok(Self {
-            id: wire.id,
-            stream: wire.stream,
-            revision: wire.revision,
-            position: wire.position,
-            event_type: wire.event_type,
-            data,
-            content_type: content_type_from(&wire.content_type),
-            metadata: Bytes::copy_from_slice(wire.metadata.get().as_bytes()),
-            occurred_at: wire.occurred_at,
-            recorded_at: wire.recorded_at,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn codes(event: NewEvent) -> &'static str {
         event.validate(&Limits::default()).unwrap_err().code()
-    }
-
-    #[test]
-    fn json_form_keeps_data_bytes_and_round_trips() {
-        let event = RecordedEvent {
-            id: Uuid::from_u128(7),
-            stream: StreamName::new("account-1").unwrap(),
-            revision: Revision(3),
-            position: Position(9),
-            event_type: "Deposited".into(),
-            data: Bytes::from_static(b"{\"b\":1, \"a\":  2}"),
-            content_type: content_type_from(CONTENT_TYPE_JSON),
-            metadata: Bytes::from_static(b"{}"),
-            occurred_at: None,
-            recorded_at: chrono::DateTime::from_timestamp(1_700_000_000, 5).unwrap(),
-        };
-        let text = serde_json::to_string(&event).unwrap();
-        assert!(
-            text.contains("\"data\":{\"b\":1, \"a\":  2}"),
-            "data byte for byte: {text}"
-        );
-        assert_eq!(serde_json::from_str::<RecordedEvent>(&text).unwrap(), event);
-        let binary = RecordedEvent {
-            data: Bytes::from_static(&[0, 255]),
-            content_type: content_type_from("application/octet-stream"),
-            ..event
-        };
-        let text = serde_json::to_string(&binary).unwrap();
-        assert!(text.contains("\"data\":\"AP8=\""), "{text}");
-        assert_eq!(
-            serde_json::from_str::<RecordedEvent>(&text).unwrap(),
-            binary
-        );
     }
 
     #[test]

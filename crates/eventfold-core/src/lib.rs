@@ -6,6 +6,7 @@
 
 mod error;
 mod event;
+mod event_json;
 mod limits;
 mod metadata;
 mod position;

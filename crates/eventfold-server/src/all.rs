@@ -7,7 +7,7 @@ use axum::response::Response;
 use eventfold_store::{Direction, ReadAll};
 
 use crate::streams::READ_LIMIT_DEFAULT;
-use crate::wire::{json_response, AllPage, AllQuery};
+use crate::wire::{AllPage, AllQuery};
 use crate::{ApiError, AppState};
 
 pub async fn read(
@@ -34,5 +34,5 @@ pub async fn read(
         next,
         end_of_log: slice.end_of_log,
     };
-    Ok(json_response(&page))
+    Ok(page.response())
 }

@@ -11,6 +11,7 @@ mod config_log;
 mod dead_letters;
 mod error;
 mod groups;
+mod json_body;
 mod metrics;
 mod names;
 mod snapshots;

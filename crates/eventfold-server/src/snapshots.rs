@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use eventfold_store::{ReadStream, Revision, Snapshot, StoreError, StreamFrom, Timestamp};
 
 use crate::error::ApiError;
+use crate::json_body::JsonBody;
 use crate::streams::stream_name;
 use crate::AppState;
 
@@ -52,10 +53,10 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     Path(stream): Path<String>,
-    body: Result<Json<SnapshotBody>, JsonRejection>,
+    body: Result<JsonBody<SnapshotBody>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
     let stream = stream_name(&stream)?;
-    let Json(body) = body?;
+    let JsonBody(body) = body?;
     // A snapshot must fold a stream as it is: its last event must be there.
     let request = ReadStream {
         from: StreamFrom::Revision(Revision(body.revision)),

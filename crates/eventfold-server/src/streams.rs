@@ -8,7 +8,8 @@ use axum::Json;
 
 use eventfold_store::{DeleteMode, Direction, ReadStream, StreamMetadata, StreamName};
 
-use crate::wire::{json_response, AppendBody, DeleteQuery, EventsPage, StreamQuery};
+use crate::json_body::JsonBody;
+use crate::wire::{AppendBody, DeleteQuery, EventsPage, StreamQuery};
 use crate::{ApiError, AppState};
 
 /// Events per read when the request names no limit.
@@ -40,10 +41,10 @@ fn writable_stream_name(name: &str) -> Result<StreamName, ApiError> {
 pub async fn append(
     State(state): State<AppState>,
     Path(stream): Path<String>,
-    body: Result<Json<AppendBody>, JsonRejection>,
+    body: Result<JsonBody<AppendBody>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let stream = writable_stream_name(&stream)?;
-    let Json(body) = body?;
+    let JsonBody(body) = body?;
     let events = body
         .events
         .into_iter()
@@ -76,7 +77,7 @@ pub async fn read(
         limit: query.limit.unwrap_or(READ_LIMIT_DEFAULT),
     };
     let events = state.store.read_stream(&stream, request).await?;
-    Ok(json_response(&EventsPage { events: &events }))
+    Ok(EventsPage { events: &events }.response())
 }
 
 /// `GET /streams/{stream}/revision`: the current revision, or null when the stream does not exist.
@@ -100,10 +101,10 @@ pub async fn get_metadata(
 pub async fn put_metadata(
     State(state): State<AppState>,
     Path(stream): Path<String>,
-    body: Result<Json<StreamMetadata>, JsonRejection>,
+    body: Result<JsonBody<StreamMetadata>, JsonRejection>,
 ) -> Result<Json<StreamMetadata>, ApiError> {
     let stream = writable_stream_name(&stream)?;
-    let Json(metadata) = body?;
+    let JsonBody(metadata) = body?;
     state.store.set_stream_metadata(&stream, metadata).await?;
     Ok(Json(state.store.stream_metadata(&stream).await?))
 }

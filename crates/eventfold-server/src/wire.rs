@@ -178,6 +178,13 @@ pub struct EventsPage<'a> {
     pub events: &'a [eventfold_store::RecordedEvent],
 }
 
+impl EventsPage<'_> {
+    /// The page as a response, in a buffer sized for it.
+    pub fn response(&self) -> axum::response::Response {
+        json_response_sized(self, events_size_hint(self.events))
+    }
+}
+
 /// `GET /all`.
 #[derive(serde::Serialize)]
 pub struct AllPage<'a> {
@@ -186,10 +193,32 @@ pub struct AllPage<'a> {
     pub end_of_log: bool,
 }
 
+impl AllPage<'_> {
+    /// The page as a response, in a buffer sized for it.
+    pub fn response(&self) -> axum::response::Response {
+        json_response_sized(self, events_size_hint(self.events))
+    }
+}
+
+/// About how many bytes a page of `events` takes as JSON.
+fn events_size_hint(events: &[eventfold_store::RecordedEvent]) -> usize {
+    64 + events
+        .iter()
+        .map(eventfold_store::RecordedEvent::json_size_hint)
+        .sum::<usize>()
+}
+
 /// A JSON response serialised straight from `value`.
 pub fn json_response(value: &impl serde::Serialize) -> axum::response::Response {
+    json_response_sized(value, 128)
+}
+
+/// A JSON response serialised straight from `value` into a buffer of `capacity` bytes (a page
+/// of events grows its buffer, copying it each time, when it is not sized up front).
+fn json_response_sized(value: &impl serde::Serialize, capacity: usize) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let body = serde_json::to_vec(value).expect("API values serialise");
+    let mut body = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut body, value).expect("API values serialise");
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,

@@ -178,7 +178,185 @@ impl NextPage for Follow<(StreamName, StreamFrom)> {
             self.ready.push_back(SubscriptionMessage::CaughtUp);
             return Ok(());
         }
-        self.wait_for_any_commit().await;
+        // `End` was resolved above; `Start` waits for the stream's first event.
+        let cursor = match from {
+            StreamFrom::Revision(revision) => revision,
+            StreamFrom::Start | StreamFrom::End => Revision(0),
+        };
+        self.wait_for_commit_to(&stream, cursor).await;
         Ok(())
+    }
+}
+
+impl Follow<(StreamName, StreamFrom)> {
+    /// Waits for a commit after which `stream` may have an event at `cursor`. The head moves
+    /// with every commit to any stream; the stream's revision (an index lookup, not a read)
+    /// tells whether this one grew, so a follower of a quiet stream does not read on every
+    /// commit elsewhere. Any answer but "no event at the cursor yet" (an error included, which
+    /// the read then reports) ends the wait.
+    async fn wait_for_commit_to(&mut self, stream: &StreamName, cursor: Revision) {
+        loop {
+            self.wait_for_any_commit().await;
+            if self.done {
+                return;
+            }
+            match self.store.stream_revision(stream).await {
+                Ok(None) => {}
+                Ok(Some(last)) if last < cursor => {}
+                _ => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use eventfold_core::{
+        AllSlice, AppendResult, ExpectedRevision, NewEvent, RecordedEvent, StreamMetadata,
+    };
+
+    use super::*;
+    use crate::embedded::{EmbeddedStore, Options};
+    use crate::DeleteMode;
+
+    /// The embedded store, counting the stream reads made through it.
+    struct CountingReads {
+        store: EmbeddedStore,
+        stream_reads: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl EventStore for CountingReads {
+        async fn append(
+            &self,
+            stream: &StreamName,
+            expected: ExpectedRevision,
+            events: Vec<NewEvent>,
+        ) -> Result<AppendResult, StoreError> {
+            self.store.append(stream, expected, events).await
+        }
+        async fn read_stream(
+            &self,
+            stream: &StreamName,
+            request: ReadStream,
+        ) -> Result<Vec<RecordedEvent>, StoreError> {
+            self.stream_reads.fetch_add(1, Ordering::SeqCst);
+            self.store.read_stream(stream, request).await
+        }
+        async fn read_all(&self, request: ReadAll) -> Result<AllSlice, StoreError> {
+            self.store.read_all(request).await
+        }
+        async fn subscribe_all(
+            &self,
+            from: AllFrom,
+            filter: EventFilter,
+        ) -> Result<Subscription, StoreError> {
+            self.store.subscribe_all(from, filter).await
+        }
+        async fn subscribe_stream(
+            &self,
+            stream: &StreamName,
+            from: StreamFrom,
+        ) -> Result<Subscription, StoreError> {
+            self.store.subscribe_stream(stream, from).await
+        }
+        async fn stream_revision(
+            &self,
+            stream: &StreamName,
+        ) -> Result<Option<Revision>, StoreError> {
+            self.store.stream_revision(stream).await
+        }
+        async fn stream_metadata(&self, stream: &StreamName) -> Result<StreamMetadata, StoreError> {
+            self.store.stream_metadata(stream).await
+        }
+        async fn set_stream_metadata(
+            &self,
+            stream: &StreamName,
+            metadata: StreamMetadata,
+        ) -> Result<(), StoreError> {
+            self.store.set_stream_metadata(stream, metadata).await
+        }
+        async fn delete_stream(
+            &self,
+            stream: &StreamName,
+            expected: ExpectedRevision,
+            mode: DeleteMode,
+        ) -> Result<(), StoreError> {
+            self.store.delete_stream(stream, expected, mode).await
+        }
+        async fn head_position(&self) -> Result<Position, StoreError> {
+            self.store.head_position().await
+        }
+    }
+
+    async fn next_event(subscription: &mut Subscription) -> RecordedEvent {
+        loop {
+            let message = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                subscription.next().await
+            })
+            .await
+            .expect("a message in time")
+            .expect("the subscription goes on")
+            .expect("no error");
+            if let SubscriptionMessage::Event(event) = message {
+                return event;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_follower_reads_only_when_its_stream_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let counting = Arc::new(CountingReads {
+            store: EmbeddedStore::open(dir.path(), Options::default()).unwrap(),
+            stream_reads: AtomicUsize::new(0),
+        });
+        let (head, heads) = watch::channel(Position(0));
+        let followed = StreamName::new("quiet-1").unwrap();
+        let other = StreamName::new("busy-1").unwrap();
+        let mut subscription = subscribe_stream_by_polling(
+            counting.clone(),
+            heads,
+            followed.clone(),
+            StreamFrom::Start,
+        );
+        let append = |stream: &StreamName, n: u64| {
+            let counting = counting.clone();
+            let stream = stream.clone();
+            async move {
+                let event = NewEvent::new("Counted", format!("{{\"n\":{n}}}"));
+                let written = counting
+                    .append(&stream, ExpectedRevision::Any, vec![event])
+                    .await
+                    .unwrap();
+                written.last_position
+            }
+        };
+        let first = append(&followed, 0).await;
+        head.send_replace(Position(first.0 + 1));
+        assert_eq!(next_event(&mut subscription).await.revision, Revision(0));
+        // The follower waits in a task of its own; a hundred commits elsewhere wake it (each
+        // given time to be noticed), and it reads nothing for them.
+        let reads_before = counting.stream_reads.load(Ordering::SeqCst);
+        let follower = tokio::spawn(async move { next_event(&mut subscription).await });
+        for n in 0..100 {
+            let last = append(&other, n).await;
+            head.send_replace(Position(last.0 + 1));
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let second = append(&followed, 1).await;
+        head.send_replace(Position(second.0 + 1));
+        let event = follower.await.unwrap();
+        assert_eq!((event.stream, event.revision), (followed, Revision(1)));
+        let reads = counting.stream_reads.load(Ordering::SeqCst) - reads_before;
+        // Two reads find it caught up (one before the `CaughtUp` message, one after), one
+        // finds its own event; without the revision check each commit elsewhere reads too.
+        assert!(
+            reads <= 3,
+            "{reads} stream reads for 100 unrelated commits and one of its own"
+        );
     }
 }

@@ -9,14 +9,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use eventfold_store::{Direction, ExpectedRevision, RecordedEvent, Revision, StreamFrom};
+use eventfold_store::{Direction, ExpectedRevision, Revision, StreamFrom};
 
 use super::events::{bus_stream, PutEvents};
 use super::replay::ReplayRequest;
 use super::rule::dead_letter_stream;
 use super::settings::{BusSettings, RuleRequest, RuleSettings};
+use crate::json_body::JsonBody;
 use crate::streams::next_revision;
-use crate::wire::json_response;
+use crate::wire::{json_response, EventsPage};
 use crate::{ApiError, AppState};
 
 /// The most dead letters one page shows.
@@ -51,9 +52,9 @@ pub async fn list(State(state): State<AppState>) -> Response {
 pub async fn put(
     State(state): State<AppState>,
     Path(bus): Path<String>,
-    body: Result<Json<BusSettings>, JsonRejection>,
+    body: Result<JsonBody<BusSettings>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(settings) = body?;
+    let JsonBody(settings) = body?;
     let created = state.buses.save(&bus, settings).await?;
     let settings = state.buses.bus(&bus)?;
     let view = BusView {
@@ -95,9 +96,9 @@ pub async fn delete(
 pub async fn put_events(
     State(state): State<AppState>,
     Path(bus): Path<String>,
-    body: Result<Json<PutEvents>, JsonRejection>,
+    body: Result<JsonBody<PutEvents>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body?;
+    let JsonBody(body) = body?;
     let settings = state.buses.bus(&bus)?;
     if body.events.is_empty() {
         return Err(ApiError::invalid("events: at least one event"));
@@ -156,9 +157,9 @@ struct RuleDescribed<'a> {
 pub async fn put_rule(
     State(state): State<AppState>,
     Path((bus, rule)): Path<(String, String)>,
-    body: Result<Json<RuleRequest>, JsonRejection>,
+    body: Result<JsonBody<RuleRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(request) = body?;
+    let JsonBody(request) = body?;
     let created = state.buses.save_rule(&bus, &rule, request).await?;
     let (settings, _) = state.buses.rule(&bus, &rule)?;
     let body = serde_json::json!({ "bus": bus, "name": rule, "rule": settings });
@@ -206,11 +207,6 @@ pub struct PageQuery {
     limit: Option<usize>,
 }
 
-#[derive(Serialize)]
-struct EventsPage<'a> {
-    events: &'a [RecordedEvent],
-}
-
 /// `GET /buses/{bus}/rules/{rule}/dead-letters`: what the rule could not deliver, and why.
 pub async fn dead_letters(
     State(state): State<AppState>,
@@ -241,16 +237,16 @@ pub async fn dead_letters(
         Err(eventfold_store::StoreError::StreamNotFound(_)) => Vec::new(),
         other => other?,
     };
-    Ok(json_response(&EventsPage { events: &events }))
+    Ok(EventsPage { events: &events }.response())
 }
 
 /// `POST /buses/{bus}/replays`: starts a replay of the archive (202).
 pub async fn start_replay(
     State(state): State<AppState>,
     Path(bus): Path<String>,
-    body: Result<Json<ReplayRequest>, JsonRejection>,
+    body: Result<JsonBody<ReplayRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(request) = body?;
+    let JsonBody(request) = body?;
     state.buses.bus(&bus)?;
     let view = state
         .buses

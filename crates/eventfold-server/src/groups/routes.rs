@@ -14,12 +14,13 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use eventfold_store::{Direction, RecordedEvent, Revision, StreamFrom};
+use eventfold_store::{Direction, Revision, StreamFrom};
 
 use super::actor::{AckId, Command, Delivery, GroupStatus, NackAction, Settled};
 use super::settings::{GroupRequest, GroupSettings};
 use super::{storage, GroupHandle};
-use crate::wire::json_response;
+use crate::json_body::JsonBody;
+use crate::wire::{json_response, EventsPage};
 use crate::{ApiError, AppState};
 
 /// The most events one fetch returns.
@@ -69,9 +70,9 @@ pub async fn list(State(state): State<AppState>) -> Response {
 pub async fn put(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<Json<GroupRequest>, JsonRejection>,
+    body: Result<JsonBody<GroupRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(request) = body?;
+    let JsonBody(request) = body?;
     let created = state.groups.save(&name, &request).await?;
     let group = state.groups.get(&name)?;
     let status = if created {
@@ -148,9 +149,9 @@ struct Fetched {
 pub async fn fetch(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<Json<FetchRequest>, JsonRejection>,
+    body: Result<JsonBody<FetchRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(request) = body?;
+    let JsonBody(request) = body?;
     let group = state.groups.get(&name)?;
     let consumer = consumer_name(request.consumer)?;
     let max = request.max.unwrap_or(100);
@@ -230,9 +231,9 @@ fn ack_ids(ids: &[String]) -> Result<Vec<AckId>, ApiError> {
 pub async fn ack(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<Json<SettleRequest>, JsonRejection>,
+    body: Result<JsonBody<SettleRequest>, JsonRejection>,
 ) -> Result<Json<Settled>, ApiError> {
-    let Json(request) = body?;
+    let JsonBody(request) = body?;
     if request.action.is_some() || request.reason.is_some() {
         return Err(ApiError::invalid(
             "action and reason belong to a nack, not an ack",
@@ -247,9 +248,9 @@ pub async fn ack(
 pub async fn nack(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<Json<SettleRequest>, JsonRejection>,
+    body: Result<JsonBody<SettleRequest>, JsonRejection>,
 ) -> Result<Json<Settled>, ApiError> {
-    let Json(request) = body?;
+    let JsonBody(request) = body?;
     let group = state.groups.get(&name)?;
     let ids = ack_ids(&request.ack_ids)?;
     let reason = request.reason.unwrap_or_else(|| "nacked".into());
@@ -278,11 +279,6 @@ pub struct ParkedQuery {
     limit: Option<usize>,
 }
 
-#[derive(Serialize)]
-struct ParkedPage<'a> {
-    events: &'a [RecordedEvent],
-}
-
 /// `GET /groups/{group}/parked`: the dead letters, oldest first, with why and where from.
 pub async fn parked(
     State(state): State<AppState>,
@@ -300,7 +296,7 @@ pub async fn parked(
         .map_or(StreamFrom::Start, |r| StreamFrom::Revision(Revision(r)));
     let events =
         storage::read_parked(&*state.store, &group.name, from, Direction::Forward, limit).await?;
-    Ok(json_response(&ParkedPage { events: &events }))
+    Ok(EventsPage { events: &events }.response())
 }
 
 /// `POST /groups/{group}/parked/replay`: delivers the parked events again.
