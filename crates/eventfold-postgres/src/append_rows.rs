@@ -104,6 +104,9 @@ impl Cursor {
     }
 }
 
+/// The fewest bytes an encoded event takes: an id, the occurred-at flag and four lengths.
+const SMALLEST_EVENT_BYTES: usize = 16 + 1 + 4 * 4;
+
 /// The events of `row`, whose blob is `blob`, in revision order.
 pub fn decode(row: &AppendRow, blob: Bytes) -> Result<Vec<RecordedEvent>, String> {
     let mut cursor = Cursor { blob, at: 0 };
@@ -112,7 +115,10 @@ pub fn decode(row: &AppendRow, blob: Bytes) -> Result<Vec<RecordedEvent>, String
         return Err(format!("unknown append format version {}", version[0]));
     }
     let recorded_at: DateTime<Utc> = nanos_to_time(row.recorded_ns);
-    let mut events = Vec::with_capacity(row.event_count as usize);
+    // The count is checked against the blob as events are decoded; until then it only sizes
+    // the vector, and a damaged count must not ask for more memory than the blob could hold.
+    let could_hold = cursor.blob.len() / SMALLEST_EVENT_BYTES;
+    let mut events = Vec::with_capacity((row.event_count as usize).min(could_hold));
     for i in 0..u64::from(row.event_count) {
         let id = cursor.take(16, "an event id")?;
         let id = Uuid::from_slice(&id).expect("sixteen bytes");

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::TryStreamExt;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
@@ -353,32 +354,9 @@ pub async fn read_all(
             &filter.stream_prefix,
             &types,
         ];
-        let rows = match second {
-            Some(second) if filter.is_empty() && high - low + 1 >= SPLIT_POSITIONS_MIN => {
-                let middle = low + (high - low).div_ceil(2);
-                let (low_half, high_half) = (to_sql_int(middle - 1), to_sql_int(middle));
-                let mut lower: [&(dyn ToSql + Sync); 5] = params;
-                lower[1] = &low_half;
-                let mut upper: [&(dyn ToSql + Sync); 5] = params;
-                upper[0] = &high_half;
-                let (lower, upper) = futures::try_join!(
-                    client.query(&holding_first, &lower),
-                    second.query(&starting_in, &upper)
-                )
-                .map_err(pg_error)?;
-                match request.direction {
-                    Direction::Forward => lower.into_iter().chain(upper).collect(),
-                    Direction::Backward => upper.into_iter().chain(lower).collect(),
-                }
-            }
-            _ => client
-                .query(&holding_first, &params)
-                .await
-                .map_err(pg_error)?,
-        };
         // Up to one event more than wanted, to tell whether the range holds more.
         let mut found = Vec::new();
-        for row in &rows {
+        let mut take = |row: &Row| -> Result<bool, StoreError> {
             let hiding = row
                 .get::<_, Option<i64>>(6)
                 .is_some()
@@ -393,8 +371,49 @@ pub async fn read_all(
                     && hiding.as_ref().is_none_or(|hiding| hiding.shows(event))
                     && filter.matches(event)
             }));
-            if found.len() > wanted {
-                break;
+            Ok(found.len() > wanted)
+        };
+        match second {
+            // The first range of an unfiltered read holds about as many positions as events
+            // are wanted, so both halves are small; they are read whole, at once.
+            Some(second)
+                if examined == 0 && filter.is_empty() && high - low + 1 >= SPLIT_POSITIONS_MIN =>
+            {
+                let middle = low + (high - low).div_ceil(2);
+                let (low_half, high_half) = (to_sql_int(middle - 1), to_sql_int(middle));
+                let mut lower: [&(dyn ToSql + Sync); 5] = params;
+                lower[1] = &low_half;
+                let mut upper: [&(dyn ToSql + Sync); 5] = params;
+                upper[0] = &high_half;
+                let (lower, upper) = futures::try_join!(
+                    client.query(&holding_first, &lower),
+                    second.query(&starting_in, &upper)
+                )
+                .map_err(pg_error)?;
+                let rows = match request.direction {
+                    Direction::Forward => lower.into_iter().chain(upper),
+                    Direction::Backward => upper.into_iter().chain(lower),
+                };
+                for row in rows {
+                    if take(&row)? {
+                        break;
+                    }
+                }
+            }
+            // Anything wider (a filter, or metadata hiding stretches of the log) is taken row by
+            // row and left as soon as the page is full: a sparse filter over a wide range must
+            // not hold every matching append in memory at once.
+            _ => {
+                let rows = client
+                    .query_raw(&holding_first, params)
+                    .await
+                    .map_err(pg_error)?;
+                futures::pin_mut!(rows);
+                while let Some(row) = rows.try_next().await.map_err(pg_error)? {
+                    if take(&row)? {
+                        break;
+                    }
+                }
             }
         }
         let more = found.len() > wanted;

@@ -10,7 +10,8 @@ use crate::pg_error;
 /// The advisory lock key migrations hold ("evfold" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6576_666f_6c64;
 
-/// The migrations, in order. Never edit one that has shipped: add a new one.
+/// The migrations, in order. Never change what a shipped migration builds: add a new one. (The
+/// checks with which a migration refuses damaged data may be tightened; migration 3's were.)
 const MIGRATIONS: &[(i32, &str)] = &[
     (
         1,
@@ -99,9 +100,19 @@ const MIGRATIONS: &[(i32, &str)] = &[
              IF EXISTS (SELECT 1 FROM eventfold_events GROUP BY stream, append_start
                         HAVING max(position) - min(position) + 1 <> count(*)
                             OR max(revision) - min(revision) + 1 <> count(*)
-                            OR count(*) <> min(append_len)) THEN
+                            OR min(revision) <> append_start
+                            OR count(DISTINCT position - revision) <> 1
+                            OR count(*) <> min(append_len)
+                            OR min(append_len) <> max(append_len)
+                            OR count(DISTINCT recorded_ns) <> 1
+                            OR bool_or(created_stream) <> bool_and(created_stream)) THEN
                  RAISE EXCEPTION 'eventfold_events holds an append whose events are not one '
                      'contiguous run: the table is damaged; nothing was migrated';
+             END IF;
+             IF (SELECT count(*) FROM eventfold_events)
+                <> (SELECT next_position FROM eventfold_head) THEN
+                 RAISE EXCEPTION 'eventfold_events does not hold every position below the '
+                     'head: the table is damaged; nothing was migrated';
              END IF;
          END $$;
          INSERT INTO eventfold_appends
@@ -174,9 +185,18 @@ async fn migrate_to(
              {latest}: upgrade Eventfold"
         )));
     }
-    let due = MIGRATIONS
+    let due: Vec<_> = MIGRATIONS
         .iter()
-        .filter(|(version, _)| *version > applied && *version <= target);
+        .filter(|(version, _)| *version > applied && *version <= target)
+        .collect();
+    if applied >= 1 && !due.is_empty() {
+        // Every write transaction locks the head row first, servers of older versions too:
+        // holding it keeps them from writing while their tables are converted. Those that
+        // wait fail once the migration commits (nothing they had was acknowledged).
+        tx.batch_execute("SELECT 1 FROM eventfold_head FOR UPDATE")
+            .await
+            .map_err(pg_error)?;
+    }
     for (version, sql) in due {
         tx.batch_execute(sql).await.map_err(pg_error)?;
         tx.execute(
@@ -388,5 +408,121 @@ mod tests {
             page.events.iter().map(|e| e.position.0).collect::<Vec<_>>(),
             vec![4, 3]
         );
+    }
+
+    /// A fresh schema at version 2, on a connection whose search path is that schema.
+    async fn version_2(url: &str, schema: &str) -> tokio_postgres::Client {
+        let (mut client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+                 SET search_path TO {schema}"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            super::migrate_to(&mut client, Some(schema), 2)
+                .await
+                .unwrap(),
+            2
+        );
+        client
+    }
+
+    /// One event row of version 2: position, stream, revision, append start and length.
+    fn event_row(position: u64, stream: &str, revision: u64, start: u64, len: u32) -> String {
+        format!(
+            "({position}, '{stream}', 'account', {revision}, '{}', 'T', 'application/json', \
+             '{{}}', '{{}}', NULL, 1000, {start}, {len}, {})",
+            uuid::Uuid::now_v7(),
+            start == 0
+        )
+    }
+
+    #[tokio::test]
+    async fn migration_3_refuses_a_damaged_table_and_changes_nothing() {
+        let Ok(url) = std::env::var("EVENTFOLD_TEST_POSTGRES") else {
+            return;
+        };
+        let damaged = [
+            // Positions and revisions out of step within one append.
+            vec![
+                event_row(0, "account-1", 1, 0, 2),
+                event_row(1, "account-1", 0, 0, 2),
+            ],
+            // Revisions that do not start where the append says.
+            vec![event_row(0, "account-1", 1, 0, 1)],
+            // An append missing below the head.
+            vec![event_row(0, "account-1", 0, 0, 1)],
+        ];
+        let heads = [2, 1, 2];
+        for (rows, head) in damaged.iter().zip(heads) {
+            let schema = "eventfold_migration_3_damaged";
+            let mut client = version_2(&url, schema).await;
+            client
+                .batch_execute(&format!(
+                    "UPDATE eventfold_head SET next_position = {head};
+                     INSERT INTO eventfold_events VALUES {}",
+                    rows.join(", ")
+                ))
+                .await
+                .unwrap();
+            let refused = super::migrate(&mut client, Some(schema)).await;
+            assert!(
+                matches!(&refused, Err(error) if error.to_string().contains("damaged")),
+                "{rows:?}: {refused:?}"
+            );
+            let version: i32 = client
+                .query_one("SELECT max(version) FROM eventfold_migrations", &[])
+                .await
+                .unwrap()
+                .get(0);
+            let kept: i64 = client
+                .query_one("SELECT count(*) FROM eventfold_events", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!((version, kept), (2, rows.len() as i64), "{rows:?}");
+        }
+    }
+
+    /// A server of the old version still writing while another migrates: the migration waits
+    /// for its transaction (which holds the head row), and its events are converted too.
+    #[tokio::test]
+    async fn migration_3_waits_for_a_writer_of_the_old_version() {
+        let Ok(url) = std::env::var("EVENTFOLD_TEST_POSTGRES") else {
+            return;
+        };
+        let schema = "eventfold_migration_3_concurrent";
+        let mut migrator = version_2(&url, schema).await;
+        let (old_writer, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        old_writer
+            .batch_execute(&format!(
+                "SET search_path TO {schema}; BEGIN;
+                 SELECT * FROM eventfold_head FOR UPDATE;
+                 INSERT INTO eventfold_events VALUES {};
+                 INSERT INTO eventfold_streams (stream, next_revision) VALUES ('account-1', 1);
+                 UPDATE eventfold_head SET next_position = 1, last_recorded_ns = 1000;",
+                event_row(0, "account-1", 0, 0, 1)
+            ))
+            .await
+            .unwrap();
+        let migration =
+            tokio::spawn(async move { super::migrate(&mut migrator, Some(schema)).await });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !migration.is_finished(),
+            "the migration waits for the writer"
+        );
+        old_writer.batch_execute("COMMIT").await.unwrap();
+        assert_eq!(migration.await.unwrap().unwrap(), 3);
+        let converted: i64 = old_writer
+            .query_one("SELECT sum(event_count) FROM eventfold_appends", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(converted, 1, "the old writer's event was converted");
     }
 }

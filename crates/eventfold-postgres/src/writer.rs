@@ -522,33 +522,33 @@ async fn stage(
         return Ok((outcomes, state.next_position, false));
     }
     let next_position = to_sql_int(state.next_position);
-    // Pipelined too: the statements are independent; the commit waits for them all.
-    futures::try_join!(
+    // Pipelined too: the statements are independent; the commit waits for them all. Once one
+    // fails, the server answers every later one with "transaction aborted"; the inserts' own
+    // answer (an id written before means the batch goes round again with the lookups) decides,
+    // whichever answer the connection delivers first.
+    let (inserted, upserted, head_moved, notified) = futures::join!(
         insert_events(tx, &state.rows),
-        async { Ok(upsert_streams(tx, &state).await?) },
+        upsert_streams(tx, &state),
         async {
-            tx.execute(
-                &tx.prepare_cached(
+            let statement = tx
+                .prepare_cached(
                     "UPDATE eventfold_head SET next_position = $1, last_recorded_ns = $2",
                 )
+                .await?;
+            tx.execute(&statement, &[&next_position, &state.recorded_ns])
                 .await
-                .map_err(pg_error)?,
-                &[&next_position, &state.recorded_ns],
-            )
-            .await
-            .map_err(|error| Staging::Failed(pg_error(error)))
         },
         async {
-            tx.execute(
-                &tx.prepare_cached("SELECT pg_notify($1, $2::bigint::text)")
-                    .await
-                    .map_err(pg_error)?,
-                &[&channel, &next_position],
-            )
-            .await
-            .map_err(|error| Staging::Failed(pg_error(error)))
+            let statement = tx
+                .prepare_cached("SELECT pg_notify($1, $2::bigint::text)")
+                .await?;
+            tx.execute(&statement, &[&channel, &next_position]).await
         },
-    )?;
+    );
+    inserted?;
+    upserted?;
+    head_moved.map_err(pg_error)?;
+    notified.map_err(pg_error)?;
     Ok((outcomes, state.next_position, true))
 }
 
