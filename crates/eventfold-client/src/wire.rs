@@ -17,7 +17,7 @@ pub struct AppendBody<'a> {
 
 #[derive(Serialize)]
 struct EventBody<'a> {
-    id: String,
+    id: uuid::Uuid,
     #[serde(rename = "type")]
     event_type: &'a str,
     content_type: &'a str,
@@ -56,7 +56,7 @@ pub fn append_body(
                 Data::Base64(base64::engine::general_purpose::STANDARD.encode(&event.data))
             };
             Ok(EventBody {
-                id: event.id.to_string(),
+                id: event.id,
                 event_type: &event.event_type,
                 content_type: &event.content_type,
                 data,

@@ -51,9 +51,7 @@ pub async fn plain_inserts(url: &str, workload: Workload, seconds: u64) -> anyho
                 let streams: Vec<String> = (0..batch)
                     .map(|_| format!("account-{writer}-{round}"))
                     .collect();
-                let data: Vec<Vec<u8>> = (0..batch)
-                    .map(|i| payload(round + i).into_bytes())
-                    .collect();
+                let data: Vec<Vec<u8>> = (0..batch).map(|i| payload(round + i).to_vec()).collect();
                 let begun = Instant::now();
                 client.execute(&insert, &[&streams, &data]).await?;
                 record(&mut latency, begun.elapsed());

@@ -120,36 +120,54 @@ impl Index {
         });
     }
 
-    /// Records one event, written at `offset` of the last segment.
-    pub fn add_event(
+    /// Records the events of one append to `stream`, from `first_revision` on, written at
+    /// `offsets` of the last segment; `type_runs` gives their types in order, as runs (a type
+    /// and how many events in a row have it). One lookup per stream and per run, not three
+    /// per event: the sync thread applies this before it answers.
+    pub fn add_append<'a>(
         &mut self,
         stream: &StreamName,
-        revision: u64,
-        event_type: &str,
-        offset: u64,
+        first_revision: u64,
+        offsets: &[u64],
+        type_runs: impl IntoIterator<Item = (&'a str, usize)>,
         recorded_at_nanos: i64,
     ) {
-        let position = self.next_position;
+        let first = self.next_position;
+        let positions = first..first + offsets.len() as u64;
         let segment = self
             .segments
             .last_mut()
             .expect("a segment exists before events");
-        segment
-            .offsets
-            .push(u32::try_from(offset).expect("segments stay below 4 GiB"));
+        segment.offsets.extend(
+            offsets
+                .iter()
+                .map(|&offset| u32::try_from(offset).expect("segments stay below 4 GiB")),
+        );
         let entry = match self.streams.get_mut(stream.as_str()) {
             Some(entry) => entry,
             None => self.streams.entry(stream.clone()).or_default(),
         };
-        assert_eq!(entry.next_revision(), revision, "revisions are gapless");
-        entry.positions.push(position);
-        push_to(&mut self.types, event_type, position);
-        push_to(&mut self.categories, stream.category(), position);
-        if position.is_multiple_of(TIME_MARK_EVERY) {
-            self.time_marks.push(recorded_at_nanos);
+        assert_eq!(
+            entry.next_revision(),
+            first_revision,
+            "revisions are gapless"
+        );
+        entry.positions.extend(positions.clone());
+        let mut run_start = first;
+        for (event_type, count) in type_runs {
+            extend(
+                &mut self.types,
+                event_type,
+                run_start..run_start + count as u64,
+            );
+            run_start += count as u64;
         }
+        assert_eq!(run_start, positions.end, "a type for every event");
+        extend(&mut self.categories, stream.category(), positions.clone());
+        let marks = positions.filter(|position| position.is_multiple_of(TIME_MARK_EVERY));
+        self.time_marks.extend(marks.map(|_| recorded_at_nanos));
         self.last_recorded_at_nanos = self.last_recorded_at_nanos.max(recorded_at_nanos);
-        self.next_position += 1;
+        self.next_position += offsets.len() as u64;
     }
 
     /// Marks the end of durable, complete content in the last segment.
@@ -227,11 +245,11 @@ impl Index {
     }
 }
 
-fn push_to(map: &mut HashMap<Box<str>, Vec<u64>>, key: &str, position: u64) {
+fn extend(map: &mut HashMap<Box<str>, Vec<u64>>, key: &str, positions: std::ops::Range<u64>) {
     match map.get_mut(key) {
-        Some(positions) => positions.push(position),
+        Some(list) => list.extend(positions),
         None => {
-            map.insert(key.into(), vec![position]);
+            map.insert(key.into(), positions.collect());
         }
     }
 }

@@ -448,11 +448,11 @@ fn scan_segment(
         if ends_write {
             report.events += pending.len() as u64;
             for event in pending.drain(..) {
-                index.add_event(
+                index.add_append(
                     &event.stream,
                     event.revision,
-                    &event.event_type,
-                    event.offset,
+                    &[event.offset],
+                    [(event.event_type.as_str(), 1)],
                     event.recorded_at_nanos,
                 );
             }

@@ -220,16 +220,18 @@ impl Syncer {
         for group in groups.iter_mut() {
             for staged in group.staged.drain(..) {
                 match staged {
-                    Staged::Event {
+                    Staged::Append {
                         stream,
-                        revision,
-                        event_type,
-                        offset,
-                    } => index.add_event(
+                        first_revision,
+                        offsets,
+                        type_runs,
+                    } => index.add_append(
                         &stream,
-                        revision,
-                        &event_type,
-                        offset,
+                        first_revision,
+                        &offsets,
+                        type_runs
+                            .iter()
+                            .map(|(event_type, n)| (event_type.as_str(), *n)),
                         group.recorded_at_nanos,
                     ),
                     Staged::State { stream, state } => index.set_stream_state(&stream, state),

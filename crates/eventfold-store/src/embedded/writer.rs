@@ -105,12 +105,13 @@ impl Reply {
 
 /// A change to the index, applied in log order once the group is durable.
 pub enum Staged {
-    /// An event at `offset` of the group's segment file.
-    Event {
+    /// The events of one append, from `first_revision` on, at `offsets` of the group's
+    /// segment file; their types as runs (a type and how many events in a row have it).
+    Append {
         stream: StreamName,
-        revision: u64,
-        event_type: String,
-        offset: u64,
+        first_revision: u64,
+        offsets: Vec<u64>,
+        type_runs: Vec<(String, usize)>,
     },
     /// A stream's new state.
     State {
@@ -393,6 +394,7 @@ impl Writer {
         let first_revision = head.next_revision;
         let first_position = self.next_position;
         let count = events.len() as u64;
+        let mut offsets = Vec::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
             let revision = first_revision + i as u64;
             let position = first_position + i as u64;
@@ -421,12 +423,7 @@ impl Writer {
                 data: &event.data,
             };
             format::encode_event(&mut self.buffer, self.salt, &parts, flags);
-            staged.push(Staged::Event {
-                stream: stream.clone(),
-                revision,
-                event_type: event.event_type.clone(),
-                offset,
-            });
+            offsets.push(offset);
         }
         self.recent_ids.insert_append(
             stream.clone(),
@@ -435,6 +432,12 @@ impl Writer {
             !head.exists(),
             events.iter().map(|event| event.id),
         );
+        staged.push(Staged::Append {
+            stream: stream.clone(),
+            first_revision,
+            offsets,
+            type_runs: type_runs(events),
+        });
         self.next_position += count;
         let head = Head {
             next_revision: first_revision + count,
@@ -590,6 +593,18 @@ impl Writer {
         self.file_end = SEGMENT_HEADER_BYTES;
         Ok(())
     }
+}
+
+/// The events' types as runs: each type once, with how many events in a row have it.
+fn type_runs(events: Vec<NewEvent>) -> Vec<(String, usize)> {
+    let mut runs: Vec<(String, usize)> = Vec::new();
+    for event in events {
+        match runs.last_mut() {
+            Some((event_type, count)) if *event_type == event.event_type => *count += 1,
+            _ => runs.push((event.event_type, 1)),
+        }
+    }
+    runs
 }
 
 /// Writes and syncs the header of a new segment.
