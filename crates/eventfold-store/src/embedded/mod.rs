@@ -8,6 +8,7 @@
 mod field_reader;
 mod follower;
 pub mod format;
+mod handoff;
 pub mod index;
 pub mod io;
 mod preallocator;

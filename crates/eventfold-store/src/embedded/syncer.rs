@@ -10,7 +10,7 @@
 //! second fdatasync would "succeed" without proving anything. Every group not yet answered —
 //! and every later one — fails with `Poisoned` until the store is reopened and recovery runs.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, RecvError, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -19,6 +19,7 @@ use tokio::sync::{oneshot, watch};
 
 use eventfold_core::{Position, StoreError};
 
+use super::handoff;
 use super::index::Index;
 use super::io::SegmentFile;
 use super::writer::{Reply, Staged};
@@ -169,7 +170,9 @@ impl Syncer {
         let mut stop = None;
         let mut groups = Vec::new();
         while stop.is_none() {
-            let Ok(mut message) = inbox.recv() else { break };
+            let Ok(mut message) = next_message(&inbox) else {
+                break;
+            };
             loop {
                 match message {
                     Message::Group(group) => groups.push(group),
@@ -245,6 +248,19 @@ impl Syncer {
         drop(index);
         self.head_position.send_replace(head);
     }
+}
+
+/// The next message (an error once the writer is gone), polled for a moment before sleeping.
+fn next_message(mut inbox: &Receiver<Message>) -> Result<Message, RecvError> {
+    handoff::poll_then_wait(
+        &mut inbox,
+        |inbox| match inbox.try_recv() {
+            Ok(message) => Some(Ok(message)),
+            Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
+            Err(TryRecvError::Empty) => None,
+        },
+        |inbox| inbox.recv(),
+    )
 }
 
 /// One fdatasync per segment file the groups wrote to, in order.

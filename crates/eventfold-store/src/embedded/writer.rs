@@ -21,6 +21,7 @@ use eventfold_core::{
 use super::format::{
     self, EventParts, Salt, FLAG_CREATED_STREAM, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES,
 };
+use super::handoff;
 use super::index::Index;
 use super::io::{SegmentFile, Storage};
 use super::preallocator::Preallocator;
@@ -196,7 +197,7 @@ impl Writer {
     pub fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut group = Vec::new();
         let mut shutdown = None;
-        while let Some(first) = commands.blocking_recv() {
+        while let Some(first) = next_command(&mut commands) {
             let mut bytes = first.size_bytes();
             group.push(first);
             while bytes < GROUP_BYTES_MAX && group.len() < GROUP_COMMANDS_MAX {
@@ -617,6 +618,20 @@ pub fn write_segment_header(
     file.write_all_at(&header, 0)
         .and_then(|()| file.sync_data())
         .map_err(|e| StoreError::io(format!("writing the header of {}", file.name()), e))
+}
+
+/// The next command (`None` once every sender is gone), polled for a moment before sleeping.
+fn next_command(commands: &mut mpsc::Receiver<Command>) -> Option<Command> {
+    use mpsc::error::TryRecvError;
+    handoff::poll_then_wait(
+        commands,
+        |commands| match commands.try_recv() {
+            Ok(command) => Some(Some(command)),
+            Err(TryRecvError::Disconnected) => Some(None),
+            Err(TryRecvError::Empty) => None,
+        },
+        |commands| commands.blocking_recv(),
+    )
 }
 
 fn refuse_all(
