@@ -235,21 +235,7 @@ mod tests {
         let Ok(url) = std::env::var("EVENTFOLD_TEST_POSTGRES") else {
             return;
         };
-        let (mut client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA};
-                 SET search_path TO {SCHEMA}"
-            ))
-            .await
-            .unwrap();
-        assert_eq!(
-            super::migrate_to(&mut client, Some(SCHEMA), 2)
-                .await
-                .unwrap(),
-            2
-        );
+        let mut client = version_2(&url, SCHEMA).await;
         let ids: Vec<uuid::Uuid> = (0..4).map(|_| uuid::Uuid::now_v7()).collect();
         // account-1: an append of two events (one binary, one with an occurred time and
         // metadata), then one of one; cart-9: one event, soft-deleted.

@@ -220,6 +220,7 @@ mod tests {
 
     use super::*;
     use crate::embedded::{EmbeddedStore, Options};
+    use crate::testing::cases::next_event;
     use crate::DeleteMode;
 
     /// The embedded store, counting the stream reads made through it.
@@ -289,21 +290,6 @@ mod tests {
         }
         async fn head_position(&self) -> Result<Position, StoreError> {
             self.store.head_position().await
-        }
-    }
-
-    async fn next_event(subscription: &mut Subscription) -> RecordedEvent {
-        loop {
-            let message = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-                subscription.next().await
-            })
-            .await
-            .expect("a message in time")
-            .expect("the subscription goes on")
-            .expect("no error");
-            if let SubscriptionMessage::Event(event) = message {
-                return event;
-            }
         }
     }
 

@@ -80,7 +80,9 @@ async fn read_filtered(store: &dyn EventStore, filter: EventFilter) -> Vec<Recor
     }
 }
 
-async fn next_event(subscription: &mut Subscription) -> RecordedEvent {
+/// The next event a subscription delivers (other messages skipped), failing the test if none
+/// comes in time.
+pub async fn next_event(subscription: &mut Subscription) -> RecordedEvent {
     loop {
         let message = tokio::time::timeout(DELIVERY_TIMEOUT, subscription.next())
             .await
