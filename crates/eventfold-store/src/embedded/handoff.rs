@@ -2,34 +2,50 @@
 //!
 //! An append passes from the caller's task to the writer thread, then to the sync thread, then
 //! back. A thread asleep in a futex costs a wake-up at every hand-off, and on a virtual machine
-//! waking a halted vCPU takes tens of microseconds — several times per append. So a thread that
-//! has just finished a piece of work first polls for the next one for a short while, yielding
-//! the CPU between polls (other runnable threads go first), and only then sleeps. Under load the
-//! next piece usually arrives within that window; when idle, the cost is one short poll after
-//! each piece of work (BENCHMARKS.md, 2026-12-01: w3 over HTTP, median of five runs 383k →
-//! 454k events/s).
+//! waking a halted vCPU takes tens of microseconds — several times per append. So while work
+//! has been coming in quick succession, a thread that has just finished a piece of work first
+//! polls for the next one for a short while, yielding the CPU between polls (other runnable
+//! threads go first), and only then sleeps. Once a poll finds nothing in time it sleeps at
+//! once, until work comes quickly again: a lone writer, whose next append only comes after its
+//! answer, does not pay for polls in vain (BENCHMARKS.md, 2026-12-01).
 
 use std::time::{Duration, Instant};
 
 /// How long a thread polls for more work before it sleeps.
 pub const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(50);
 
-/// The next item from `source`: `poll` it (`None`: nothing yet) until [`POLL_BEFORE_SLEEP`]
-/// has passed, then `wait` for it.
-pub fn poll_then_wait<S, T>(
-    source: &mut S,
-    mut poll: impl FnMut(&mut S) -> Option<T>,
-    wait: impl FnOnce(&mut S) -> T,
-) -> T {
-    let until = Instant::now() + POLL_BEFORE_SLEEP;
-    loop {
-        if let Some(item) = poll(source) {
-            return item;
+/// How one thread waits: it polls only while work has been coming in quick succession.
+#[derive(Default)]
+pub struct Waiter {
+    /// Whether the last item came within [`POLL_BEFORE_SLEEP`] of starting to wait for it.
+    work_comes_quickly: bool,
+}
+
+impl Waiter {
+    /// The next item from `source`: while work comes quickly, `poll` it (`None`: nothing yet)
+    /// until [`POLL_BEFORE_SLEEP`] has passed; then (or else) `wait` for it. A lone writer,
+    /// whose next append only comes after its answer, makes its threads sleep at once.
+    pub fn next<S, T>(
+        &mut self,
+        source: &mut S,
+        mut poll: impl FnMut(&mut S) -> Option<T>,
+        wait: impl FnOnce(&mut S) -> T,
+    ) -> T {
+        let started = Instant::now();
+        if self.work_comes_quickly {
+            loop {
+                if let Some(item) = poll(source) {
+                    return item;
+                }
+                if started.elapsed() >= POLL_BEFORE_SLEEP {
+                    break;
+                }
+                std::thread::yield_now();
+            }
         }
-        if Instant::now() >= until {
-            return wait(source);
-        }
-        std::thread::yield_now();
+        let item = wait(source);
+        self.work_comes_quickly = started.elapsed() < POLL_BEFORE_SLEEP;
+        item
     }
 }
 
@@ -38,20 +54,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn polls_first_then_waits() {
+    fn polls_only_while_work_comes_quickly() {
+        let mut waiter = Waiter::default();
         let mut polls = 0;
-        let item = poll_then_wait(
-            &mut polls,
-            |polls| {
-                *polls += 1;
-                (*polls == 3).then_some("polled")
+        let mut count_polls = |polls: &mut i32| {
+            *polls += 1;
+            None::<&str>
+        };
+        // Nothing known yet: it waits at once; the item came at once, so next time it polls.
+        assert_eq!(
+            waiter.next(&mut polls, &mut count_polls, |_| "waited"),
+            "waited"
+        );
+        assert_eq!(polls, 0);
+        let started = Instant::now();
+        assert_eq!(
+            waiter.next(&mut polls, &mut count_polls, |_| "waited"),
+            "waited"
+        );
+        assert!(polls > 0 && started.elapsed() >= POLL_BEFORE_SLEEP);
+        // Polling found nothing within the window: the next wait sleeps at once.
+        let before = polls;
+        waiter.next(&mut polls, &mut count_polls, |_| "waited");
+        assert_eq!(polls, before);
+        // Polling that finds work keeps polling.
+        let mut waiter = Waiter {
+            work_comes_quickly: true,
+        };
+        let item = waiter.next(
+            &mut 0,
+            |n| {
+                (*n == 2).then_some("polled").or_else(|| {
+                    *n += 1;
+                    None
+                })
             },
             |_| "waited",
         );
-        assert_eq!((item, polls), ("polled", 3));
-        let started = Instant::now();
-        let item = poll_then_wait(&mut (), |_| None, |_| "waited");
-        assert_eq!(item, "waited");
-        assert!(started.elapsed() >= POLL_BEFORE_SLEEP);
+        assert_eq!(item, "polled");
+        assert!(waiter.work_comes_quickly);
     }
 }

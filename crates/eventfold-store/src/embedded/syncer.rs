@@ -169,8 +169,9 @@ impl Syncer {
     fn run(self, inbox: Receiver<Message>) {
         let mut stop = None;
         let mut groups = Vec::new();
+        let mut waiter = handoff::Waiter::default();
         while stop.is_none() {
-            let Ok(mut message) = next_message(&inbox) else {
+            let Ok(mut message) = next_message(&mut waiter, &inbox) else {
                 break;
             };
             loop {
@@ -250,9 +251,12 @@ impl Syncer {
     }
 }
 
-/// The next message (an error once the writer is gone), polled for a moment before sleeping.
-fn next_message(mut inbox: &Receiver<Message>) -> Result<Message, RecvError> {
-    handoff::poll_then_wait(
+/// The next message (an error once the writer is gone).
+fn next_message(
+    waiter: &mut handoff::Waiter,
+    mut inbox: &Receiver<Message>,
+) -> Result<Message, RecvError> {
+    waiter.next(
         &mut inbox,
         |inbox| match inbox.try_recv() {
             Ok(message) => Some(Ok(message)),

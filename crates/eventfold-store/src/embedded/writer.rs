@@ -197,7 +197,8 @@ impl Writer {
     pub fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut group = Vec::new();
         let mut shutdown = None;
-        while let Some(first) = next_command(&mut commands) {
+        let mut waiter = handoff::Waiter::default();
+        while let Some(first) = next_command(&mut waiter, &mut commands) {
             let mut bytes = first.size_bytes();
             group.push(first);
             while bytes < GROUP_BYTES_MAX && group.len() < GROUP_COMMANDS_MAX {
@@ -620,10 +621,13 @@ pub fn write_segment_header(
         .map_err(|e| StoreError::io(format!("writing the header of {}", file.name()), e))
 }
 
-/// The next command (`None` once every sender is gone), polled for a moment before sleeping.
-fn next_command(commands: &mut mpsc::Receiver<Command>) -> Option<Command> {
+/// The next command (`None` once every sender is gone).
+fn next_command(
+    waiter: &mut handoff::Waiter,
+    commands: &mut mpsc::Receiver<Command>,
+) -> Option<Command> {
     use mpsc::error::TryRecvError;
-    handoff::poll_then_wait(
+    waiter.next(
         commands,
         |commands| match commands.try_recv() {
             Ok(command) => Some(Some(command)),
