@@ -260,6 +260,8 @@ pub struct Actor {
     ready_signal: watch::Sender<u64>,
     counters: Counters,
     consumers: HashMap<Arc<str>, Instant>,
+    /// How many events are out with each consumer (kept by `set_state` and `settle`).
+    in_flight_by: HashMap<Arc<str>, usize>,
 }
 
 impl Actor {
@@ -289,6 +291,7 @@ impl Actor {
             ready_signal,
             counters: Counters::default(),
             consumers: HashMap::new(),
+            in_flight_by: HashMap::new(),
         }
     }
 
@@ -472,6 +475,9 @@ impl Actor {
     fn settle(&mut self, id: AckId) -> Option<Entry> {
         self.clear_timer(id);
         let entry = self.entries.remove(&id)?;
+        if let State::InFlight { consumer, .. } = &entry.state {
+            release(&mut self.in_flight_by, consumer);
+        }
         self.finish(id, &entry);
         // Room for a push consumer at its in-flight limit, or a pinned stream's next event.
         self.ready_signal.send_modify(|generation| *generation += 1);
@@ -479,11 +485,25 @@ impl Actor {
     }
 
     fn make_ready(&mut self, id: AckId) {
-        if let Some(entry) = self.entries.get_mut(&id) {
-            entry.state = State::Ready;
+        if self.set_state(id, State::Ready) {
             self.ready.push_back(id);
             self.ready_signal.send_modify(|generation| *generation += 1);
         }
+    }
+
+    /// Moves entry `id` (if it is still there) to `state`, keeping the in-flight counts.
+    fn set_state(&mut self, id: AckId, state: State) -> bool {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return false;
+        };
+        if let State::InFlight { consumer, .. } = &entry.state {
+            release(&mut self.in_flight_by, consumer);
+        }
+        if let State::InFlight { consumer, .. } = &state {
+            *self.in_flight_by.entry(consumer.clone()).or_default() += 1;
+        }
+        entry.state = state;
+        true
     }
 
     async fn on_command(&mut self, command: Command) {
@@ -527,7 +547,7 @@ impl Actor {
         if self.consumers.len() > CONSUMERS_MAX {
             self.forget_consumers(now);
         }
-        let holding = self.in_flight_of(&consumer);
+        let holding = self.in_flight_by.get(&consumer).copied().unwrap_or(0);
         let max = max.min(in_flight_max.saturating_sub(holding));
         let deadline = now + self.settings.ack_timeout();
         let mut deliveries = Vec::new();
@@ -542,16 +562,18 @@ impl Actor {
                 continue;
             }
             entry.attempts += 1;
-            entry.state = State::InFlight {
+            let (attempt, event) = (entry.attempts, entry.event.clone());
+            let out = State::InFlight {
                 consumer: consumer.clone(),
                 deadline,
             };
+            self.set_state(id, out);
             self.timers.insert((deadline, id));
             deliveries.push(Delivery {
                 ack_id: id,
-                attempt: entry.attempts,
+                attempt,
                 replayed: matches!(id, AckId::Parked(_)),
-                event: entry.event.clone(),
+                event,
             });
         }
         self.counters.delivered += deliveries.len() as u64;
@@ -568,13 +590,6 @@ impl Actor {
             let oldest_kept = seen[seen.len() - CONSUMERS_MAX];
             self.consumers.retain(|_, at| *at >= oldest_kept);
         }
-    }
-
-    fn in_flight_of(&self, consumer: &str) -> usize {
-        self.entries
-            .values()
-            .filter(|entry| matches!(&entry.state, State::InFlight { consumer: c, .. } if &**c == consumer))
-            .count()
     }
 
     /// Takes out an entry that was delivered at least once (an id never handed out cannot be
@@ -639,9 +654,7 @@ impl Actor {
         }
         let until = Instant::now() + self.settings.backoff(entry.attempts);
         self.clear_timer(id);
-        if let Some(entry) = self.entries.get_mut(&id) {
-            entry.state = State::Waiting { until };
-        }
+        self.set_state(id, State::Waiting { until });
         self.timers.insert((until, id));
         self.counters.retried += 1;
     }
@@ -678,8 +691,7 @@ impl Actor {
                     let until = Instant::now() + TICK;
                     for (id, _) in batch {
                         self.clear_timer(*id);
-                        if let Some(entry) = self.entries.get_mut(id) {
-                            entry.state = State::Waiting { until };
+                        if self.set_state(*id, State::Waiting { until }) {
                             self.timers.insert((until, *id));
                         }
                     }
@@ -841,12 +853,21 @@ impl Actor {
                 State::Ready => {}
             }
         }
+        // The counts fetches use must agree with the entries (the tests run with this check).
+        debug_assert_eq!(
+            per_consumer,
+            self.in_flight_by
+                .iter()
+                .map(|(name, n)| (&**name, *n))
+                .collect::<HashMap<&str, usize>>(),
+            "in-flight counts"
+        );
         let consumers = self
             .consumers
             .iter()
             .map(|(name, seen)| ConsumerStatus {
                 name: name.to_string(),
-                in_flight: per_consumer.get(&**name).copied().unwrap_or(0),
+                in_flight: self.in_flight_by.get(name).copied().unwrap_or(0),
                 idle_seconds: now.duration_since(*seen).as_secs_f64(),
             })
             .collect();
@@ -926,5 +947,15 @@ async fn sleep_until(wake: Option<Instant>) {
     match wake {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// One event less out with `consumer`; a consumer with none is dropped from the counts.
+fn release(in_flight_by: &mut HashMap<Arc<str>, usize>, consumer: &Arc<str>) {
+    if let Some(count) = in_flight_by.get_mut(consumer) {
+        *count -= 1;
+        if *count == 0 {
+            in_flight_by.remove(consumer);
+        }
     }
 }
