@@ -124,12 +124,12 @@ impl NewEvent {
             });
         }
         if self.is_json() {
-            if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&self.data) {
-                return Err(invalid("data", format!("is not valid JSON: {error}")));
+            if let Err(reason) = check_json_text(&self.data) {
+                return Err(invalid("data", reason));
             }
         }
-        if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&self.metadata) {
-            return Err(invalid("metadata", format!("is not valid JSON: {error}")));
+        if let Err(reason) = check_json_text(&self.metadata) {
+            return Err(invalid("metadata", reason));
         }
         if self
             .metadata
@@ -146,6 +146,16 @@ impl NewEvent {
     pub fn is_json(&self) -> bool {
         is_json_content_type(&self.content_type)
     }
+}
+
+/// Checks that `bytes` are one JSON value as UTF-8 text (serde_json alone skips the contents of
+/// strings without checking their UTF-8). Every backend refuses to store JSON data or metadata
+/// that fails this, and reads of `$all` and streams write it out as it is.
+pub fn check_json_text(bytes: &[u8]) -> Result<&str, String> {
+    let text = std::str::from_utf8(bytes).map_err(|error| format!("is not UTF-8: {error}"))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|error| format!("is not valid JSON: {error}"))?;
+    Ok(text)
 }
 
 pub(crate) fn is_json_content_type(content_type: &str) -> bool {
@@ -165,7 +175,9 @@ pub struct RecordedEvent {
     pub position: Position,
     /// The event type.
     pub event_type: String,
-    /// The payload.
+    /// The payload. With the JSON content type, JSON text: the store promises it for the events
+    /// it returns, and an event built by hand must keep it (its JSON form writes the text as
+    /// it is).
     pub data: Bytes,
     /// The payload's media type (borrowed for the common `application/json`).
     pub content_type: std::borrow::Cow<'static, str>,
@@ -208,6 +220,11 @@ mod tests {
         assert_eq!(codes(bad_metadata.clone()), "invalid_event");
         bad_metadata.metadata = bytes::Bytes::from_static(b" \"{\" ");
         assert_eq!(codes(bad_metadata), "invalid_event");
+        let mut not_utf8 = NewEvent::new("T", &b"{\"a\":\"\xff\"}"[..]);
+        assert_eq!(codes(not_utf8.clone()), "invalid_event");
+        not_utf8.data = Bytes::from_static(b"{}");
+        not_utf8.metadata = Bytes::from_static(b"{\"a\":\"\xff\"}");
+        assert_eq!(codes(not_utf8), "invalid_event");
         let big = format!("\"{}\"", "x".repeat(1 << 20));
         assert_eq!(codes(NewEvent::new("T", big)), "too_large");
         let binary =

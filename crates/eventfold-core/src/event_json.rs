@@ -57,8 +57,10 @@ impl Serialize for RecordedEvent {
 }
 
 /// JSON text the store checked when the event was written (every backend refuses an append
-/// whose JSON data or metadata does not parse, and frames are checksummed), written into the
-/// output as it is instead of being parsed again.
+/// whose JSON data or metadata fails [`crate::check_json_text`]; the embedded engine's frames
+/// are checksummed and PostgreSQL's rows are checked again when decoded), written into the
+/// output as it is instead of being parsed again. A `RecordedEvent` built by hand must keep
+/// the same promise: JSON content type, JSON text.
 ///
 /// This is serde_json's own `RawValue` mechanism: a struct with serde_json's raw-value token as
 /// its name, which serde_json's serializers write verbatim (and its `Value` serializer parses).
@@ -69,8 +71,10 @@ struct StoredJson<'a>(&'a str);
 /// The struct name (and field name) serde_json's serializers recognise as raw JSON.
 const SERDE_JSON_RAW_TOKEN: &str = "$serde_json::private::RawValue";
 
+/// Stored JSON as text, without the whitespace around it (it may end in a newline, which would
+/// break a line of JSON output or an SSE `data:` line).
 fn stored_json(bytes: &[u8]) -> Option<StoredJson<'_>> {
-    std::str::from_utf8(bytes).ok().map(StoredJson)
+    std::str::from_utf8(bytes.trim_ascii()).ok().map(StoredJson)
 }
 
 impl Serialize for StoredJson<'_> {
@@ -197,7 +201,7 @@ impl<'de> Deserialize<'de> for RecordedEvent {
             content_type: String,
             data: Box<RawValue>,
             metadata: Box<RawValue>,
-            #[serde(deserialize_with = "deserialize_optional_time")]
+            #[serde(default, deserialize_with = "deserialize_optional_time")]
             occurred_at: Option<Timestamp>,
             #[serde(deserialize_with = "deserialize_time")]
             recorded_at: Timestamp,
@@ -274,6 +278,24 @@ mod tests {
             serde_json::from_str::<RecordedEvent>(&text).unwrap(),
             binary
         );
+    }
+
+    #[test]
+    fn whitespace_around_stored_json_is_left_out_and_occurred_at_may_be_missing() {
+        let spaced = RecordedEvent {
+            data: Bytes::from_static(b" {\"a\": 1}\n"),
+            metadata: Bytes::from_static(b"\t{}\r\n"),
+            ..event()
+        };
+        let text = serde_json::to_string(&spaced).unwrap();
+        assert!(
+            text.contains("\"data\":{\"a\": 1},") && text.contains("\"metadata\":{},"),
+            "{text}"
+        );
+        let mut json = serde_json::to_value(event()).unwrap();
+        json.as_object_mut().unwrap().remove("occurred_at");
+        let read: RecordedEvent = serde_json::from_str(&json.to_string()).unwrap();
+        assert_eq!(read.occurred_at, None);
     }
 
     #[test]

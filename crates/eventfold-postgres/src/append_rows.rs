@@ -22,7 +22,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use eventfold_store::embedded::format::{nanos_to_time, time_to_nanos};
-use eventfold_store::{content_type_from, NewEvent, Position, RecordedEvent, Revision, StreamName};
+use eventfold_store::{
+    check_json_text, content_type_from, NewEvent, Position, RecordedEvent, Revision, StreamName,
+    CONTENT_TYPE_JSON,
+};
 
 /// The format's version byte.
 const VERSION: u8 = 1;
@@ -136,6 +139,13 @@ pub fn decode(row: &AppendRow, blob: Bytes) -> Result<Vec<RecordedEvent>, String
         let content_type = cursor.text("a content type")?;
         let data = cursor.sized("event data")?;
         let metadata = cursor.sized("event metadata")?;
+        // Rows have no checksum; what the store promises of JSON is checked here instead, so a
+        // damaged row is reported, never served as broken JSON.
+        let content_type = content_type_from(&content_type);
+        if content_type == CONTENT_TYPE_JSON {
+            check_json_text(&data).map_err(|reason| format!("event data {reason}"))?;
+        }
+        check_json_text(&metadata).map_err(|reason| format!("event metadata {reason}"))?;
         events.push(RecordedEvent {
             id,
             stream: row.stream.clone(),
@@ -143,7 +153,7 @@ pub fn decode(row: &AppendRow, blob: Bytes) -> Result<Vec<RecordedEvent>, String
             position: Position(row.first_position + i),
             event_type,
             data,
-            content_type: content_type_from(&content_type),
+            content_type,
             metadata,
             occurred_at,
             recorded_at,
@@ -224,8 +234,24 @@ mod tests {
         let mut length = blob.clone();
         length[1 + 16 + 1 + 8] = 0xff;
         assert!(decode(&row(3), Bytes::from(length)).is_err());
-        let mut flag = blob;
+        let mut flag = blob.clone();
         flag[17] = 7;
         assert!(decode(&row(3), Bytes::from(flag)).is_err());
+        // A damaged count asks for no more memory than the blob could hold.
+        assert!(decode(&row(u32::MAX), Bytes::from(blob)).is_err());
+        // JSON data or metadata that is not JSON (or not UTF-8) is damage too.
+        for (data, metadata) in [("{\"a\":", "{}"), ("{}", "{\"by\":\"\u{1}"), ("{}", "")] {
+            let mut event = NewEvent::new("T", data.to_owned());
+            event.metadata = Bytes::from(metadata.to_owned());
+            let mut blob = Vec::new();
+            encode(&mut blob, &[event]);
+            let refused = decode(&row(1), Bytes::from(blob));
+            assert!(refused.is_err(), "{data:?} {metadata:?}: {refused:?}");
+        }
+        let mut not_utf8 = NewEvent::new("T", &b"{\"a\":\"\xff\"}"[..]);
+        not_utf8.metadata = Bytes::from_static(b"{}");
+        let mut blob = Vec::new();
+        encode(&mut blob, &[not_utf8]);
+        assert!(decode(&row(1), Bytes::from(blob)).is_err());
     }
 }

@@ -324,6 +324,7 @@ pub async fn read_all(
     let holding_first = sql(
         "COALESCE((SELECT max(first_position) FROM eventfold_appends WHERE first_position <= $1), $1)",
     );
+    let holding_first_limited = format!("{holding_first} LIMIT $6");
     let starting_in = sql("$1");
     // Examine at most SCAN_POSITIONS_MAX positions, in ranges: without a filter a range of the
     // events still wanted (positions are dense, so it holds them unless metadata hides some),
@@ -343,7 +344,7 @@ pub async fn read_all(
             left
         };
         widen = widen.saturating_mul(4);
-        let (low, high) = match request.direction {
+        let (mut low, mut high) = match request.direction {
             Direction::Forward => (cursor, (cursor + span).min(head) - 1),
             Direction::Backward => (cursor.saturating_sub(span - 1), cursor),
         };
@@ -400,18 +401,39 @@ pub async fn read_all(
                     }
                 }
             }
-            // Anything wider (a filter, or metadata hiding stretches of the log) is taken row by
-            // row and left as soon as the page is full: a sparse filter over a wide range must
-            // not hold every matching append in memory at once.
+            // Anything wider (a filter, or metadata hiding stretches of the log) takes at most
+            // one append more than events are wanted (each holds one event at least), row by
+            // row, leaving as soon as the page is full: a sparse filter over a wide range must
+            // neither hold nor fetch every matching append at once. When the limit cuts the
+            // range short, the range ends where the last append taken ends.
             _ => {
+                let appends_max = to_sql_int(wanted as u64 + 1);
+                let mut limited: Vec<&(dyn ToSql + Sync)> = params.to_vec();
+                limited.push(&appends_max);
                 let rows = client
-                    .query_raw(&holding_first, params)
+                    .query_raw(&holding_first_limited, limited)
                     .await
                     .map_err(pg_error)?;
                 futures::pin_mut!(rows);
+                let mut taken = 0i64;
+                let mut last_covered = None;
                 while let Some(row) = rows.try_next().await.map_err(pg_error)? {
+                    taken += 1;
+                    let first = row.get::<_, i64>(0) as u64;
+                    let count = u64::from(row.get::<_, i32>(3).unsigned_abs());
+                    last_covered = Some(match request.direction {
+                        Direction::Forward => first + count.max(1) - 1,
+                        Direction::Backward => first,
+                    });
                     if take(&row)? {
                         break;
+                    }
+                }
+                if taken == appends_max {
+                    match (request.direction, last_covered) {
+                        (Direction::Forward, Some(end)) => high = high.min(end),
+                        (Direction::Backward, Some(start)) => low = low.max(start),
+                        _ => {}
                     }
                 }
             }
