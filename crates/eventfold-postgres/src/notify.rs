@@ -1,5 +1,7 @@
 //! Following the head: `LISTEN` on the schema's channel for other nodes' commits, and a slow poll in case
-//! a notification is lost (a dropped connection) — never a busy loop.
+//! a notification is lost (a dropped connection) — never a busy loop. After a quiet interval the
+//! listening connection is pinged; one that does not answer within the interval (half-open: its
+//! peer gone without a word) is replaced.
 
 use std::time::Duration;
 
@@ -11,6 +13,19 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use eventfold_store::Position;
 
 use crate::reads;
+
+/// Why a listening connection was given up.
+enum Lost {
+    Failed(tokio_postgres::Error),
+    /// It did not answer a ping within the poll interval.
+    Silent,
+}
+
+impl From<tokio_postgres::Error> for Lost {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Lost::Failed(error)
+    }
+}
 
 /// Raises `head` whenever the database's head moves, until `stop` turns true or is dropped.
 pub async fn follow_head(
@@ -58,12 +73,12 @@ pub async fn follow_head(
                     raise(now);
                 }
             }
-            loop {
+            let outcome = loop {
                 tokio::select! {
                     note = notifications.recv() => match note {
                         Some(Some(next)) => raise(next),
                         Some(None) => {}
-                        None => break,
+                        None => break Ok(()),
                     },
                     () = tokio::time::sleep(poll_interval) => {
                         if let Ok(client) = pool.get().await {
@@ -71,20 +86,32 @@ pub async fn follow_head(
                                 raise(now);
                             }
                         }
+                        // Quiet for a whole interval: make sure the listening connection still
+                        // answers. A half-open one (its peer gone without a word) would leave
+                        // other nodes' commits to this poll, a second late, without an error.
+                        let ping = tokio::time::timeout(poll_interval, client.simple_query("SELECT 1"));
+                        match ping.await {
+                            Ok(Ok(_)) => {}
+                            Ok(Err(error)) => break Err(Lost::Failed(error)),
+                            Err(_) => break Err(Lost::Silent),
+                        }
                     }
-                    _ = stop.changed() => {
-                        driver.abort();
-                        return Ok(());
-                    }
+                    _ = stop.changed() => break Ok(()),
                 }
-            }
+            };
+            // The connection's driver goes with it, whatever ended the listening.
             driver.abort();
-            Ok::<(), tokio_postgres::Error>(())
+            outcome
         };
         match listening.await {
             Ok(()) if *stop.borrow() || stop.has_changed().is_err() => return,
             Ok(()) => tracing::warn!("the LISTEN connection closed; reconnecting"),
-            Err(error) => tracing::warn!(%error, "the LISTEN connection failed; reconnecting"),
+            Err(Lost::Failed(error)) => {
+                tracing::warn!(%error, "the LISTEN connection failed; reconnecting")
+            }
+            Err(Lost::Silent) => {
+                tracing::warn!("the LISTEN connection stopped answering; reconnecting")
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(poll_interval) => {}
