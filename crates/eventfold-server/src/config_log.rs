@@ -29,9 +29,15 @@ pub trait Apply: Send + Sync + 'static {
     type Change: Serialize + DeserializeOwned + Send;
     /// Takes the whole history at start-up, folded by the implementation into the final
     /// definitions before any task starts (so no old version of anything runs, even briefly).
-    async fn load(&self, history: Vec<Self::Change>);
+    async fn load(&self, history: Vec<Logged<Self::Change>>);
     /// Applies one later change (starting, restarting or stopping tasks).
-    async fn apply(&self, change: Self::Change);
+    async fn apply(&self, change: Logged<Self::Change>);
+}
+
+/// A change with its revision in the log (the same on every node).
+pub struct Logged<C> {
+    pub revision: u64,
+    pub change: C,
 }
 
 /// A configuration log being followed.
@@ -91,7 +97,10 @@ impl ConfigLog {
                 match message {
                     Ok(SubscriptionMessage::Event(event)) => {
                         let change = match parse::<A::Change>(&event) {
-                            Ok(change) => change,
+                            Ok(change) => Logged {
+                                revision: event.revision.0,
+                                change,
+                            },
                             Err(error) => {
                                 // Refuse to guess: stop following, say so, keep what is applied.
                                 tracing::error!(stream = %self.stream, %error, "stopped following the configuration");

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use eventfold_pattern::Pattern;
 use eventfold_store::{EventStore, StoreError, StreamName};
 
-use crate::config_log::{Apply, ConfigLog};
+use crate::config_log::{Apply, ConfigLog, Logged};
 use crate::groups::Groups;
 use crate::ApiError;
 use rule::{RuleStats, RuleTask};
@@ -105,10 +105,10 @@ pub struct Buses {
 impl Apply for Buses {
     type Change = BusChange;
 
-    async fn load(&self, history: Vec<BusChange>) {
+    async fn load(&self, history: Vec<Logged<BusChange>>) {
         let mut buses = BTreeMap::new();
         let mut rules: BTreeMap<(String, String), RuleSettings> = BTreeMap::new();
-        for change in history {
+        for Logged { change, .. } in history {
             match change {
                 BusChange::BusSaved { bus, settings } => {
                     buses.insert(bus, settings);
@@ -135,7 +135,7 @@ impl Apply for Buses {
         }
     }
 
-    async fn apply(&self, change: BusChange) {
+    async fn apply(&self, Logged { change, .. }: Logged<BusChange>) {
         match change {
             BusChange::BusSaved { bus, settings } => {
                 self.directory.buses.lock().insert(bus, settings);

@@ -243,6 +243,8 @@ struct ParkedReplay {
 pub struct Actor {
     name: String,
     settings: GroupSettings,
+    /// Which group of this name this is (its checkpoints are tagged with it).
+    incarnation: u64,
     store: Arc<dyn EventStore>,
     source: Option<Subscription>,
     next_cursor: u64,
@@ -269,6 +271,7 @@ impl Actor {
     pub fn new(
         name: String,
         settings: GroupSettings,
+        incarnation: u64,
         store: Arc<dyn EventStore>,
         ready_signal: watch::Sender<u64>,
     ) -> Self {
@@ -276,6 +279,7 @@ impl Actor {
         Self {
             name,
             settings,
+            incarnation,
             store,
             source: None,
             next_cursor: checkpoint,
@@ -336,7 +340,14 @@ impl Actor {
     /// meanwhile are dropped (their callers are told the group is unavailable).
     async fn load_checkpoint(&mut self, commands: &mut mpsc::Receiver<Command>) -> bool {
         loop {
-            match storage::load_checkpoint(&*self.store, &self.name, &self.settings).await {
+            match storage::load_checkpoint(
+                &*self.store,
+                &self.name,
+                &self.settings,
+                self.incarnation,
+            )
+            .await
+            {
                 Ok(checkpoint) => {
                     self.next_cursor = checkpoint;
                     self.saved = checkpoint;
@@ -829,7 +840,8 @@ impl Actor {
         if watermark <= self.saved {
             return;
         }
-        match storage::save_checkpoint(&*self.store, &self.name, watermark).await {
+        match storage::save_checkpoint(&*self.store, &self.name, watermark, self.incarnation).await
+        {
             Ok(()) => self.saved = watermark,
             Err(error) => {
                 tracing::warn!(group = %self.name, %error, "cannot save the checkpoint; retrying")

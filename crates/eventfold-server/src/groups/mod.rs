@@ -21,7 +21,7 @@ use eventfold_store::{
     AllFrom, Direction, EventFilter, EventStore, ReadAll, StoreError, StreamName,
 };
 
-use crate::config_log::{Apply, ConfigLog};
+use crate::config_log::{Apply, ConfigLog, Logged};
 use crate::ApiError;
 use actor::{Actor, Command};
 use settings::{GroupRequest, GroupSettings, StartAt, GROUPS_MAX};
@@ -37,6 +37,9 @@ pub struct GroupHandle {
     pub name: String,
     /// Its settings.
     pub settings: GroupSettings,
+    /// The revision in `$groups` of the change that created it: a group deleted and created
+    /// again under the same name is another incarnation, whose checkpoints are its own.
+    incarnation: u64,
     commands: mpsc::Sender<Command>,
     /// Ticks when events become ready to fetch.
     pub ready: watch::Receiver<u64>,
@@ -74,12 +77,13 @@ pub struct Groups {
 impl Apply for Groups {
     type Change = GroupChange;
 
-    async fn load(&self, history: Vec<GroupChange>) {
-        let mut defined = BTreeMap::new();
-        for change in history {
+    async fn load(&self, history: Vec<Logged<GroupChange>>) {
+        let mut defined: BTreeMap<String, (GroupSettings, u64)> = BTreeMap::new();
+        for Logged { revision, change } in history {
             match change {
                 GroupChange::Saved { name, settings } => {
-                    defined.insert(name, settings);
+                    let incarnation = defined.get(&name).map_or(revision, |(_, i)| *i);
+                    defined.insert(name, (settings, incarnation));
                 }
                 GroupChange::Deleted { name } => {
                     defined.remove(&name);
@@ -87,13 +91,13 @@ impl Apply for Groups {
             }
         }
         let mut running = self.running.lock();
-        for (name, settings) in defined {
-            let handle = self.spawn(name.clone(), settings);
+        for (name, (settings, incarnation)) in defined {
+            let handle = self.spawn(name.clone(), settings, incarnation);
             running.insert(name, handle);
         }
     }
 
-    async fn apply(&self, change: GroupChange) {
+    async fn apply(&self, change: Logged<GroupChange>) {
         self.apply_change(change).await
     }
 }
@@ -116,19 +120,21 @@ impl Groups {
     }
 
     /// Starts, restarts or stops a group's task.
-    async fn apply_change(&self, change: GroupChange) {
+    async fn apply_change(&self, Logged { revision, change }: Logged<GroupChange>) {
         match change {
             GroupChange::Saved { name, settings } => {
-                let same = self
+                let running = self
                     .running
                     .lock()
                     .get(&name)
-                    .is_some_and(|running| running.settings == settings);
-                if same {
+                    .map(|running| (running.settings == settings, running.incarnation));
+                if running.is_some_and(|(same, _)| same) {
                     return;
                 }
+                // New settings for a running group keep its incarnation; otherwise it is new.
+                let incarnation = running.map_or(revision, |(_, incarnation)| incarnation);
                 self.stop(&name).await;
-                let handle = self.spawn(name.clone(), settings);
+                let handle = self.spawn(name.clone(), settings, incarnation);
                 self.running.lock().insert(name, handle);
             }
             GroupChange::Deleted { name } => self.stop(&name).await,
@@ -136,12 +142,13 @@ impl Groups {
     }
 
     /// Starts a group's task (which loads its checkpoint, retrying until the store answers).
-    fn spawn(&self, name: String, settings: GroupSettings) -> GroupHandle {
+    fn spawn(&self, name: String, settings: GroupSettings, incarnation: u64) -> GroupHandle {
         let (commands, inbox) = mpsc::channel(COMMANDS_QUEUED_MAX);
         let (ready_signal, ready) = watch::channel(0);
         let actor = Actor::new(
             name.clone(),
             settings.clone(),
+            incarnation,
             self.store.clone(),
             ready_signal,
         );
@@ -149,6 +156,7 @@ impl Groups {
         GroupHandle {
             name,
             settings,
+            incarnation,
             commands,
             ready,
         }
@@ -266,5 +274,39 @@ impl Groups {
             (Some(_), StartAt::Time(_)) => unreachable!("refused by check_start"),
         };
         Ok(cursor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventfold_store::embedded::{EmbeddedStore, Options};
+
+    /// New settings keep a group's incarnation; deleting and creating it again makes a new one,
+    /// and a restarted server derives the same from `$groups`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn incarnations_change_only_when_a_group_is_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn EventStore> =
+            Arc::new(EmbeddedStore::open(dir.path(), Options::default()).unwrap());
+        let groups = Groups::start(store.clone()).await.unwrap();
+        let incarnation = |groups: &Groups| groups.get("g").unwrap().incarnation;
+        let request = GroupRequest::default();
+        assert!(groups.save("g", &request).await.unwrap());
+        let first = incarnation(&groups);
+        let slower = GroupRequest {
+            max_attempts: Some(9),
+            ..GroupRequest::default()
+        };
+        assert!(!groups.save("g", &slower).await.unwrap());
+        assert_eq!(incarnation(&groups), first, "new settings, same group");
+        groups.delete("g").await.unwrap();
+        assert!(groups.save("g", &request).await.unwrap());
+        let second = incarnation(&groups);
+        assert!(second > first, "{second} after {first}");
+        groups.shutdown().await;
+        let restarted = Groups::start(store).await.unwrap();
+        assert_eq!(incarnation(&restarted), second);
+        restarted.shutdown().await;
     }
 }
