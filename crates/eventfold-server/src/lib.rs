@@ -7,6 +7,7 @@
 
 mod all;
 mod buses;
+mod checkpoints;
 mod config_log;
 mod dead_letters;
 mod error;

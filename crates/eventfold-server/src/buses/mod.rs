@@ -76,6 +76,8 @@ impl Directory {
 /// A running rule.
 struct RuleHandle {
     settings: RuleSettings,
+    /// The revision in `$buses` of the change that created the rule (see `checkpoints`).
+    incarnation: u64,
     stats: Arc<RuleStats>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -107,8 +109,8 @@ impl Apply for Buses {
 
     async fn load(&self, history: Vec<Logged<BusChange>>) {
         let mut buses = BTreeMap::new();
-        let mut rules: BTreeMap<(String, String), RuleSettings> = BTreeMap::new();
-        for Logged { change, .. } in history {
+        let mut rules: BTreeMap<(String, String), (RuleSettings, u64)> = BTreeMap::new();
+        for Logged { revision, change } in history {
             match change {
                 BusChange::BusSaved { bus, settings } => {
                     buses.insert(bus, settings);
@@ -122,7 +124,9 @@ impl Apply for Buses {
                     rule,
                     settings,
                 } => {
-                    rules.insert((bus, rule), settings);
+                    let key = (bus, rule);
+                    let incarnation = rules.get(&key).map_or(revision, |(_, i)| *i);
+                    rules.insert(key, (settings, incarnation));
                 }
                 BusChange::RuleDeleted { bus, rule } => {
                     rules.remove(&(bus, rule));
@@ -130,12 +134,12 @@ impl Apply for Buses {
             }
         }
         *self.directory.buses.lock() = buses;
-        for ((bus, rule), settings) in rules {
-            self.start_rule_checked(bus, rule, settings);
+        for ((bus, rule), (settings, incarnation)) in rules {
+            self.start_rule_checked(bus, rule, settings, incarnation);
         }
     }
 
-    async fn apply(&self, Logged { change, .. }: Logged<BusChange>) {
+    async fn apply(&self, Logged { revision, change }: Logged<BusChange>) {
         match change {
             BusChange::BusSaved { bus, settings } => {
                 self.directory.buses.lock().insert(bus, settings);
@@ -159,8 +163,14 @@ impl Apply for Buses {
                 rule,
                 settings,
             } => {
+                // New settings for a running rule keep its incarnation; otherwise it is new.
+                let incarnation = self
+                    .rules
+                    .lock()
+                    .get(&(bus.clone(), rule.clone()))
+                    .map_or(revision, |running| running.incarnation);
                 self.stop_rule(&bus, &rule).await;
-                self.start_rule_checked(bus, rule, settings);
+                self.start_rule_checked(bus, rule, settings, incarnation);
             }
             BusChange::RuleDeleted { bus, rule } => self.stop_rule(&bus, &rule).await,
         }
@@ -198,22 +208,36 @@ impl Buses {
     }
 
     /// Starts a stored rule, unless its pattern no longer parses (said loudly).
-    fn start_rule_checked(&self, bus: String, rule: String, settings: RuleSettings) {
+    fn start_rule_checked(
+        &self,
+        bus: String,
+        rule: String,
+        settings: RuleSettings,
+        incarnation: u64,
+    ) {
         match Pattern::parse(&settings.pattern) {
-            Ok(pattern) => self.start_rule(bus, rule, settings, pattern),
+            Ok(pattern) => self.start_rule(bus, rule, settings, pattern, incarnation),
             Err(error) => {
                 tracing::error!(%bus, %rule, %error, "a stored rule's pattern does not parse; the rule is not started")
             }
         }
     }
 
-    fn start_rule(&self, bus: String, rule: String, settings: RuleSettings, pattern: Pattern) {
+    fn start_rule(
+        &self,
+        bus: String,
+        rule: String,
+        settings: RuleSettings,
+        pattern: Pattern,
+        incarnation: u64,
+    ) {
         let stats = Arc::new(RuleStats::default());
         let (stop, stopped) = watch::channel(false);
         let task = RuleTask {
             bus: bus.clone(),
             rule: rule.clone(),
             settings: settings.clone(),
+            incarnation,
             pattern,
             store: self.store.clone(),
             directory: self.directory.clone(),
@@ -223,6 +247,7 @@ impl Buses {
         let task = tokio::spawn(task.run(stopped));
         let handle = RuleHandle {
             settings,
+            incarnation,
             stats,
             stop,
             task,
@@ -389,4 +414,64 @@ async fn forget_checkpoint(
     rule: &str,
 ) -> Result<(), StoreError> {
     crate::config_log::forget_streams(store, &[rule::checkpoint_stream(bus, rule)]).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::settings::Target;
+    use super::*;
+    use eventfold_store::embedded::{EmbeddedStore, Options};
+
+    fn rule_request(description: &str) -> RuleRequest {
+        RuleRequest {
+            pattern: serde_json::json!({"type": ["Paid"]}),
+            targets: vec![Target::Stream(StreamName::new("paid-1").unwrap())],
+            enabled: None,
+            description: Some(description.into()),
+        }
+    }
+
+    /// New settings keep a rule's incarnation; deleting and creating it again makes a new one,
+    /// and a restarted server derives the same from `$buses`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rule_incarnations_change_only_when_a_rule_is_created_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn EventStore> =
+            Arc::new(EmbeddedStore::open(dir.path(), Options::default()).unwrap());
+        let start = |store: &Arc<dyn EventStore>| {
+            let store = store.clone();
+            async move {
+                let groups = Groups::start(store.clone()).await.unwrap();
+                (Buses::start(store, groups.clone()).await.unwrap(), groups)
+            }
+        };
+        let incarnation = |buses: &Buses| {
+            buses.rules.lock()[&("orders".to_owned(), "paid".to_owned())].incarnation
+        };
+        let (buses, groups) = start(&store).await;
+        buses.save("orders", BusSettings::default()).await.unwrap();
+        assert!(buses
+            .save_rule("orders", "paid", rule_request("a"))
+            .await
+            .unwrap());
+        let first = incarnation(&buses);
+        assert!(!buses
+            .save_rule("orders", "paid", rule_request("b"))
+            .await
+            .unwrap());
+        assert_eq!(incarnation(&buses), first, "new settings, same rule");
+        buses.delete_rule("orders", "paid").await.unwrap();
+        assert!(buses
+            .save_rule("orders", "paid", rule_request("a"))
+            .await
+            .unwrap());
+        let second = incarnation(&buses);
+        assert!(second > first, "{second} after {first}");
+        buses.shutdown().await;
+        groups.shutdown().await;
+        let (buses, groups) = start(&store).await;
+        assert_eq!(incarnation(&buses), second);
+        buses.shutdown().await;
+        groups.shutdown().await;
+    }
 }

@@ -10,18 +10,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use eventfold_pattern::Pattern;
 use eventfold_store::{
-    Direction, EventStore, ExpectedRevision, NewEvent, ReadStream, RecordedEvent, Revision,
-    StoreError, StreamFrom, StreamName, SubscriptionMessage,
+    EventStore, ExpectedRevision, NewEvent, RecordedEvent, Revision, StoreError, StreamFrom,
+    StreamName, SubscriptionMessage,
 };
 
 use super::events::{self, Envelope, Hop, HOPS_MAX};
 use super::settings::{RuleSettings, Target, Webhook};
 use super::Directory;
+use crate::checkpoints;
 
 /// How often the checkpoint is saved (when it moved).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
@@ -62,11 +62,6 @@ impl RuleStats {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Checkpoint {
-    next: u64,
-}
-
 /// What became of one delivery.
 enum Outcome {
     Delivered,
@@ -84,6 +79,8 @@ pub struct RuleTask {
     pub rule: String,
     /// Its settings.
     pub settings: RuleSettings,
+    /// Which rule of this name this is (its checkpoints are tagged with it).
+    pub incarnation: u64,
     /// Its compiled pattern.
     pub pattern: Pattern,
     /// The store.
@@ -171,41 +168,18 @@ impl RuleTask {
     }
 
     async fn load_checkpoint(&self) -> Result<u64, StoreError> {
-        let request = ReadStream {
-            from: StreamFrom::End,
-            direction: Direction::Backward,
-            limit: 1,
-        };
-        match self
-            .store
-            .read_stream(&checkpoint_stream(&self.bus, &self.rule), request)
-            .await
-        {
-            Ok(events) => match events.first() {
-                Some(event) => serde_json::from_slice::<Checkpoint>(&event.data)
-                    .map(|checkpoint| checkpoint.next)
-                    .map_err(|error| {
-                        crate::dead_letters::corrupt(event, &format!("not a checkpoint: {error}"))
-                    }),
-                None => Ok(self.settings.start),
-            },
-            Err(StoreError::StreamNotFound(_)) => Ok(self.settings.start),
-            Err(error) => Err(error),
-        }
+        let stream = checkpoint_stream(&self.bus, &self.rule);
+        let saved = checkpoints::load(&*self.store, &stream, "next", self.incarnation).await?;
+        Ok(saved.unwrap_or(self.settings.start))
     }
 
     async fn save_checkpoint(&self, next: u64, saved: &mut u64) {
         if next <= *saved {
             return;
         }
-        let event = NewEvent::json("Checkpoint", &Checkpoint { next });
         let stream = checkpoint_stream(&self.bus, &self.rule);
-        match self
-            .store
-            .append(&stream, ExpectedRevision::Any, vec![event])
-            .await
-        {
-            Ok(_) => *saved = next,
+        match checkpoints::save(&*self.store, &stream, "next", next, self.incarnation).await {
+            Ok(()) => *saved = next,
             Err(error) => {
                 tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "cannot save the rule's checkpoint")
             }

@@ -11,11 +11,11 @@
 use serde::{Deserialize, Serialize};
 
 use eventfold_store::{
-    Direction, EventStore, ExpectedRevision, NewEvent, ReadStream, RecordedEvent, StoreError,
-    StreamFrom, StreamName,
+    Direction, EventStore, ReadStream, RecordedEvent, StoreError, StreamFrom, StreamName,
 };
 
 use super::settings::GroupSettings;
+use crate::checkpoints;
 
 /// The stream of group definitions.
 pub const GROUPS_STREAM: &str = "$groups";
@@ -48,17 +48,6 @@ pub fn parked_stream(group: &str) -> StreamName {
     StreamName::new(&format!("$group-{group}-parked")).expect("group names are checked")
 }
 
-#[derive(Serialize, Deserialize)]
-struct Checkpoint {
-    cursor: u64,
-    /// Absent in checkpoints written before incarnations existed: taken as this group's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    incarnation: Option<u64>,
-}
-
-/// How many checkpoints stay visible (the last few; see [`limit_checkpoints`]).
-const CHECKPOINTS_KEPT: usize = 4;
-
 /// The cursor to resume from: the last checkpoint of this incarnation, or the group's start.
 pub async fn load_checkpoint(
     store: &dyn EventStore,
@@ -66,30 +55,8 @@ pub async fn load_checkpoint(
     settings: &GroupSettings,
     incarnation: u64,
 ) -> Result<u64, StoreError> {
-    let last = store
-        .read_stream(
-            &checkpoint_stream(group),
-            ReadStream {
-                from: StreamFrom::End,
-                direction: Direction::Backward,
-                limit: CHECKPOINTS_KEPT,
-            },
-        )
-        .await;
-    let events = match last {
-        Ok(events) => events,
-        Err(StoreError::StreamNotFound(_)) => return Ok(settings.start),
-        Err(error) => return Err(error),
-    };
-    for event in &events {
-        let checkpoint = serde_json::from_slice::<Checkpoint>(&event.data).map_err(|error| {
-            crate::dead_letters::corrupt(event, &format!("not a checkpoint: {error}"))
-        })?;
-        if checkpoint.incarnation.is_none_or(|i| i == incarnation) {
-            return Ok(checkpoint.cursor);
-        }
-    }
-    Ok(settings.start)
+    let saved = checkpoints::load(store, &checkpoint_stream(group), "cursor", incarnation).await?;
+    Ok(saved.unwrap_or(settings.start))
 }
 
 /// Records that every event before `cursor` is finished, for this incarnation of the group.
@@ -99,26 +66,21 @@ pub async fn save_checkpoint(
     cursor: u64,
     incarnation: u64,
 ) -> Result<(), StoreError> {
-    let checkpoint = Checkpoint {
+    checkpoints::save(
+        store,
+        &checkpoint_stream(group),
+        "cursor",
         cursor,
-        incarnation: Some(incarnation),
-    };
-    let event = NewEvent::json("Checkpoint", &checkpoint);
-    store
-        .append(
-            &checkpoint_stream(group),
-            ExpectedRevision::Any,
-            vec![event],
-        )
-        .await
-        .map(drop)
+        incarnation,
+    )
+    .await
 }
 
 /// Keeps only the last few checkpoints visible (set when a group is created).
 pub async fn limit_checkpoints(store: &dyn EventStore, group: &str) -> Result<(), StoreError> {
     let stream = checkpoint_stream(group);
     let mut metadata = store.stream_metadata(&stream).await?;
-    metadata.max_count = Some(CHECKPOINTS_KEPT as u64);
+    metadata.max_count = Some(checkpoints::CHECKPOINTS_KEPT as u64);
     store.set_stream_metadata(&stream, metadata).await
 }
 
@@ -157,43 +119,4 @@ pub async fn drop_parked_before(
 pub async fn forget(store: &dyn EventStore, group: &str) -> Result<(), StoreError> {
     let streams = [checkpoint_stream(group), parked_stream(group)];
     crate::config_log::forget_streams(store, &streams).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::groups::settings::GroupRequest;
-    use eventfold_store::embedded::{EmbeddedStore, Options};
-
-    /// A node still stopping the group's earlier incarnation writes its cursor after the new
-    /// group began: the new group does not resume from it.
-    #[tokio::test]
-    async fn a_checkpoint_of_an_earlier_incarnation_is_not_resumed_from() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
-        let settings = GroupRequest::default().settings(3).unwrap();
-        assert_eq!(load_checkpoint(&store, "g", &settings, 7).await.unwrap(), 3);
-        limit_checkpoints(&store, "g").await.unwrap();
-        save_checkpoint(&store, "g", 40, 7).await.unwrap();
-        save_checkpoint(&store, "g", 90, 2).await.unwrap();
-        assert_eq!(
-            load_checkpoint(&store, "g", &settings, 7).await.unwrap(),
-            40
-        );
-        assert_eq!(
-            load_checkpoint(&store, "g", &settings, 2).await.unwrap(),
-            90
-        );
-        assert_eq!(load_checkpoint(&store, "g", &settings, 9).await.unwrap(), 3);
-        // A checkpoint written before incarnations existed belongs to whichever group loads it.
-        let legacy = NewEvent::new("Checkpoint", r#"{"cursor": 55}"#);
-        store
-            .append(&checkpoint_stream("g"), ExpectedRevision::Any, vec![legacy])
-            .await
-            .unwrap();
-        assert_eq!(
-            load_checkpoint(&store, "g", &settings, 9).await.unwrap(),
-            55
-        );
-    }
 }

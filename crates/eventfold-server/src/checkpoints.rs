@@ -1,0 +1,107 @@
+//! Checkpoints of the server's own tasks (consumer groups, bus rules): a position saved as an
+//! event of a stream of the store, `{"<field>": n, "incarnation": r}`, where `r` is the revision
+//! of the configuration log (`$groups`, `$buses`) that created the task. A group or rule deleted
+//! and created again under the same name is another incarnation: it never resumes from a
+//! position its predecessor saved — say, the last save of a node that was still stopping it.
+
+use eventfold_store::{
+    Direction, EventStore, ExpectedRevision, NewEvent, ReadStream, StoreError, StreamFrom,
+    StreamName,
+};
+
+/// How many of the last checkpoints a load looks through for its incarnation's (groups keep
+/// this many visible).
+pub const CHECKPOINTS_KEPT: usize = 4;
+
+/// The last position saved under `field` in `stream` by `incarnation` (a checkpoint from before
+/// incarnations were recorded counts as any incarnation's); `None` when there is none.
+pub async fn load(
+    store: &dyn EventStore,
+    stream: &StreamName,
+    field: &str,
+    incarnation: u64,
+) -> Result<Option<u64>, StoreError> {
+    let request = ReadStream {
+        from: StreamFrom::End,
+        direction: Direction::Backward,
+        limit: CHECKPOINTS_KEPT,
+    };
+    let events = match store.read_stream(stream, request).await {
+        Ok(events) => events,
+        Err(StoreError::StreamNotFound(_)) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    for event in &events {
+        let not_a_checkpoint =
+            |why: &str| crate::dead_letters::corrupt(event, &format!("not a checkpoint: {why}"));
+        let saved: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&event.data)
+            .map_err(|error| not_a_checkpoint(&error.to_string()))?;
+        let position = saved
+            .get(field)
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| not_a_checkpoint(&format!("no `{field}`")))?;
+        let saved_by = match saved.get("incarnation") {
+            None => None,
+            Some(value) => Some(
+                value
+                    .as_u64()
+                    .ok_or_else(|| not_a_checkpoint("`incarnation` is not a number"))?,
+            ),
+        };
+        if saved_by.is_none_or(|saved_by| saved_by == incarnation) {
+            return Ok(Some(position));
+        }
+    }
+    Ok(None)
+}
+
+/// Saves `position` under `field` in `stream`, for `incarnation`.
+pub async fn save(
+    store: &dyn EventStore,
+    stream: &StreamName,
+    field: &str,
+    position: u64,
+    incarnation: u64,
+) -> Result<(), StoreError> {
+    let checkpoint = serde_json::json!({ field: position, "incarnation": incarnation });
+    let event = NewEvent::json("Checkpoint", &checkpoint);
+    store
+        .append(stream, ExpectedRevision::Any, vec![event])
+        .await
+        .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventfold_store::embedded::{EmbeddedStore, Options};
+
+    /// A node still stopping a task's earlier incarnation saves its position after the new one
+    /// began: the new one does not resume from it.
+    #[tokio::test]
+    async fn a_checkpoint_of_an_earlier_incarnation_is_not_resumed_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
+        let stream = StreamName::new("$group-g-checkpoint").unwrap();
+        assert_eq!(load(&store, &stream, "cursor", 7).await.unwrap(), None);
+        save(&store, &stream, "cursor", 40, 7).await.unwrap();
+        save(&store, &stream, "cursor", 90, 2).await.unwrap();
+        assert_eq!(load(&store, &stream, "cursor", 7).await.unwrap(), Some(40));
+        assert_eq!(load(&store, &stream, "cursor", 2).await.unwrap(), Some(90));
+        assert_eq!(load(&store, &stream, "cursor", 9).await.unwrap(), None);
+        // A checkpoint written before incarnations existed belongs to whichever task loads it.
+        let legacy = NewEvent::new("Checkpoint", r#"{"cursor": 55}"#);
+        store
+            .append(&stream, ExpectedRevision::Any, vec![legacy])
+            .await
+            .unwrap();
+        assert_eq!(load(&store, &stream, "cursor", 9).await.unwrap(), Some(55));
+        // Anything else is damage, said so.
+        let damaged = NewEvent::new("Checkpoint", r#"{"next": 1}"#);
+        store
+            .append(&stream, ExpectedRevision::Any, vec![damaged])
+            .await
+            .unwrap();
+        assert!(load(&store, &stream, "cursor", 9).await.is_err());
+    }
+}
