@@ -40,14 +40,14 @@ pub async fn load(
             .get(field)
             .and_then(serde_json::Value::as_u64)
             .ok_or_else(|| not_a_checkpoint(&format!("no `{field}`")))?;
-        let saved_by = match saved.get("incarnation") {
-            None => None,
-            Some(value) => Some(
+        let saved_by = saved
+            .get("incarnation")
+            .map(|value| {
                 value
                     .as_u64()
-                    .ok_or_else(|| not_a_checkpoint("`incarnation` is not a number"))?,
-            ),
-        };
+                    .ok_or_else(|| not_a_checkpoint("`incarnation` is not a number"))
+            })
+            .transpose()?;
         if saved_by.is_none_or(|saved_by| saved_by == incarnation) {
             return Ok(Some(position));
         }
