@@ -19,7 +19,7 @@ pub use limits::Limits;
 pub use metadata::StreamMetadata;
 pub use position::{AppendResult, ExpectedRevision, Position, Revision};
 pub use read::{AllFrom, AllSlice, Direction, EventFilter, ReadAll, ReadStream, StreamFrom};
-pub use stream_name::StreamName;
+pub use stream_name::{StreamName, STREAM_NAME_BYTES_MAX};
 
 /// A point in time as the store records it (UTC).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

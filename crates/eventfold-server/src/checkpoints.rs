@@ -82,7 +82,7 @@ mod tests {
     async fn a_checkpoint_of_an_earlier_incarnation_is_not_resumed_from() {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path(), Options::default()).unwrap();
-        let stream = StreamName::new("$group-g-checkpoint").unwrap();
+        let stream = StreamName::new("$group:g:checkpoint").unwrap();
         assert_eq!(load(&store, &stream, "cursor", 7).await.unwrap(), None);
         save(&store, &stream, "cursor", 40, 7).await.unwrap();
         save(&store, &stream, "cursor", 90, 2).await.unwrap();

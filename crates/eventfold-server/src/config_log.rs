@@ -55,12 +55,12 @@ impl ConfigLog {
     /// Applies the whole log to `target`, then keeps following it.
     pub async fn start<A: Apply>(
         store: Arc<dyn EventStore>,
-        stream: &str,
+        stream: StreamName,
         target: Arc<A>,
     ) -> Result<Arc<Self>, StoreError> {
         let log = Arc::new(Self {
             store,
-            stream: StreamName::new(stream)?,
+            stream,
             applied: watch::channel(0).0,
             changing: tokio::sync::Mutex::new(()),
             follower: Mutex::new(None),

@@ -26,6 +26,11 @@ impl ApiError {
         }
     }
 
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A request that is malformed or out of range, naming what is wrong.
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)

@@ -6,6 +6,7 @@
 //! (see [`ApiError`]).
 
 mod all;
+mod backoff;
 mod buses;
 mod checkpoints;
 mod config_log;
@@ -14,7 +15,8 @@ mod error;
 mod groups;
 mod json_body;
 mod metrics;
-mod names;
+mod migrate_names;
+mod reserved;
 mod snapshots;
 mod streams;
 mod subscribe;
@@ -231,6 +233,9 @@ impl Services {
         let failed = |what: &str, error: eventfold_store::StoreError| {
             std::io::Error::other(format!("starting {what}: {error}"))
         };
+        migrate_names::migrate(&*store)
+            .await
+            .map_err(|error| failed("moving streams to the reserved names", error))?;
         let groups = groups::Groups::start(store.clone())
             .await
             .map_err(|error| failed("consumer groups", error))?;
@@ -274,17 +279,17 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
             .ask(|reply| groups::actor::Command::Status { reply })
             .await
         {
-            groups.push((group.name, status));
+            groups.push((group.name.to_string(), status));
         }
     }
     metrics::render_groups(&mut body, &groups);
     let mut rules = Vec::new();
     for ((bus, rule), stats) in state.buses.stats() {
-        let stream = buses::events::bus_stream(&bus);
+        let stream = reserved::Reserved::BusArchive(&bus).stream();
         let Ok(end) = streams::next_revision(&*state.store, &stream).await else {
             continue;
         };
-        rules.push((bus, rule, end, stats));
+        rules.push((bus.to_string(), rule.to_string(), end, stats));
     }
     metrics::render_rules(&mut body, &rules);
     let content_type = [(

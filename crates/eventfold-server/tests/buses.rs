@@ -157,7 +157,7 @@ async fn policies_refuse_sources_and_types_and_nothing_is_stored() {
     );
     let (_, described) = get(&server, "/buses/orders").await;
     assert_eq!(described["events_put"], 2, "refused puts stored nothing");
-    let archive = stream_events(&server, "$bus-orders").await;
+    let archive = stream_events(&server, "$bus:orders:archive").await;
     assert_eq!(archive[1]["metadata"]["source"], "billing.eu");
     assert_eq!(archive[1]["metadata"]["metadata"]["trace"], "t1");
 
@@ -281,7 +281,7 @@ async fn rules_deliver_matches_to_streams_buses_and_groups_in_order() {
     let (status, error) = put(
         &server,
         "/buses/shop/rules/bad",
-        json!({"pattern": {}, "targets": [{"stream": "$bus-shop"}]}),
+        json!({"pattern": {}, "targets": [{"stream": "$bus:shop:archive"}]}),
     )
     .await;
     assert_eq!(
@@ -422,7 +422,7 @@ async fn archived_events_are_replayed_marked_as_replays() {
         .map(|b| b["data"]["n"].as_u64().unwrap())
         .collect();
     assert_eq!(numbers, [0, 1, 2, 3, 4]);
-    let (_, metadata) = get(&server, "/streams/$bus-archive/metadata").await;
+    let (_, metadata) = get(&server, "/streams/$bus:archive:archive/metadata").await;
     assert_eq!(metadata["max_age_secs"], 30 * 86_400);
 
     for (body, code) in [

@@ -537,7 +537,7 @@ async fn a_group_on_all_does_not_get_the_servers_own_streams() {
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let (status, error) = post(
         &server,
-        "/streams/$group-everything-parked",
+        "/streams/$group:everything:parked",
         json!({"events": [{"type": "X", "data": {}}]}),
     )
     .await;
@@ -553,7 +553,7 @@ async fn a_group_on_all_does_not_get_the_servers_own_streams() {
     put(
         &server,
         "/groups/parked-watch",
-        json!({"start": "start", "filter": {"prefix": "$group-everything-parked"}}),
+        json!({"start": "start", "filter": {"prefix": "$group:everything:parked"}}),
     )
     .await;
     let parked = fetch(&server, "parked-watch", json!({"wait_ms": 2000})).await;

@@ -200,7 +200,10 @@ async fn malformed_requests_get_a_json_error_and_change_nothing() {
         ),
         ("/buses/nobody/events", bus_event("s").to_string()),
         ("/streams/$groups", json!({"events": [event]}).to_string()),
-        ("/streams/$bus-b", json!({"events": [event]}).to_string()),
+        (
+            "/streams/$bus:b:archive",
+            json!({"events": [event]}).to_string(),
+        ),
     ];
     for (path, body) in bodies {
         let response = client()

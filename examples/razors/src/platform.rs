@@ -118,7 +118,7 @@ impl Platform {
 
     /// Every event the service ever published, oldest first (its state's history).
     async fn history(&self) -> anyhow::Result<Vec<Incoming>> {
-        let stream = StreamName::new(&format!("$bus-{}", self.service.name()))?;
+        let stream = StreamName::new(&format!("$bus:{}:archive", self.service.name()))?;
         let mut events = Vec::new();
         let mut from = StreamFrom::Start;
         loop {

@@ -1,4 +1,4 @@
-//! Bus events: how an event put on a bus is stored in the bus's stream (`$bus-<name>`), and the
+//! Bus events: how an event put on a bus is stored in the bus's archive (`$bus:<name>:archive`), and the
 //! JSON document rules match and webhooks receive.
 //!
 //! A stored bus event keeps its type and data; its metadata is an envelope:
@@ -10,18 +10,13 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use eventfold_store::{NewEvent, RecordedEvent, StreamName, Timestamp, CONTENT_TYPE_JSON};
+use eventfold_store::{NewEvent, RecordedEvent, Timestamp, CONTENT_TYPE_JSON};
 
 use super::settings::{check_text, Policy};
 use crate::ApiError;
 
 /// How many rules an event may pass through (bus to bus) before it is taken for a loop.
 pub const HOPS_MAX: usize = 8;
-
-/// The stream holding a bus's events (its archive).
-pub fn bus_stream(bus: &str) -> StreamName {
-    StreamName::new(&format!("$bus-{bus}")).expect("bus names are checked")
-}
 
 /// A replayed event's mark.
 #[derive(Clone, Debug, Serialize, Deserialize)]

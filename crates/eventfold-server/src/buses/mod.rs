@@ -2,7 +2,7 @@
 //! what), rules (an event pattern and targets: another bus, a stream, a consumer group's
 //! stream, a webhook), an archive (the bus's own stream) and replays of it.
 //!
-//! An event put on a bus is stored in `$bus-<name>` before it is acknowledged; rules read it
+//! An event put on a bus is stored in its archive, `$bus:<name>:archive`, before it is acknowledged; rules read it
 //! from there (see [`rule`]), so what leaves a bus always comes from committed history.
 //! Definitions live in `$buses`, a [`ConfigLog`] every node follows.
 
@@ -24,34 +24,32 @@ use eventfold_store::{EventStore, StoreError, StreamName};
 
 use crate::config_log::{Apply, ConfigLog, Logged};
 use crate::groups::Groups;
+use crate::reserved::{Name, Reserved};
 use crate::ApiError;
 use rule::{RuleStats, RuleTask};
 use settings::{BusSettings, RuleRequest, RuleSettings, BUSES_MAX, RULES_MAX};
-
-/// The stream of bus and rule definitions.
-pub const BUSES_STREAM: &str = "$buses";
 
 /// An event of `$buses`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum BusChange {
     /// A bus was created or its settings replaced.
-    BusSaved { bus: String, settings: BusSettings },
+    BusSaved { bus: Name, settings: BusSettings },
     /// A bus and its rules were deleted (its archive stays).
-    BusDeleted { bus: String },
+    BusDeleted { bus: Name },
     /// A rule was created or replaced.
     RuleSaved {
-        bus: String,
-        rule: String,
+        bus: Name,
+        rule: Name,
         settings: RuleSettings,
     },
     /// A rule was deleted.
-    RuleDeleted { bus: String, rule: String },
+    RuleDeleted { bus: Name, rule: Name },
 }
 
 /// What rules resolve their targets against: the buses' settings and the consumer groups.
 pub struct Directory {
-    buses: Mutex<BTreeMap<String, BusSettings>>,
+    buses: Mutex<BTreeMap<Name, BusSettings>>,
     groups: Arc<Groups>,
 }
 
@@ -68,7 +66,7 @@ impl Directory {
             .get(name)
             .map_err(|_| "no such consumer group".to_owned())?;
         group.settings.stream.clone().ok_or_else(|| {
-            "the group follows $all, not a stream (a prefix filter `$bus-<name>` gives it a bus's events)".to_owned()
+            "the group follows $all, not a stream (a prefix filter `$bus:<name>:archive` gives it a bus's events)".to_owned()
         })
     }
 }
@@ -87,7 +85,7 @@ struct RuleHandle {
 #[derive(Serialize)]
 pub struct RuleView {
     /// The rule's name.
-    pub name: String,
+    pub name: Name,
     /// Its settings.
     #[serde(flatten)]
     pub settings: RuleSettings,
@@ -97,7 +95,7 @@ pub struct RuleView {
 pub struct Buses {
     store: Arc<dyn EventStore>,
     directory: Arc<Directory>,
-    rules: Mutex<BTreeMap<(String, String), RuleHandle>>,
+    rules: Mutex<BTreeMap<(Name, Name), RuleHandle>>,
     http: reqwest::Client,
     log: std::sync::OnceLock<Arc<ConfigLog>>,
     replays: replay::Replays,
@@ -109,7 +107,7 @@ impl Apply for Buses {
 
     async fn load(&self, history: Vec<Logged<BusChange>>) {
         let mut buses = BTreeMap::new();
-        let mut rules: BTreeMap<(String, String), (RuleSettings, u64)> = BTreeMap::new();
+        let mut rules: BTreeMap<(Name, Name), (RuleSettings, u64)> = BTreeMap::new();
         for Logged { revision, change } in history {
             match change {
                 BusChange::BusSaved { bus, settings } => {
@@ -145,7 +143,7 @@ impl Apply for Buses {
                 self.directory.buses.lock().insert(bus, settings);
             }
             BusChange::BusDeleted { bus } => {
-                let names: Vec<(String, String)> = self
+                let names: Vec<(Name, Name)> = self
                     .rules
                     .lock()
                     .keys()
@@ -198,7 +196,7 @@ impl Buses {
             log: std::sync::OnceLock::new(),
             replays: replay::Replays::default(),
         });
-        let log = ConfigLog::start(store, BUSES_STREAM, buses.clone()).await?;
+        let log = ConfigLog::start(store, Reserved::Buses.stream(), buses.clone()).await?;
         let _ = buses.log.set(log);
         Ok(buses)
     }
@@ -208,13 +206,7 @@ impl Buses {
     }
 
     /// Starts a stored rule, unless its pattern no longer parses (said loudly).
-    fn start_rule_checked(
-        &self,
-        bus: String,
-        rule: String,
-        settings: RuleSettings,
-        incarnation: u64,
-    ) {
+    fn start_rule_checked(&self, bus: Name, rule: Name, settings: RuleSettings, incarnation: u64) {
         match Pattern::parse(&settings.pattern) {
             Ok(pattern) => self.start_rule(bus, rule, settings, pattern, incarnation),
             Err(error) => {
@@ -225,8 +217,8 @@ impl Buses {
 
     fn start_rule(
         &self,
-        bus: String,
-        rule: String,
+        bus: Name,
+        rule: Name,
         settings: RuleSettings,
         pattern: Pattern,
         incarnation: u64,
@@ -255,8 +247,8 @@ impl Buses {
         self.rules.lock().insert((bus, rule), handle);
     }
 
-    async fn stop_rule(&self, bus: &str, rule: &str) {
-        let handle = self.rules.lock().remove(&(bus.to_owned(), rule.to_owned()));
+    async fn stop_rule(&self, bus: &Name, rule: &Name) {
+        let handle = self.rules.lock().remove(&(bus.clone(), rule.clone()));
         if let Some(handle) = handle {
             let _ = handle.stop.send(true);
             let _ = handle.task.await;
@@ -267,7 +259,7 @@ impl Buses {
     pub async fn shutdown(&self) {
         self.log().stop().await;
         self.replays.stop_all().await;
-        let keys: Vec<(String, String)> = self.rules.lock().keys().cloned().collect();
+        let keys: Vec<(Name, Name)> = self.rules.lock().keys().cloned().collect();
         for (bus, rule) in keys {
             self.stop_rule(&bus, &rule).await;
         }
@@ -281,13 +273,13 @@ impl Buses {
     }
 
     /// Every bus, by name.
-    pub fn list(&self) -> Vec<(String, BusSettings)> {
+    pub fn list(&self) -> Vec<(Name, BusSettings)> {
         let buses = self.directory.buses.lock();
         buses.iter().map(|(n, s)| (n.clone(), s.clone())).collect()
     }
 
     /// The rules of `bus`, by name.
-    pub fn rules_of(&self, bus: &str) -> Vec<RuleView> {
+    pub fn rules_of(&self, bus: &Name) -> Vec<RuleView> {
         let rules = self.rules.lock();
         rules
             .iter()
@@ -300,7 +292,7 @@ impl Buses {
     }
 
     /// Every rule's counters, by (bus, rule).
-    pub fn stats(&self) -> Vec<((String, String), Arc<RuleStats>)> {
+    pub fn stats(&self) -> Vec<((Name, Name), Arc<RuleStats>)> {
         let rules = self.rules.lock();
         rules
             .iter()
@@ -309,18 +301,21 @@ impl Buses {
     }
 
     /// A rule's settings and counters.
-    pub fn rule(&self, bus: &str, rule: &str) -> Result<(RuleSettings, Arc<RuleStats>), ApiError> {
+    pub fn rule(
+        &self,
+        bus: &Name,
+        rule: &Name,
+    ) -> Result<(RuleSettings, Arc<RuleStats>), ApiError> {
         self.bus(bus)?;
         let rules = self.rules.lock();
         let handle = rules
-            .get(&(bus.to_owned(), rule.to_owned()))
+            .get(&(bus.clone(), rule.clone()))
             .ok_or_else(|| ApiError::rule_not_found(bus, rule))?;
         Ok((handle.settings.clone(), handle.stats.clone()))
     }
 
     /// Creates the bus or replaces its settings; true when created.
-    pub async fn save(&self, bus: &str, settings: BusSettings) -> Result<bool, ApiError> {
-        crate::names::check_name("bus", bus)?;
+    pub async fn save(&self, bus: &Name, settings: BusSettings) -> Result<bool, ApiError> {
         settings.validate()?;
         let _changing = self.log().lock().await;
         let existing = self.directory.bus(bus);
@@ -332,25 +327,23 @@ impl Buses {
                 "this server already has {BUSES_MAX} buses"
             )));
         }
-        let stream = events::bus_stream(bus);
+        let stream = Reserved::BusArchive(bus).stream();
         let mut metadata = self.store.stream_metadata(&stream).await?;
         metadata.max_age_secs = settings.archive_days.map(|days| days * 86_400);
         self.store.set_stream_metadata(&stream, metadata).await?;
         let change = BusChange::BusSaved {
-            bus: bus.to_owned(),
+            bus: bus.clone(),
             settings,
         };
         self.log().record("BusSaved", &change).await?;
         Ok(existing.is_none())
     }
 
-    /// Deletes the bus and its rules; its archived events stay in `$bus-<name>`.
-    pub async fn delete(&self, bus: &str) -> Result<(), ApiError> {
+    /// Deletes the bus and its rules; its archived events stay in `$bus:<name>:archive`.
+    pub async fn delete(&self, bus: &Name) -> Result<(), ApiError> {
         let _changing = self.log().lock().await;
         self.bus(bus)?;
-        let change = BusChange::BusDeleted {
-            bus: bus.to_owned(),
-        };
+        let change = BusChange::BusDeleted { bus: bus.clone() };
         self.log().record("BusDeleted", &change).await
     }
 
@@ -358,17 +351,16 @@ impl Buses {
     /// put on the bus from now on.
     pub async fn save_rule(
         &self,
-        bus: &str,
-        rule: &str,
+        bus: &Name,
+        rule: &Name,
         request: RuleRequest,
     ) -> Result<bool, ApiError> {
-        crate::names::check_name("rule", rule)?;
         let _changing = self.log().lock().await;
         self.bus(bus)?;
         let existing = self
             .rules
             .lock()
-            .get(&(bus.to_owned(), rule.to_owned()))
+            .get(&(bus.clone(), rule.clone()))
             .map(|handle| handle.settings.start);
         let start = match existing {
             Some(start) => start,
@@ -378,7 +370,8 @@ impl Buses {
                         "bus {bus} already has {RULES_MAX} rules"
                     )));
                 }
-                crate::streams::next_revision(&*self.store, &events::bus_stream(bus)).await?
+                let archive = Reserved::BusArchive(bus).stream();
+                crate::streams::next_revision(&*self.store, &archive).await?
             }
         };
         let (settings, _) = request.settings(start)?;
@@ -386,8 +379,8 @@ impl Buses {
             forget_checkpoint(&*self.store, bus, rule).await?;
         }
         let change = BusChange::RuleSaved {
-            bus: bus.to_owned(),
-            rule: rule.to_owned(),
+            bus: bus.clone(),
+            rule: rule.clone(),
             settings,
         };
         self.log().record("RuleSaved", &change).await?;
@@ -395,12 +388,12 @@ impl Buses {
     }
 
     /// Deletes the rule (its dead letters stay).
-    pub async fn delete_rule(&self, bus: &str, rule: &str) -> Result<(), ApiError> {
+    pub async fn delete_rule(&self, bus: &Name, rule: &Name) -> Result<(), ApiError> {
         let _changing = self.log().lock().await;
         self.rule(bus, rule)?;
         let change = BusChange::RuleDeleted {
-            bus: bus.to_owned(),
-            rule: rule.to_owned(),
+            bus: bus.clone(),
+            rule: rule.clone(),
         };
         self.log().record("RuleDeleted", &change).await?;
         forget_checkpoint(&*self.store, bus, rule).await?;
@@ -410,10 +403,11 @@ impl Buses {
 
 async fn forget_checkpoint(
     store: &dyn EventStore,
-    bus: &str,
-    rule: &str,
+    bus: &Name,
+    rule: &Name,
 ) -> Result<(), StoreError> {
-    crate::config_log::forget_streams(store, &[rule::checkpoint_stream(bus, rule)]).await
+    let checkpoints = Reserved::RuleCheckpoint(bus, rule).stream();
+    crate::config_log::forget_streams(store, &[checkpoints]).await
 }
 
 #[cfg(test)]
@@ -421,6 +415,10 @@ mod tests {
     use super::settings::Target;
     use super::*;
     use eventfold_store::embedded::{EmbeddedStore, Options};
+
+    fn name(text: &str) -> Name {
+        Name::parse("test", text).unwrap()
+    }
 
     fn rule_request(description: &str) -> RuleRequest {
         RuleRequest {
@@ -445,24 +443,29 @@ mod tests {
                 (Buses::start(store, groups.clone()).await.unwrap(), groups)
             }
         };
-        let incarnation = |buses: &Buses| {
-            buses.rules.lock()[&("orders".to_owned(), "paid".to_owned())].incarnation
-        };
+        let incarnation =
+            |buses: &Buses| buses.rules.lock()[&(name("orders"), name("paid"))].incarnation;
         let (buses, groups) = start(&store).await;
-        buses.save("orders", BusSettings::default()).await.unwrap();
+        buses
+            .save(&name("orders"), BusSettings::default())
+            .await
+            .unwrap();
         assert!(buses
-            .save_rule("orders", "paid", rule_request("a"))
+            .save_rule(&name("orders"), &name("paid"), rule_request("a"))
             .await
             .unwrap());
         let first = incarnation(&buses);
         assert!(!buses
-            .save_rule("orders", "paid", rule_request("b"))
+            .save_rule(&name("orders"), &name("paid"), rule_request("b"))
             .await
             .unwrap());
         assert_eq!(incarnation(&buses), first, "new settings, same rule");
-        buses.delete_rule("orders", "paid").await.unwrap();
+        buses
+            .delete_rule(&name("orders"), &name("paid"))
+            .await
+            .unwrap();
         assert!(buses
-            .save_rule("orders", "paid", rule_request("a"))
+            .save_rule(&name("orders"), &name("paid"), rule_request("a"))
             .await
             .unwrap());
         let second = incarnation(&buses);

@@ -16,7 +16,8 @@ use eventfold_store::{
     Timestamp,
 };
 
-use super::events::{self, Envelope, ReplayMark};
+use super::events::{Envelope, ReplayMark};
+use crate::reserved::{Name, Reserved};
 use crate::ApiError;
 
 /// Events read per page and appended per batch.
@@ -86,15 +87,15 @@ impl Replays {
     pub fn start(
         &self,
         store: Arc<dyn EventStore>,
-        bus: &str,
+        bus: &Name,
         request: ReplayRequest,
     ) -> Result<ReplayView, ApiError> {
-        crate::names::check_name("replay", &request.name)?;
+        Name::parse("replay", &request.name)?;
         let to = request.to.unwrap_or_else(chrono::Utc::now);
         if to <= request.from {
             return Err(ApiError::invalid("to: must be after from"));
         }
-        let key = (bus.to_owned(), request.name.clone());
+        let key = (bus.to_string(), request.name.clone());
         let mut running = self.running.lock();
         if let Some(replay) = running.get(&key) {
             if replay.state.lock().0 == ReplayState::Running {
@@ -119,7 +120,7 @@ impl Replays {
             task: Mutex::new(None),
         });
         let progress = replay.clone();
-        let (bus_name, name, from) = (bus.to_owned(), request.name, request.from);
+        let (bus_name, name, from) = (bus.clone(), request.name, request.from);
         let task = tokio::spawn(async move {
             let outcome = run(&*store, &bus_name, &name, from, to, &progress.replayed).await;
             *progress.state.lock() = match outcome {
@@ -229,13 +230,14 @@ async fn append_replayed(
 /// after the replay began) on the bus again.
 async fn run(
     store: &dyn EventStore,
-    bus: &str,
+    bus: &Name,
     name: &str,
     from: Timestamp,
     to: Timestamp,
     replayed: &AtomicU64,
 ) -> Result<(), StoreError> {
-    let stream = events::bus_stream(bus);
+    // The archive's name is a prefix of no other stream (see `reserved`).
+    let stream = Reserved::BusArchive(bus).stream();
     let end = store.head_position().await?;
     let filter = EventFilter {
         stream_prefix: Some(stream.as_str().to_owned()),
@@ -258,9 +260,7 @@ async fn run(
                 done = true;
                 break;
             }
-            if event.stream != stream {
-                continue; // another bus whose name starts with this one's
-            }
+            debug_assert_eq!(event.stream, stream);
             let mut envelope = Envelope::of(event)?;
             if envelope.replay.is_some() {
                 continue;

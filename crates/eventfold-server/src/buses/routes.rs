@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use eventfold_store::{Direction, ExpectedRevision, Revision, StreamFrom};
 
-use super::events::{bus_stream, PutEvents};
+use super::events::PutEvents;
 use super::replay::ReplayRequest;
-use super::rule::dead_letter_stream;
 use super::settings::{BusSettings, RuleRequest, RuleSettings};
 use crate::json_body::JsonBody;
+use crate::reserved::{Name, Reserved};
 use crate::streams::next_revision;
 use crate::wire::{json_response, EventsPage};
 use crate::{ApiError, AppState};
@@ -54,6 +54,7 @@ pub async fn put(
     Path(bus): Path<String>,
     body: Result<JsonBody<BusSettings>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let bus = Name::parse("bus", &bus)?;
     let JsonBody(settings) = body?;
     let created = state.buses.save(&bus, settings).await?;
     let settings = state.buses.bus(&bus)?;
@@ -70,13 +71,14 @@ pub async fn describe(
     State(state): State<AppState>,
     Path(bus): Path<String>,
 ) -> Result<Response, ApiError> {
+    let bus = Name::parse("bus", &bus)?;
     let settings = state.buses.bus(&bus)?;
-    let archived = next_revision(&*state.store, &bus_stream(&bus)).await?;
+    let archived = next_revision(&*state.store, &Reserved::BusArchive(&bus).stream()).await?;
     Ok(json_response(&serde_json::json!({
         "name": bus,
         "policy": settings.policy,
         "archive_days": settings.archive_days,
-        "archive_stream": bus_stream(&bus),
+        "archive_stream": Reserved::BusArchive(&bus).stream(),
         "events_put": archived,
         "rules": state.buses.rules_of(&bus),
         "replays": state.buses.replays.of_bus(&bus),
@@ -88,6 +90,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(bus): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let bus = Name::parse("bus", &bus)?;
     state.buses.delete(&bus).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -98,6 +101,7 @@ pub async fn put_events(
     Path(bus): Path<String>,
     body: Result<JsonBody<PutEvents>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let bus = Name::parse("bus", &bus)?;
     let JsonBody(body) = body?;
     let settings = state.buses.bus(&bus)?;
     if body.events.is_empty() {
@@ -112,7 +116,11 @@ pub async fn put_events(
     let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
     let written = state
         .store
-        .append(&bus_stream(&bus), ExpectedRevision::Any, events)
+        .append(
+            &Reserved::BusArchive(&bus).stream(),
+            ExpectedRevision::Any,
+            events,
+        )
         .await?;
     let body = serde_json::json!({
         "ids": ids,
@@ -127,6 +135,7 @@ pub async fn rules(
     State(state): State<AppState>,
     Path(bus): Path<String>,
 ) -> Result<Response, ApiError> {
+    let bus = Name::parse("bus", &bus)?;
     state.buses.bus(&bus)?;
     Ok(json_response(
         &serde_json::json!({ "rules": state.buses.rules_of(&bus) }),
@@ -159,6 +168,7 @@ pub async fn put_rule(
     Path((bus, rule)): Path<(String, String)>,
     body: Result<JsonBody<RuleRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let (bus, rule) = (Name::parse("bus", &bus)?, Name::parse("rule", &rule)?);
     let JsonBody(request) = body?;
     let created = state.buses.save_rule(&bus, &rule, request).await?;
     let (settings, _) = state.buses.rule(&bus, &rule)?;
@@ -171,8 +181,9 @@ pub async fn describe_rule(
     State(state): State<AppState>,
     Path((bus, rule)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    let (bus, rule) = (Name::parse("bus", &bus)?, Name::parse("rule", &rule)?);
     let (settings, stats) = state.buses.rule(&bus, &rule)?;
-    let end = next_revision(&*state.store, &bus_stream(&bus)).await?;
+    let end = next_revision(&*state.store, &Reserved::BusArchive(&bus).stream()).await?;
     let status = RuleStatus {
         next_revision: stats.next.load(Ordering::Relaxed),
         lag_events: stats.lag(end),
@@ -195,6 +206,7 @@ pub async fn delete_rule(
     State(state): State<AppState>,
     Path((bus, rule)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
+    let (bus, rule) = (Name::parse("bus", &bus)?, Name::parse("rule", &rule)?);
     state.buses.delete_rule(&bus, &rule).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -213,6 +225,7 @@ pub async fn dead_letters(
     Path((bus, rule)): Path<(String, String)>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let (bus, rule) = (Name::parse("bus", &bus)?, Name::parse("rule", &rule)?);
     let Query(query) = query?;
     state.buses.rule(&bus, &rule)?;
     let limit = query.limit.unwrap_or(100);
@@ -231,7 +244,7 @@ pub async fn dead_letters(
     };
     let events = match state
         .store
-        .read_stream(&dead_letter_stream(&bus, &rule), request)
+        .read_stream(&Reserved::RuleDeadLetters(&bus, &rule).stream(), request)
         .await
     {
         Err(eventfold_store::StoreError::StreamNotFound(_)) => Vec::new(),
@@ -246,6 +259,7 @@ pub async fn start_replay(
     Path(bus): Path<String>,
     body: Result<JsonBody<ReplayRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let bus = Name::parse("bus", &bus)?;
     let JsonBody(request) = body?;
     state.buses.bus(&bus)?;
     let view = state
@@ -261,6 +275,7 @@ pub async fn replay(
     State(state): State<AppState>,
     Path((bus, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    let bus = Name::parse("bus", &bus)?;
     state.buses.bus(&bus)?;
     let view = state
         .buses

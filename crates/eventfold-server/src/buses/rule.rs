@@ -22,21 +22,12 @@ use super::events::{self, Envelope, Hop, HOPS_MAX};
 use super::settings::{RuleSettings, Target, Webhook};
 use super::Directory;
 use crate::checkpoints;
+use crate::reserved::{Name, Reserved};
 
 /// How often the checkpoint is saved (when it moved).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// The longest wait between two tries when the store refuses a target's write.
 const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
-
-/// The stream of a rule's checkpoints.
-pub fn checkpoint_stream(bus: &str, rule: &str) -> StreamName {
-    StreamName::new(&format!("$bus-{bus}-rule-{rule}-checkpoint")).expect("names are checked")
-}
-
-/// The stream of a rule's dead letters.
-pub fn dead_letter_stream(bus: &str, rule: &str) -> StreamName {
-    StreamName::new(&format!("$bus-{bus}-rule-{rule}-dead")).expect("names are checked")
-}
 
 /// A rule's counters, shared with the API.
 #[derive(Debug, Default)]
@@ -74,9 +65,9 @@ enum Outcome {
 /// A rule's task.
 pub struct RuleTask {
     /// The bus.
-    pub bus: String,
+    pub bus: Name,
     /// The rule.
-    pub rule: String,
+    pub rule: Name,
     /// Its settings.
     pub settings: RuleSettings,
     /// Which rule of this name this is (its checkpoints are tagged with it).
@@ -109,7 +100,7 @@ impl RuleTask {
         };
         self.stats.next.store(next, Ordering::Relaxed);
         let mut saved = next;
-        let stream = events::bus_stream(&self.bus);
+        let stream = Reserved::BusArchive(&self.bus).stream();
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         'follow: loop {
@@ -168,7 +159,7 @@ impl RuleTask {
     }
 
     async fn load_checkpoint(&self) -> Result<u64, StoreError> {
-        let stream = checkpoint_stream(&self.bus, &self.rule);
+        let stream = Reserved::RuleCheckpoint(&self.bus, &self.rule).stream();
         let saved = checkpoints::load(&*self.store, &stream, "next", self.incarnation).await?;
         Ok(saved.unwrap_or(self.settings.start))
     }
@@ -177,7 +168,7 @@ impl RuleTask {
         if next <= *saved {
             return;
         }
-        let stream = checkpoint_stream(&self.bus, &self.rule);
+        let stream = Reserved::RuleCheckpoint(&self.bus, &self.rule).stream();
         match checkpoints::save(&*self.store, &stream, "next", next, self.incarnation).await {
             Ok(()) => *saved = next,
             Err(error) => {
@@ -261,7 +252,7 @@ impl RuleTask {
                         1,
                     );
                 }
-                events::bus_stream(bus)
+                Reserved::BusArchive(bus).stream()
             }
             Target::Group(group) => match self.directory.group_stream(group) {
                 Ok(stream) if !stream.as_str().starts_with('$') => stream,
@@ -273,8 +264,8 @@ impl RuleTask {
             },
         };
         let hop = Hop {
-            bus: self.bus.clone(),
-            rule: self.rule.clone(),
+            bus: self.bus.to_string(),
+            rule: self.rule.to_string(),
         };
         let id = events::copy_id(event, &self.bus, &self.rule, index);
         let copy = events::forwarded(event, envelope, hop, id);
@@ -374,7 +365,7 @@ impl RuleTask {
         attempts: u32,
         stop: &mut watch::Receiver<bool>,
     ) -> bool {
-        let stream = dead_letter_stream(&self.bus, &self.rule);
+        let stream = Reserved::RuleDeadLetters(&self.bus, &self.rule).stream();
         let mut wait = Duration::from_millis(100);
         loop {
             match crate::dead_letters::park(&*self.store, &stream, event, attempts, reason).await {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use eventfold_pattern::Pattern;
 use eventfold_store::StreamName;
 
+use crate::reserved::Name;
 use crate::ApiError;
 
 /// The most buses one server keeps.
@@ -114,12 +115,12 @@ impl BusSettings {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Target {
     /// Another bus (its policy applies).
-    Bus(String),
+    Bus(Name),
     /// A stream.
     Stream(StreamName),
     /// The stream a consumer group follows (a group on `$all` is not a target: give it a
-    /// prefix filter `$bus-<name>` to read a bus's events).
-    Group(String),
+    /// prefix filter `$bus:<name>:archive` to read a bus's events).
+    Group(Name),
     /// An HTTP endpoint.
     Webhook(Webhook),
 }
@@ -240,7 +241,7 @@ impl Webhook {
 
     /// The delay after attempt number `attempt` (1-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        crate::names::backoff(self.retry_backoff_ms, self.retry_backoff_max_ms, attempt)
+        crate::backoff::backoff(self.retry_backoff_ms, self.retry_backoff_max_ms, attempt)
     }
 }
 
@@ -291,7 +292,7 @@ impl RuleRequest {
         for (at, target) in self.targets.iter().enumerate() {
             let field = format!("targets[{at}]");
             match target {
-                Target::Bus(bus) | Target::Group(bus) => crate::names::check_name(&field, bus)?,
+                Target::Bus(_) | Target::Group(_) => {} // names checked when parsed
                 Target::Stream(stream) if stream.as_str().starts_with('$') => {
                     return Err(ApiError::invalid(format!(
                         "{field}: {stream} belongs to the server; target the bus itself with {{\"bus\": …}}"
@@ -350,14 +351,16 @@ mod tests {
                 "TLS",
             ),
             (
-                serde_json::json!({"pattern": {}, "targets": [{"bus": "a b"}]}),
-                "targets[0]",
-            ),
-            (
                 serde_json::json!({"pattern": {}, "targets": [{"webhook": {"url": "http://x", "max_attempts": 0}}]}),
                 "max_attempts",
             ),
         ];
+        // A bad bus or group name does not even parse: names are checked as they are read.
+        let bad_name = serde_json::json!({"pattern": {}, "targets": [{"bus": "a b"}]});
+        let error = serde_json::from_value::<RuleRequest>(bad_name)
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("`a b`"), "{error}");
         for (json, fragment) in cases {
             let request: RuleRequest = serde_json::from_value(json.clone()).unwrap();
             let error = request.settings(0).unwrap_err();

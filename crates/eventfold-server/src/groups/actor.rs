@@ -22,6 +22,7 @@ use eventfold_store::{
 
 use super::settings::{GroupSettings, Strategy};
 use super::storage;
+use crate::reserved::Name;
 
 /// How often the checkpoint is saved (when it moved) and a lost source is re-opened.
 const TICK: Duration = Duration::from_secs(1);
@@ -241,7 +242,7 @@ struct ParkedReplay {
 
 /// The task of one group.
 pub struct Actor {
-    name: String,
+    name: Name,
     settings: GroupSettings,
     /// Which group of this name this is (its checkpoints are tagged with it).
     incarnation: u64,
@@ -269,7 +270,7 @@ pub struct Actor {
 impl Actor {
     /// A group's task; `ready_signal` ticks when events become ready.
     pub fn new(
-        name: String,
+        name: Name,
         settings: GroupSettings,
         incarnation: u64,
         store: Arc<dyn EventStore>,
@@ -461,7 +462,7 @@ impl Actor {
     }
 
     /// A group on `$all` gets streams whose name starts with `$` (the server's: checkpoints,
-    /// dead letters, bus archives) only when its prefix filter names them, as `$bus-orders`.
+    /// dead letters, bus archives) only when its prefix filter names them, as `$bus:orders:archive`.
     fn wants_server_streams(&self, stream: &StreamName) -> bool {
         !stream.as_str().starts_with('$')
             || self

@@ -22,10 +22,11 @@ use eventfold_store::{
 };
 
 use crate::config_log::{Apply, ConfigLog, Logged};
+use crate::reserved::{Name, Reserved};
 use crate::ApiError;
 use actor::{Actor, Command};
 use settings::{GroupRequest, GroupSettings, StartAt, GROUPS_MAX};
-use storage::{GroupChange, GROUPS_STREAM};
+use storage::GroupChange;
 
 /// How many commands may wait for one group's task.
 const COMMANDS_QUEUED_MAX: usize = 1_024;
@@ -34,7 +35,7 @@ const COMMANDS_QUEUED_MAX: usize = 1_024;
 #[derive(Clone)]
 pub struct GroupHandle {
     /// The group's name.
-    pub name: String,
+    pub name: Name,
     /// Its settings.
     pub settings: GroupSettings,
     /// The revision in `$groups` of the change that created it: a group deleted and created
@@ -69,7 +70,7 @@ impl GroupHandle {
 /// Every group of this server.
 pub struct Groups {
     store: Arc<dyn EventStore>,
-    running: Mutex<BTreeMap<String, GroupHandle>>,
+    running: Mutex<BTreeMap<Name, GroupHandle>>,
     log: std::sync::OnceLock<Arc<ConfigLog>>,
 }
 
@@ -78,7 +79,7 @@ impl Apply for Groups {
     type Change = GroupChange;
 
     async fn load(&self, history: Vec<Logged<GroupChange>>) {
-        let mut defined: BTreeMap<String, (GroupSettings, u64)> = BTreeMap::new();
+        let mut defined: BTreeMap<Name, (GroupSettings, u64)> = BTreeMap::new();
         for Logged { revision, change } in history {
             match change {
                 GroupChange::Saved { name, settings } => {
@@ -110,7 +111,7 @@ impl Groups {
             running: Mutex::new(BTreeMap::new()),
             log: std::sync::OnceLock::new(),
         });
-        let log = ConfigLog::start(store, GROUPS_STREAM, groups.clone()).await?;
+        let log = ConfigLog::start(store, Reserved::Groups.stream(), groups.clone()).await?;
         let _ = groups.log.set(log);
         Ok(groups)
     }
@@ -142,7 +143,7 @@ impl Groups {
     }
 
     /// Starts a group's task (which loads its checkpoint, retrying until the store answers).
-    fn spawn(&self, name: String, settings: GroupSettings, incarnation: u64) -> GroupHandle {
+    fn spawn(&self, name: Name, settings: GroupSettings, incarnation: u64) -> GroupHandle {
         let (commands, inbox) = mpsc::channel(COMMANDS_QUEUED_MAX);
         let (ready_signal, ready) = watch::channel(0);
         let actor = Actor::new(
@@ -172,7 +173,7 @@ impl Groups {
     /// Stops following `$groups` and stops every group, saving checkpoints.
     pub async fn shutdown(&self) {
         self.log().stop().await;
-        let names: Vec<String> = self.running.lock().keys().cloned().collect();
+        let names: Vec<Name> = self.running.lock().keys().cloned().collect();
         for name in names {
             self.stop(&name).await;
         }
@@ -193,8 +194,7 @@ impl Groups {
     }
 
     /// Creates the group or replaces its settings; true when it was created.
-    pub async fn save(&self, name: &str, request: &GroupRequest) -> Result<bool, ApiError> {
-        crate::names::check_name("group", name)?;
+    pub async fn save(&self, name: &Name, request: &GroupRequest) -> Result<bool, ApiError> {
         request.check_start()?;
         request.settings(0)?; // refuse bad input before touching anything
         let _changing = self.log().lock().await;
@@ -226,7 +226,7 @@ impl Groups {
             }
         };
         let change = GroupChange::Saved {
-            name: name.to_owned(),
+            name: name.clone(),
             settings,
         };
         self.log().record("GroupSaved", &change).await?;
@@ -234,12 +234,10 @@ impl Groups {
     }
 
     /// Deletes the group, its checkpoints and its parked events.
-    pub async fn delete(&self, name: &str) -> Result<(), ApiError> {
+    pub async fn delete(&self, name: &Name) -> Result<(), ApiError> {
         let _changing = self.log().lock().await;
         self.get(name)?;
-        let change = GroupChange::Deleted {
-            name: name.to_owned(),
-        };
+        let change = GroupChange::Deleted { name: name.clone() };
         self.log().record("GroupDeleted", &change).await?;
         storage::forget(&*self.store, name).await?;
         Ok(())
@@ -290,18 +288,19 @@ mod tests {
         let store: Arc<dyn EventStore> =
             Arc::new(EmbeddedStore::open(dir.path(), Options::default()).unwrap());
         let groups = Groups::start(store.clone()).await.unwrap();
+        let g = Name::parse("group", "g").unwrap();
         let incarnation = |groups: &Groups| groups.get("g").unwrap().incarnation;
         let request = GroupRequest::default();
-        assert!(groups.save("g", &request).await.unwrap());
+        assert!(groups.save(&g, &request).await.unwrap());
         let first = incarnation(&groups);
         let slower = GroupRequest {
             max_attempts: Some(9),
             ..GroupRequest::default()
         };
-        assert!(!groups.save("g", &slower).await.unwrap());
+        assert!(!groups.save(&g, &slower).await.unwrap());
         assert_eq!(incarnation(&groups), first, "new settings, same group");
-        groups.delete("g").await.unwrap();
-        assert!(groups.save("g", &request).await.unwrap());
+        groups.delete(&g).await.unwrap();
+        assert!(groups.save(&g, &request).await.unwrap());
         let second = incarnation(&groups);
         assert!(second > first, "{second} after {first}");
         groups.shutdown().await;

@@ -20,6 +20,7 @@ use super::actor::{AckId, Command, Delivery, GroupStatus, NackAction, Settled};
 use super::settings::{GroupRequest, GroupSettings};
 use super::{storage, GroupHandle};
 use crate::json_body::JsonBody;
+use crate::reserved::Name;
 use crate::wire::{json_response, EventsPage};
 use crate::{ApiError, AppState};
 
@@ -72,6 +73,7 @@ pub async fn put(
     Path(name): Path<String>,
     body: Result<JsonBody<GroupRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
     let created = state.groups.save(&name, &request).await?;
     let group = state.groups.get(&name)?;
@@ -96,6 +98,7 @@ pub async fn describe(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
+    let name = Name::parse("group", &name)?;
     let group = state.groups.get(&name)?;
     let status = group.ask(|reply| Command::Status { reply }).await?;
     Ok(json_response(&Described {
@@ -110,6 +113,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let name = Name::parse("group", &name)?;
     state.groups.delete(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -151,6 +155,7 @@ pub async fn fetch(
     Path(name): Path<String>,
     body: Result<JsonBody<FetchRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
     let group = state.groups.get(&name)?;
     let consumer = consumer_name(request.consumer)?;
@@ -233,6 +238,7 @@ pub async fn ack(
     Path(name): Path<String>,
     body: Result<JsonBody<SettleRequest>, JsonRejection>,
 ) -> Result<Json<Settled>, ApiError> {
+    let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
     if request.action.is_some() || request.reason.is_some() {
         return Err(ApiError::invalid(
@@ -250,6 +256,7 @@ pub async fn nack(
     Path(name): Path<String>,
     body: Result<JsonBody<SettleRequest>, JsonRejection>,
 ) -> Result<Json<Settled>, ApiError> {
+    let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
     let group = state.groups.get(&name)?;
     let ids = ack_ids(&request.ack_ids)?;
@@ -285,6 +292,7 @@ pub async fn parked(
     Path(name): Path<String>,
     query: Result<Query<ParkedQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let name = Name::parse("group", &name)?;
     let Query(query) = query?;
     let group = state.groups.get(&name)?;
     let limit = query.limit.unwrap_or(100);
@@ -304,6 +312,7 @@ pub async fn replay_parked(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
+    let name = Name::parse("group", &name)?;
     let group = state.groups.get(&name)?;
     let replaying = group.ask(|reply| Command::ReplayParked { reply }).await??;
     Ok(json_response(
@@ -326,6 +335,7 @@ pub async fn subscribe(
     Path(name): Path<String>,
     query: Result<Query<PushQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let name = Name::parse("group", &name)?;
     let Query(query) = query?;
     let group = state.groups.get(&name)?;
     let consumer = consumer_name(query.consumer)?;

@@ -201,7 +201,7 @@ impl GroupSettings {
     /// The delay before the retry that follows delivery number `attempt` (1-based):
     /// the back-off doubled per earlier attempt, at most the maximum.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        crate::names::backoff(self.retry_backoff_ms, self.retry_backoff_max_ms, attempt)
+        crate::backoff::backoff(self.retry_backoff_ms, self.retry_backoff_max_ms, attempt)
     }
 
     /// True when a change to `other` keeps the group's source (which never changes).

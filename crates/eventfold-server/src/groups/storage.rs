@@ -2,10 +2,10 @@
 //! (PostgreSQL) can take a group over and nothing lives only in one process.
 //!
 //! - `$groups`: `GroupSaved` / `GroupDeleted` events, the definitions of every group;
-//! - `$group-<name>-checkpoint`: `Checkpoint {"cursor": n, "incarnation": r}`, every event
+//! - `$group:<name>:checkpoint`: `Checkpoint {"cursor": n, "incarnation": r}`, every event
 //!   before `n` is finished, for the group created by revision `r` of `$groups` (a node still
 //!   stopping an earlier group of the same name cannot pass its cursor to a new one);
-//! - `$group-<name>-parked`: the dead letters, copies of the events that exhausted their
+//! - `$group:<name>:parked`: the dead letters, copies of the events that exhausted their
 //!   attempts or were parked by a consumer, with the original's coordinates in the metadata.
 
 use serde::{Deserialize, Serialize};
@@ -16,9 +16,7 @@ use eventfold_store::{
 
 use super::settings::GroupSettings;
 use crate::checkpoints;
-
-/// The stream of group definitions.
-pub const GROUPS_STREAM: &str = "$groups";
+use crate::reserved::{Name, Reserved};
 
 /// An event of `$groups`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -27,31 +25,30 @@ pub enum GroupChange {
     /// A group was created or its settings replaced.
     Saved {
         /// The group.
-        name: String,
+        name: Name,
         /// Its settings.
         settings: GroupSettings,
     },
     /// A group was deleted.
     Deleted {
         /// The group.
-        name: String,
+        name: Name,
     },
 }
 
-/// The stream of a group's checkpoints.
-pub fn checkpoint_stream(group: &str) -> StreamName {
-    StreamName::new(&format!("$group-{group}-checkpoint")).expect("group names are checked")
+/// The stream of a group's parked events (its dead letters).
+pub fn parked_stream(group: &Name) -> StreamName {
+    Reserved::GroupParked(group).stream()
 }
 
-/// The stream of a group's parked events (its dead letters).
-pub fn parked_stream(group: &str) -> StreamName {
-    StreamName::new(&format!("$group-{group}-parked")).expect("group names are checked")
+fn checkpoint_stream(group: &Name) -> StreamName {
+    Reserved::GroupCheckpoint(group).stream()
 }
 
 /// The cursor to resume from: the last checkpoint of this incarnation, or the group's start.
 pub async fn load_checkpoint(
     store: &dyn EventStore,
-    group: &str,
+    group: &Name,
     settings: &GroupSettings,
     incarnation: u64,
 ) -> Result<u64, StoreError> {
@@ -62,7 +59,7 @@ pub async fn load_checkpoint(
 /// Records that every event before `cursor` is finished, for this incarnation of the group.
 pub async fn save_checkpoint(
     store: &dyn EventStore,
-    group: &str,
+    group: &Name,
     cursor: u64,
     incarnation: u64,
 ) -> Result<(), StoreError> {
@@ -77,7 +74,7 @@ pub async fn save_checkpoint(
 }
 
 /// Keeps only the last few checkpoints visible (set when a group is created).
-pub async fn limit_checkpoints(store: &dyn EventStore, group: &str) -> Result<(), StoreError> {
+pub async fn limit_checkpoints(store: &dyn EventStore, group: &Name) -> Result<(), StoreError> {
     let stream = checkpoint_stream(group);
     let mut metadata = store.stream_metadata(&stream).await?;
     metadata.max_count = Some(checkpoints::CHECKPOINTS_KEPT as u64);
@@ -87,7 +84,7 @@ pub async fn limit_checkpoints(store: &dyn EventStore, group: &str) -> Result<()
 /// Reads up to `limit` parked copies from revision `from`; none when the stream is empty.
 pub async fn read_parked(
     store: &dyn EventStore,
-    group: &str,
+    group: &Name,
     from: StreamFrom,
     direction: Direction,
     limit: usize,
@@ -106,7 +103,7 @@ pub async fn read_parked(
 /// Hides the parked copies before `revision` (after they were replayed and finished).
 pub async fn drop_parked_before(
     store: &dyn EventStore,
-    group: &str,
+    group: &Name,
     revision: u64,
 ) -> Result<(), StoreError> {
     let stream = parked_stream(group);
@@ -116,7 +113,7 @@ pub async fn drop_parked_before(
 }
 
 /// Soft-deletes a group's checkpoints and dead letters (the group is gone).
-pub async fn forget(store: &dyn EventStore, group: &str) -> Result<(), StoreError> {
+pub async fn forget(store: &dyn EventStore, group: &Name) -> Result<(), StoreError> {
     let streams = [checkpoint_stream(group), parked_stream(group)];
     crate::config_log::forget_streams(store, &streams).await
 }
