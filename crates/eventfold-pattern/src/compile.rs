@@ -5,11 +5,12 @@
 
 use serde_json::{Map, Value};
 
+use crate::cidr::Cidr;
 use crate::error::{describe, PatternError, PatternErrorKind};
 use crate::limits::{
     OR_BRANCHES_MAX, OR_BRANCHES_MIN, PATTERN_DEPTH_MAX, PATTERN_NODES_MAX, STRING_BYTES_MAX,
 };
-use crate::numeric::{number, Range};
+use crate::numeric::{number, NumberSet, Range};
 use crate::path::{render, Segment};
 use crate::text::{Folded, StringSet, StringTest};
 use crate::tree::{Field, FieldTest, Leaf, Node, NumberMatcher, StringMatcher};
@@ -57,6 +58,31 @@ struct LeafBuilder {
     numbers: Vec<f64>,
     string_tests: Vec<StringMatcher>,
     number_tests: Vec<NumberMatcher>,
+}
+
+impl LeafBuilder {
+    /// An `anything-but` of strings: excludes the strings `test` passes, no other value.
+    fn exclude_strings(&mut self, test: StringTest) {
+        self.string_tests.push(StringMatcher {
+            test,
+            negated: true,
+        });
+        self.leaf.any_number = true;
+        self.other_types_match();
+    }
+
+    /// An `anything-but` of numbers: excludes these, no other value.
+    fn exclude_numbers(&mut self, excluded: NumberSet) {
+        self.number_tests.push(NumberMatcher::NoneOf(excluded));
+        self.leaf.any_string = true;
+        self.other_types_match();
+    }
+
+    fn other_types_match(&mut self) {
+        self.leaf.matches_true = true;
+        self.leaf.matches_false = true;
+        self.leaf.matches_null = true;
+    }
 }
 
 impl<'a> Compiler<'a> {
@@ -186,7 +212,7 @@ impl<'a> Compiler<'a> {
             number_tests,
         } = builder;
         leaf.strings = StringSet::new(strings);
-        leaf.numbers = numbers.into_boxed_slice();
+        leaf.numbers = NumberSet::new(numbers);
         leaf.string_tests = string_tests.into_boxed_slice();
         leaf.number_tests = number_tests.into_boxed_slice();
         Ok(leaf)
@@ -277,6 +303,11 @@ impl<'a> Compiler<'a> {
                 builder.string_tests.push(positive(self.wildcard(s)?));
             }
             "anything-but" => self.anything_but(operand, builder)?,
+            "cidr" => {
+                let s = self.string(operand, "cidr", "a string such as \"10.0.0.0/24\"")?;
+                let cidr = Cidr::compile(s).map_err(|kind| self.error(kind))?;
+                builder.string_tests.push(positive(StringTest::Cidr(cidr)));
+            }
             "numeric" => {
                 let range = Range::compile(operand).map_err(|(index, kind)| {
                     let mut path = self.path.clone();
@@ -354,35 +385,36 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// `anything-but`. A value of another type than the excluded ones is never excluded, so
+    /// every form also matches `true`, `false` and `null`, the string forms every number and
+    /// the number forms every string (as in EventBridge).
     fn anything_but(
         &mut self,
         operand: &'a Value,
         builder: &mut LeafBuilder,
     ) -> Result<(), PatternError> {
-        let negated = |test| StringMatcher {
-            test,
-            negated: true,
-        };
         match operand {
             Value::String(s) => {
                 let set = StringSet::new(vec![self.checked(s)?.into()]);
-                builder.string_tests.push(negated(StringTest::In(set)));
+                builder.exclude_strings(StringTest::In(set));
             }
             Value::Number(_) => {
-                let excluded = Box::new([self.number(operand)?]);
-                builder.number_tests.push(NumberMatcher::NoneOf(excluded));
+                let excluded = NumberSet::new(vec![self.number(operand)?]);
+                builder.exclude_numbers(excluded);
             }
             Value::Array(items) => self.anything_but_list(items, builder)?,
             Value::Object(object) => {
                 let (operator, inner) = self.single(object)?;
                 self.path.push(Segment::Key(operator));
                 let test = match operator {
-                    "prefix" => {
-                        StringTest::Prefix(self.string(inner, "prefix", "a string")?.into())
-                    }
-                    "suffix" => {
-                        StringTest::Suffix(self.string(inner, "suffix", "a string")?.into())
-                    }
+                    "prefix" => self.strings_or_list(inner, "prefix", |compiler, s| {
+                        compiler.non_empty_affix(s, "prefix")?;
+                        Ok(StringTest::Prefix(s.into()))
+                    })?,
+                    "suffix" => self.strings_or_list(inner, "suffix", |compiler, s| {
+                        compiler.non_empty_affix(s, "suffix")?;
+                        Ok(StringTest::Suffix(s.into()))
+                    })?,
                     "equals-ignore-case" => {
                         self.strings_or_list(inner, "equals-ignore-case", |_, s| {
                             Ok(StringTest::EqualsIgnoreCase(Folded::new(s)))
@@ -399,7 +431,7 @@ impl<'a> Compiler<'a> {
                     }
                 };
                 self.path.pop();
-                builder.string_tests.push(negated(test));
+                builder.exclude_strings(test);
             }
             other => {
                 return Err(self.invalid_operand(
@@ -439,15 +471,17 @@ impl<'a> Compiler<'a> {
             self.path.pop();
         }
         if numbers.is_empty() {
-            let test = StringTest::In(StringSet::new(strings));
-            builder.string_tests.push(StringMatcher {
-                test,
-                negated: true,
-            });
+            builder.exclude_strings(StringTest::In(StringSet::new(strings)));
         } else {
-            builder
-                .number_tests
-                .push(NumberMatcher::NoneOf(numbers.into_boxed_slice()));
+            builder.exclude_numbers(NumberSet::new(numbers));
+        }
+        Ok(())
+    }
+
+    /// Refuses an empty `anything-but` `prefix` or `suffix`, as EventBridge does.
+    fn non_empty_affix(&self, s: &str, operator: &'static str) -> Result<(), PatternError> {
+        if s.is_empty() {
+            return Err(self.error(PatternErrorKind::EmptyAffix { operator }));
         }
         Ok(())
     }

@@ -101,7 +101,7 @@ pub enum PatternErrorKind {
         keys: usize,
     },
     /// A matcher object names an operator this crate does not know.
-    #[error("unknown operator `{operator}`; expected one of prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists")]
+    #[error("unknown operator `{operator}`; expected one of prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, cidr, exists")]
     UnknownOperator {
         /// The key as written.
         operator: String,
@@ -138,6 +138,19 @@ pub enum PatternErrorKind {
     #[error("invalid wildcard: {reason}")]
     InvalidWildcard {
         /// Which rule the operand breaks.
+        reason: &'static str,
+    },
+    /// An `anything-but` `prefix` or `suffix` is the empty string, which every string has
+    /// (EventBridge refuses it too).
+    #[error("`anything-but` `{operator}` must not be empty: every string has it")]
+    EmptyAffix {
+        /// `prefix` or `suffix`.
+        operator: &'static str,
+    },
+    /// A `cidr` operand is not an IPv4 or IPv6 block such as `10.0.0.0/24`.
+    #[error("invalid CIDR block: {reason}")]
+    InvalidCidr {
+        /// Which part is wrong.
         reason: &'static str,
     },
     /// A `wildcard` operand has more than [`WILDCARD_STARS_MAX`] `*`.

@@ -49,22 +49,41 @@
 //! | `{"equals-ignore-case": "Paid"}` | `paid`, `PAID`, `pAiD`… |
 //! | `{"wildcard": "img/*.png"}` | `*` is any run of characters; `\*` is a star, `\\` a backslash |
 //! | `{"numeric": [">", 0, "<=", 5]}` | a number in the range (see below) |
-//! | `{"anything-but": "x"}` | a string other than `x` |
-//! | `{"anything-but": ["x", "y"]}` | a string other than these |
-//! | `{"anything-but": 5}`, `{"anything-but": [1, 2]}` | a number other than these |
-//! | `{"anything-but": {"prefix": "x"}}` | a string not starting with `x` (also `suffix`) |
-//! | `{"anything-but": {"equals-ignore-case": "x"}}` | a string not equal to `x` in any case; takes a list too |
-//! | `{"anything-but": {"wildcard": "x*"}}` | a string the wildcard does not match; takes a list too |
+//! | `{"cidr": "10.0.0.0/24"}`, `{"cidr": "2001:db8::/32"}` | a string holding an IP address inside the block (see below) |
+//! | `{"anything-but": "x"}` | any value but the string `x` |
+//! | `{"anything-but": ["x", "y"]}` | any value but these strings |
+//! | `{"anything-but": 5}`, `{"anything-but": [1, 2]}` | any value but these numbers |
+//! | `{"anything-but": {"prefix": "x"}}` | any value but a string starting with `x`; takes a list too: `{"prefix": ["$", "%"]}` excludes strings starting with any of them |
+//! | `{"anything-but": {"suffix": ".tmp"}}` | any value but a string ending with `.tmp`; takes a list too |
+//! | `{"anything-but": {"equals-ignore-case": "x"}}` | any value but a string equal to `x` in any case; takes a list too |
+//! | `{"anything-but": {"wildcard": "x*"}}` | any value but a string the wildcard matches; takes a list too |
 //! | `{"exists": true}` | a field holding a leaf value (see below) |
 //! | `{"exists": false}` | a field holding no leaf value, in particular an absent one |
 //!
 //! A matcher object has exactly one operator. Unknown operators are errors that name them.
 //!
-//! Every matcher is for one type: string matchers (literal strings, `prefix`, `suffix`,
-//! `equals-ignore-case`, `wildcard` and the string forms of `anything-but`) only ever match
-//! strings, number matchers (literal numbers, `numeric`, the number forms of `anything-but`)
-//! only numbers. So `{"anything-but": "x"}` does not match `5`, `null` or `true`. Case-insensitive
-//! operators lower-case each character ([`char::to_lowercase`]), without locale rules.
+//! **Types.** The positive matchers are for one type each: literal strings, `prefix`,
+//! `suffix`, `equals-ignore-case`, `wildcard` and `cidr` only ever match strings; literal
+//! numbers and `numeric` only numbers. So `["5"]` does not match `5`, nor `[5]` `"5"`.
+//!
+//! `anything-but` excludes values of its own type only, as in EventBridge: a value of another
+//! type is not excluded, so it matches. `{"anything-but": [111, 222]}` matches the string
+//! `"444"` and also the string `"111"` (a string, not a number); `{"anything-but": "zdd"}`
+//! and `{"anything-but": ["a", "b"]}` match the number `123`. The same holds for every string
+//! form (`prefix`, `suffix`, `equals-ignore-case`, `wildcard`): they exclude only the strings
+//! they describe. Booleans and `null` are never of an excluded type, so every `anything-but`
+//! matches `true`, `false` and `null`. An absent field, and an object, are not values:
+//! `anything-but` does not match them (see below). An empty `prefix` or `suffix` inside
+//! `anything-but` is an error, as in EventBridge.
+//!
+//! **Case.** `equals-ignore-case`, and the case-insensitive `prefix`, `suffix` and
+//! `anything-but`, compare strings after full Unicode case folding (the `C` and `F` mappings
+//! of the Unicode `CaseFolding.txt`), without locale rules (no Turkic dotless `ı`) and
+//! without normalization (a precomposed `é` is not `e` followed by a combining acute).
+//! Full folding can change a string's length: `ß` matches `SS` and `ss`, `ﬁ` matches `FI`,
+//! and `ΐ` (U+0390) matches its three-code-point fold `ΐ`. A case-insensitive `prefix` or
+//! `suffix` compares the start or end of the two folded strings, so `{"equals-ignore-case":
+//! "SS"}` as a suffix matches `Maß`, and `"F"` as a prefix matches `ﬁne`.
 //!
 //! **`numeric`** takes one comparison, `[op, number]` with `op` one of `=`, `<`, `<=`, `>`,
 //! `>=`, or a range, `[lower_op, number, upper_op, number]`, lower bound first (`>` or `>=`,
@@ -72,6 +91,34 @@
 //!
 //! **`wildcard`**: two `*` in a row, and a `\` before anything but `*` or `\`, are errors, as in
 //! EventBridge.
+//!
+//! **`cidr`** takes an IPv4 or IPv6 address, `/` and a prefix length: at most 32 for IPv4
+//! and at most 128 for IPv6 (`/0` matches every address of that family, `/32` and `/128` one
+//! address). Anything else is an error naming the `cidr` operator. Addresses are read as
+//! `std::net` reads them, strictly: dotted-quad IPv4 without leading zeros, IPv6 in any
+//! standard spelling (`::` compression, either case, a trailing dotted quad), with no zone
+//! (`%eth0`), brackets or spaces. A string value matches if it is such an address inside the
+//! block; other strings, numbers and other types never match. Host bits set after the prefix
+//! (`10.0.0.5/24`) are accepted and masked off: the block is `10.0.0.0/24`. IPv4 and IPv6 do
+//! not mix: an IPv4 block never matches an IPv6 address, IPv4-mapped ones
+//! (`::ffff:10.0.0.1`) included, and the other way round.
+//!
+//! ## Differences from EventBridge
+//!
+//! This crate follows aws/event-ruler, the matcher behind EventBridge, with these known
+//! differences:
+//!
+//! - `cidr` with host bits set: event-ruler's range starts at the address as written, so
+//!   for it `10.0.0.5/24` covers `10.0.0.5` to `10.0.0.255` only. Write the network address
+//!   (`10.0.0.0/24`) to mean the same in both.
+//! - event-ruler refuses the prefix lengths `/32` (IPv4) and `/128` (IPv6); here they are one
+//!   address.
+//! - A literal string is compared as text. event-ruler compares a literal that is an IP
+//!   address as an address, so there `["2001:db8::1"]` also matches `"2001:DB8:0::1"`; here
+//!   use `{"cidr": "2001:db8::1/128"}` for that.
+//! - Case-insensitive matching folds case fully (above). event-ruler compares character by
+//!   character, each against its own upper- and lower-case forms, so matches that change a
+//!   string's length, such as `ß` against `SS`, may not hold there.
 //!
 //! ## Absent fields, objects and arrays
 //!
@@ -140,9 +187,27 @@
 //! ([`limits::STRING_BYTES_MAX`]), the stars of a wildcard ([`limits::WILDCARD_STARS_MAX`]) and
 //! the branches of a `$or` ([`limits::OR_BRANCHES_MAX`]). Matching costs time in proportion to
 //! the pattern's size, so these bound it too.
+//!
+//! ## The cost of one match
+//!
+//! One call to [`Pattern::matches`] does at most O(pattern nodes × event bytes) work, and no
+//! input makes it worse:
+//!
+//! - Each pattern node looks at each event value it can reach at most once: a field is one
+//!   lookup in its object, and an array is walked once per pattern node that reaches it.
+//! - Each test on one value costs time linear in that value plus its operand: exact strings
+//!   compare once (binary search in lists of more than 8), `prefix` and `suffix` compare in
+//!   place, case-insensitive tests fold the value on the fly and stop at the first
+//!   difference, `cidr` reads at most 45 bytes, and numbers compare in constant time
+//!   (binary search in lists of more than 8).
+//! - A `wildcard` never backtracks: each piece between stars is searched for once, left to
+//!   right, each search starting where the previous match ended, so one wildcard reads each
+//!   byte of the value a bounded number of times however many stars it has. A near miss such
+//!   as `*ab*ab*…*c` against a mebibyte of `abab…` costs one pass over the value.
 
 #![warn(missing_docs)]
 
+mod cidr;
 mod compile;
 mod error;
 pub mod limits;
@@ -195,8 +260,8 @@ impl Pattern {
         Self::parse(&value)
     }
 
-    /// Whether `event` matches. Allocates nothing; the cost grows with the pattern's size and
-    /// the lengths of the event's arrays the pattern looks into.
+    /// Whether `event` matches. Allocates nothing; the cost is at most the pattern's nodes
+    /// times the event's size (see [the cost of one match](crate#the-cost-of-one-match)).
     pub fn matches(&self, event: &Value) -> bool {
         self.root.matches(event.as_object())
     }

@@ -8,7 +8,8 @@
 pub const PATTERN_BYTES_MAX: usize = 64 * 1024;
 
 /// The most nodes in one pattern: each field, each matcher, each `$or` branch and each value
-/// in an `anything-but` or `equals-ignore-case` list counts one. This is the size limit for a
+/// in a list inside `anything-but` (of strings, numbers, prefixes, suffixes, case-insensitive
+/// strings or wildcards) counts one. This is the size limit for a
 /// pattern given as a `serde_json::Value`, which has no text length.
 pub const PATTERN_NODES_MAX: usize = 2_000;
 

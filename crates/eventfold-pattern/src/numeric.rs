@@ -141,3 +141,65 @@ fn comparison(items: &[Value], at: usize) -> Result<Comparison, NumericError> {
 pub(crate) fn number(value: &Value) -> Option<f64> {
     value.as_f64().filter(|n| n.is_finite())
 }
+
+/// Sets up to this size are searched linearly; larger ones are sorted and binary searched.
+const NUMBER_SET_LINEAR_MAX: usize = 8;
+
+/// A set of finite numbers (literal numbers, or the numbers an `anything-but` excludes).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NumberSet {
+    /// Sorted by [`f64::total_cmp`], without duplicates, `-0.0` stored as `0.0` (so that the
+    /// total order agrees with `==`).
+    numbers: Box<[f64]>,
+}
+
+impl NumberSet {
+    pub(crate) fn new(numbers: Vec<f64>) -> Self {
+        let mut numbers: Vec<f64> = numbers.into_iter().map(zero_is_positive).collect();
+        numbers.sort_unstable_by(f64::total_cmp);
+        numbers.dedup();
+        Self {
+            numbers: numbers.into_boxed_slice(),
+        }
+    }
+
+    pub(crate) fn contains(&self, value: f64) -> bool {
+        if self.numbers.len() <= NUMBER_SET_LINEAR_MAX {
+            self.numbers.contains(&value)
+        } else {
+            let value = zero_is_positive(value);
+            self.numbers
+                .binary_search_by(|n| n.total_cmp(&value))
+                .is_ok()
+        }
+    }
+}
+
+/// `-0.0` as `0.0`, everything else unchanged.
+fn zero_is_positive(n: f64) -> f64 {
+    if n == 0.0 {
+        0.0
+    } else {
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_sets_find_members_at_any_size() {
+        for size in [1, NUMBER_SET_LINEAR_MAX, NUMBER_SET_LINEAR_MAX + 1, 100] {
+            let mut numbers: Vec<f64> = (0..size).map(|n| n as f64 * 1.5 - 10.0).collect();
+            numbers.push(-0.0);
+            let set = NumberSet::new(numbers.clone());
+            for n in numbers {
+                assert!(set.contains(n), "{n} in a set of {size}");
+            }
+            assert!(set.contains(0.0) && set.contains(-0.0));
+            assert!(!set.contains(0.25));
+            assert!(!set.contains(f64::MAX));
+        }
+    }
+}

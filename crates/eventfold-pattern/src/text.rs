@@ -1,9 +1,16 @@
 //! Tests on string values: exact sets, prefix, suffix, case-insensitive forms and wildcards.
 //!
-//! Case-insensitive comparisons lower-case both sides character by character
-//! ([`char::to_lowercase`], full Unicode, no locale); the pattern's side is lowered once at
-//! compile time and the event's side on the fly, so nothing allocates while matching.
+//! Case-insensitive comparisons use full Unicode case folding (the `C` and `F` mappings of
+//! `CaseFolding.txt`, through the [`caseless`] crate), without locale rules and without
+//! normalization: `ß` folds to `ss`, `ﬁ` to `fi`, `ΐ` (U+0390) to `ΐ` (three code points).
+//! Folding maps each code point on its own, so the fold of a string is the folds of its
+//! characters one after the other; prefix and suffix tests compare the start or the end of
+//! the two folded sequences. The pattern's side is folded once at compile time and the
+//! event's side on the fly, so nothing allocates while matching.
 
+use caseless::Caseless;
+
+use crate::cidr::Cidr;
 use crate::wildcard::Wildcard;
 
 /// Sets up to this size are searched linearly; larger ones are sorted and binary searched.
@@ -34,39 +41,70 @@ impl StringSet {
     }
 }
 
-/// A pattern string lowered for case-insensitive comparison.
+/// A pattern string case-folded for case-insensitive comparison.
 #[derive(Clone, Debug)]
 pub(crate) struct Folded {
-    lowered: Box<str>,
+    folded: Box<str>,
 }
 
 impl Folded {
     pub(crate) fn new(operand: &str) -> Self {
         Self {
-            lowered: operand.chars().flat_map(char::to_lowercase).collect(),
+            folded: caseless::default_case_fold_str(operand).into_boxed_str(),
         }
     }
 
+    /// Whether `value` folds to the same sequence. Stops at the first difference, so the
+    /// cost is at most the length of the shorter side.
     fn equals(&self, value: &str) -> bool {
-        if value.is_ascii() && self.lowered.is_ascii() {
-            return value.eq_ignore_ascii_case(&self.lowered);
+        // An ASCII string folds to its ASCII lower case; a non-ASCII one may fold to ASCII
+        // (the Kelvin sign to `k`, `ß` to `ss`), so only both-ASCII takes the short cut.
+        if value.is_ascii() && self.folded.is_ascii() {
+            return value.eq_ignore_ascii_case(&self.folded);
         }
-        lowered(value).eq(self.lowered.chars())
+        value.chars().default_case_fold().eq(self.folded.chars())
     }
 
+    /// Whether the fold of `value` starts with this fold.
     fn starts(&self, value: &str) -> bool {
-        let mut value = lowered(value);
-        self.lowered.chars().all(|c| value.next() == Some(c))
+        let prefix = &*self.folded;
+        if value.is_ascii() && prefix.is_ascii() {
+            return value
+                .as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()));
+        }
+        let mut value = value.chars().default_case_fold();
+        prefix.chars().all(|c| value.next() == Some(c))
     }
 
+    /// Whether the fold of `value` ends with this fold.
     fn ends(&self, value: &str) -> bool {
-        let mut value = value.chars().rev().flat_map(|c| c.to_lowercase().rev());
-        self.lowered.chars().rev().all(|c| value.next() == Some(c))
+        let suffix = &*self.folded;
+        if value.is_ascii() && suffix.is_ascii() {
+            return value
+                .len()
+                .checked_sub(suffix.len())
+                .and_then(|start| value.as_bytes().get(start..))
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()));
+        }
+        let mut value = value.chars().rev().flat_map(|c| fold_char(c).rev());
+        suffix.chars().rev().all(|c| value.next() == Some(c))
     }
 }
 
-fn lowered(value: &str) -> impl Iterator<Item = char> + '_ {
-    value.chars().flat_map(char::to_lowercase)
+/// The full case fold of one character: one to three characters, in order.
+fn fold_char(c: char) -> impl DoubleEndedIterator<Item = char> {
+    let mut folded = ['\0'; 3];
+    let mut len = 0;
+    for (slot, f) in folded
+        .iter_mut()
+        .zip(std::iter::once(c).default_case_fold())
+    {
+        *slot = f;
+        len += 1;
+    }
+    folded.into_iter().take(len)
 }
 
 /// One test on a string value.
@@ -80,6 +118,8 @@ pub(crate) enum StringTest {
     PrefixIgnoreCase(Folded),
     SuffixIgnoreCase(Folded),
     Wildcard(Wildcard),
+    /// An IP address (v4 or v6) inside a CIDR block.
+    Cidr(Cidr),
     /// Passes if any of these passes (the list forms of `anything-but`).
     AnyOf(Box<[StringTest]>),
 }
@@ -94,6 +134,7 @@ impl StringTest {
             Self::PrefixIgnoreCase(folded) => folded.starts(value),
             Self::SuffixIgnoreCase(folded) => folded.ends(value),
             Self::Wildcard(wildcard) => wildcard.matches(value),
+            Self::Cidr(cidr) => cidr.contains(value),
             Self::AnyOf(tests) => tests.iter().any(|test| test.matches(value)),
         }
     }
@@ -116,15 +157,60 @@ mod tests {
     }
 
     #[test]
-    fn case_folding_covers_unicode() {
+    fn case_folding_is_full_unicode_folding() {
         assert!(Folded::new("ÉTÉ").equals("été"));
-        // Lower-casing, not full case folding: ß does not become ss.
-        assert!(!Folded::new("straße").equals("STRASSE"));
-        assert!(Folded::new("ΣΑΣ").equals("σασ"));
+        assert!(Folded::new("straße").equals("STRASSE"));
+        assert!(Folded::new("STRASSE").equals("straße"));
+        assert!(Folded::new("ẞ").equals("ss"));
+        assert!(Folded::new("ﬁle").equals("FILE"));
+        assert!(Folded::new("\u{390}").equals("\u{3b9}\u{308}\u{301}"));
+        assert!(Folded::new("\u{3b9}\u{308}\u{301}").equals("\u{390}"));
+        assert!(Folded::new("\u{1fd3}").equals("\u{390}"));
+        assert!(Folded::new("ΣΑΣ").equals("σας"));
+        assert!(Folded::new("k").equals("\u{212a}"));
+        assert!(Folded::new("\u{212a}").equals("K"));
+        assert!(!Folded::new("ß").equals("s"));
+        assert!(!Folded::new("ss").equals("ß "));
+        // No normalization: a precomposed é is not e + combining acute.
+        assert!(!Folded::new("é").equals("e\u{301}"));
+        // No Turkic rules: İ folds to i + combining dot, dotless ı stays itself.
         assert!(Folded::new("İst").starts("i̇stanbul"));
+        assert!(!Folded::new("I").equals("ı"));
+    }
+
+    #[test]
+    fn folded_prefixes_and_suffixes_compare_folded_sequences() {
+        assert!(Folded::new("SS").starts("ßa"));
+        assert!(Folded::new("s").starts("ßa"));
+        assert!(Folded::new("straß").starts("STRASSE"));
+        assert!(Folded::new("FI").starts("ﬁne"));
+        assert!(Folded::new("f").starts("ﬁne"));
+        assert!(!Folded::new("fx").starts("ﬁne"));
+        assert!(Folded::new("SS").ends("Maß"));
+        assert!(Folded::new("s").ends("Maß"));
+        assert!(Folded::new("aß").ends("xASS"));
+        assert!(Folded::new("\u{301}").ends("x\u{390}"));
+        assert!(Folded::new("\u{3b9}\u{308}\u{301}").ends("x\u{390}"));
         assert!(Folded::new("BUL").ends("İstanbul"));
         assert!(Folded::new("İ").ends("xİ"));
+        assert!(Folded::new("\u{307}").ends("xİ"));
         assert!(!Folded::new("ab").ends("b"));
         assert!(!Folded::new("ab").starts("a"));
+        assert!(Folded::new("").starts("x") && Folded::new("").ends(""));
+        // The ASCII short cuts agree with the general path.
+        assert!(Folded::new("AB").starts("abc") && Folded::new("BC").ends("abc"));
+        assert!(!Folded::new("abcd").starts("abc") && !Folded::new("zabc").ends("abc"));
+        assert!(Folded::new("k").starts("\u{212a}x") && Folded::new("k").ends("x\u{212a}"));
+    }
+
+    #[test]
+    fn one_character_folds_to_at_most_three() {
+        assert_eq!(fold_char('A').collect::<String>(), "a");
+        assert_eq!(fold_char('ß').collect::<String>(), "ss");
+        assert_eq!(
+            fold_char('\u{390}').rev().collect::<String>(),
+            "\u{301}\u{308}\u{3b9}"
+        );
+        assert_eq!(fold_char('1').collect::<String>(), "1");
     }
 }

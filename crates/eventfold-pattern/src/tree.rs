@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::limits::EVENT_ARRAY_DEPTH_MAX;
-use crate::numeric::Range;
+use crate::numeric::{NumberSet, Range};
 use crate::text::{StringSet, StringTest};
 
 /// One pattern object.
@@ -42,12 +42,20 @@ pub(crate) struct Leaf {
     /// Literal strings.
     pub(crate) strings: StringSet,
     /// Literal numbers.
-    pub(crate) numbers: Box<[f64]>,
+    pub(crate) numbers: NumberSet,
+    /// `true` matches: a literal `true`, or any `anything-but`.
     pub(crate) matches_true: bool,
+    /// `false` matches: a literal `false`, or any `anything-but`.
     pub(crate) matches_false: bool,
+    /// `null` matches: a literal `null`, or any `anything-but`.
     pub(crate) matches_null: bool,
-    /// Operators on strings: `prefix`, `suffix`, `equals-ignore-case`, `wildcard` and the
-    /// string forms of `anything-but`.
+    /// Every string matches: there is an `anything-but` of numbers, which excludes none.
+    pub(crate) any_string: bool,
+    /// Every number matches: there is an `anything-but` of strings (any of its forms), which
+    /// excludes none.
+    pub(crate) any_number: bool,
+    /// Operators on strings: `prefix`, `suffix`, `equals-ignore-case`, `wildcard`, `cidr` and
+    /// the string forms of `anything-but`.
     pub(crate) string_tests: Box<[StringMatcher]>,
     /// Operators on numbers: `numeric` and the number forms of `anything-but`.
     pub(crate) number_tests: Box<[NumberMatcher]>,
@@ -68,7 +76,7 @@ pub(crate) struct StringMatcher {
 pub(crate) enum NumberMatcher {
     Range(Range),
     /// `anything-but` numbers.
-    NoneOf(Box<[f64]>),
+    NoneOf(NumberSet),
 }
 
 impl Node {
@@ -146,20 +154,24 @@ impl Leaf {
     fn matches_scalar(&self, value: &Value) -> bool {
         match value {
             Value::String(s) => {
-                self.strings.contains(s)
+                self.any_string
+                    || self.strings.contains(s)
                     || self
                         .string_tests
                         .iter()
                         .any(|matcher| matcher.test.matches(s) != matcher.negated)
             }
             Value::Number(n) => {
+                if self.any_number {
+                    return true;
+                }
                 let Some(n) = n.as_f64() else {
                     return false;
                 };
-                self.numbers.contains(&n)
+                self.numbers.contains(n)
                     || self.number_tests.iter().any(|matcher| match matcher {
                         NumberMatcher::Range(range) => range.contains(n),
-                        NumberMatcher::NoneOf(excluded) => !excluded.contains(&n),
+                        NumberMatcher::NoneOf(excluded) => !excluded.contains(n),
                     })
             }
             Value::Bool(true) => self.matches_true,

@@ -223,6 +223,72 @@ fn prefix_suffix_and_case() {
 }
 
 #[test]
+fn full_case_folding() {
+    check(vec![
+        case(
+            "ß folds to ss",
+            json!({"s": [{"equals-ignore-case": "straße"}]}),
+            json!([{"s": "STRASSE"}, {"s": "strasse"}, {"s": "Straße"}, {"s": "STRAẞE"}, {"s": "StrasSe"}]),
+            json!([{"s": "strase"}, {"s": "straßen"}, {"s": "strass"}, {"s": "strasses"}]),
+        ),
+        case(
+            "SS matches ß",
+            json!({"s": [{"equals-ignore-case": "MASS"}]}),
+            json!([{"s": "Maß"}, {"s": "mass"}, {"s": "MAẞ"}]),
+            json!([{"s": "Mas"}, {"s": "Maßs"}]),
+        ),
+        case(
+            "the fi ligature folds to fi",
+            json!({"s": [{"equals-ignore-case": "ﬁle"}]}),
+            json!([{"s": "FILE"}, {"s": "file"}, {"s": "ﬁLE"}, {"s": "FiLe"}]),
+            json!([{"s": "fle"}, {"s": "ﬁ"}, {"s": "filer"}]),
+        ),
+        case(
+            "Greek iota with dialytika and tonos folds to three code points",
+            json!({"s": [{"equals-ignore-case": "\u{390}"}]}),
+            json!([{"s": "\u{3b9}\u{308}\u{301}"}, {"s": "\u{390}"}, {"s": "\u{1fd3}"}, {"s": "\u{399}\u{308}\u{301}"}]),
+            json!([{"s": "\u{3b9}"}, {"s": "\u{3ca}"}, {"s": "\u{3b9}\u{308}"}]),
+        ),
+        case(
+            "final sigma and the Kelvin sign",
+            json!({"s": [{"equals-ignore-case": "ΟΔΟΣ"}], "u": [{"equals-ignore-case": "k"}]}),
+            json!([{"s": "οδος", "u": "K"}, {"s": "οδοσ", "u": "\u{212a}"}]),
+            json!([{"s": "οδο", "u": "k"}, {"s": "οδος", "u": "x"}]),
+        ),
+        case(
+            "no normalization: precomposed and combining forms differ",
+            json!({"s": [{"equals-ignore-case": "É"}]}),
+            json!([{"s": "é"}, {"s": "É"}]),
+            json!([{"s": "e\u{301}"}, {"s": "E\u{301}"}]),
+        ),
+        case(
+            "prefix ignoring case compares the start of the folded strings",
+            json!({"s": [{"prefix": {"equals-ignore-case": "STRASS"}}]}),
+            json!([{"s": "straße"}, {"s": "Strassen"}, {"s": "STRAẞE"}]),
+            json!([{"s": "strab"}, {"s": "stras"}]),
+        ),
+        case(
+            "a folded prefix may end inside a character's fold",
+            json!({"s": [{"prefix": {"equals-ignore-case": "F"}}]}),
+            json!([{"s": "ﬁne"}, {"s": "fun"}]),
+            json!([{"s": "ine"}]),
+        ),
+        case(
+            "suffix ignoring case compares the end of the folded strings",
+            json!({"s": [{"suffix": {"equals-ignore-case": "SS"}}], "g": [{"suffix": {"equals-ignore-case": "\u{301}"}}]}),
+            json!([{"s": "Maß", "g": "x\u{390}"}, {"s": "MASS", "g": "\u{1fd3}"}]),
+            json!([{"s": "mas", "g": "\u{390}"}, {"s": "maß", "g": "\u{3b9}"}]),
+        ),
+        case(
+            "anything-but equals-ignore-case folds too",
+            json!({"s": [{"anything-but": {"equals-ignore-case": ["STRASSE", "ﬁ"]}}]}),
+            json!([{"s": "strase"}, {"s": "f"}, {"s": "fix"}]),
+            json!([{"s": "straße"}, {"s": "FI"}, {"s": "fi"}, {"s": "ﬁ"}]),
+        ),
+    ]);
+}
+
+#[test]
 fn wildcards() {
     check(vec![
         case(
@@ -254,6 +320,130 @@ fn wildcards() {
             json!({"k": [{"wildcard": "abc"}]}),
             json!([{"k": "abc"}]),
             json!([{"k": "abcd"}, {"k": "ab"}]),
+        ),
+    ]);
+}
+
+/// A wildcard with the most stars allowed against a 1 MiB value that nearly matches. This
+/// only checks the answers; that the matcher reads each byte of the value at most once is
+/// counted by the unit tests in `src/wildcard.rs`.
+#[test]
+fn wildcards_on_a_mebibyte_near_miss() {
+    let stars = "*ab".repeat(limits::WILDCARD_STARS_MAX - 1) + "*c";
+    let abab = "ab".repeat(1 << 19);
+    let half = "ab".repeat(1 << 18);
+    check(vec![
+        case(
+            "*ab*ab*…*c",
+            json!({"k": [{"wildcard": stars}]}),
+            json!([{"k": format!("{abab}c")}, {"k": format!("{half}c{half}c")}]),
+            json!([{"k": abab}, {"k": format!("c{abab}")}, {"k": format!("{half}c{half}")}]),
+        ),
+        case(
+            "*a*a*…*b* on a run of a",
+            json!({"k": [{"wildcard": "*a".repeat(limits::WILDCARD_STARS_MAX - 2) + "*b*"}]}),
+            json!([{"k": format!("{}b", "a".repeat(1 << 20))}]),
+            json!([{"k": "a".repeat(1 << 20)}]),
+        ),
+        case(
+            "anything-but a list of such wildcards",
+            json!({"k": [{"anything-but": {"wildcard": [stars.clone(), stars.replace('c', "d")]}}]}),
+            json!([{"k": abab.clone()}]),
+            json!([{"k": format!("{abab}c")}, {"k": format!("{abab}d")}]),
+        ),
+    ]);
+}
+
+#[test]
+fn cidr() {
+    check(vec![
+        case(
+            "an IPv4 block",
+            json!({"ip": [{"cidr": "10.0.0.0/24"}]}),
+            json!([{"ip": "10.0.0.0"}, {"ip": "10.0.0.1"}, {"ip": "10.0.0.255"}, {"ip": ["1.1.1.1", "10.0.0.7"]}]),
+            json!([
+                {"ip": "10.0.1.0"}, {"ip": "9.255.255.255"}, {"ip": "10.0.0.256"}, {"ip": "10.0.0"},
+                {"ip": "10.0.0.1 "}, {"ip": "010.0.0.1"}, {"ip": "10.0.0.1/32"}, {"ip": "host"},
+                {"ip": ""}, {"ip": 167_772_161}, {"ip": true}, {"ip": null}, {}, {"ip": {"a": "10.0.0.1"}}
+            ]),
+        ),
+        case(
+            "the boundaries of a block that does not end on an octet",
+            json!({"ip": [{"cidr": "172.16.0.0/20"}], "jp": [{"cidr": "10.128.0.0/9"}]}),
+            json!([
+                {"ip": "172.16.0.0", "jp": "10.128.0.0"},
+                {"ip": "172.16.15.255", "jp": "10.255.255.255"},
+                {"ip": "172.16.8.9", "jp": "10.200.1.1"}
+            ]),
+            json!([
+                {"ip": "172.16.16.0", "jp": "10.128.0.0"},
+                {"ip": "172.15.255.255", "jp": "10.128.0.0"},
+                {"ip": "172.16.0.0", "jp": "10.127.255.255"},
+                {"ip": "172.16.0.0", "jp": "11.0.0.0"}
+            ]),
+        ),
+        case(
+            "/32 is one address",
+            json!({"ip": [{"cidr": "192.168.1.1/32"}]}),
+            json!([{"ip": "192.168.1.1"}]),
+            json!([{"ip": "192.168.1.0"}, {"ip": "192.168.1.2"}]),
+        ),
+        case(
+            "/0 is every IPv4 address and no IPv6 one",
+            json!({"ip": [{"cidr": "0.0.0.0/0"}]}),
+            json!([{"ip": "0.0.0.0"}, {"ip": "255.255.255.255"}, {"ip": "8.8.8.8"}]),
+            json!([{"ip": "::"}, {"ip": "::1"}, {"ip": "::ffff:8.8.8.8"}, {"ip": "x"}, {"ip": 0}]),
+        ),
+        case(
+            "host bits after the prefix are masked off",
+            json!({"ip": [{"cidr": "10.0.0.5/24"}]}),
+            json!([{"ip": "10.0.0.0"}, {"ip": "10.0.0.1"}, {"ip": "10.0.0.5"}, {"ip": "10.0.0.255"}]),
+            json!([{"ip": "10.0.1.0"}, {"ip": "9.255.255.255"}]),
+        ),
+        case(
+            "an IPv6 block, any spelling of its addresses",
+            json!({"ip": [{"cidr": "2001:db8::/32"}]}),
+            json!([
+                {"ip": "2001:db8::"}, {"ip": "2001:db8::1"}, {"ip": "2001:DB8:0:0:0:0:0:1"},
+                {"ip": "2001:0db8:ffff:ffff:ffff:ffff:ffff:ffff"}, {"ip": "2001:db8::10.0.0.1"}
+            ]),
+            json!([
+                {"ip": "2001:db9::"}, {"ip": "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff"},
+                {"ip": "10.0.0.1"}, {"ip": "[2001:db8::1]"}, {"ip": "2001:db8::1%eth0"},
+                {"ip": "2001:db8:::1"}, {"ip": 20010}, {"ip": null}
+            ]),
+        ),
+        case(
+            "an IPv6 block written upper case, with host bits",
+            json!({"ip": [{"cidr": "2001:DB8:ABCD:12::FFFF/64"}]}),
+            json!([{"ip": "2001:db8:abcd:12::"}, {"ip": "2001:db8:abcd:12:ffff:ffff:ffff:ffff"}]),
+            json!([{"ip": "2001:db8:abcd:13::"}, {"ip": "2001:db8:abcd:11:ffff:ffff:ffff:ffff"}]),
+        ),
+        case(
+            "IPv6 /128, /127 and /0",
+            json!({"one": [{"cidr": "::1/128"}], "two": [{"cidr": "2001:db8::/127"}], "all": [{"cidr": "::/0"}]}),
+            json!([
+                {"one": "::1", "two": "2001:db8::", "all": "::"},
+                {"one": "0:0:0:0:0:0:0:1", "two": "2001:db8::1", "all": "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"}
+            ]),
+            json!([
+                {"one": "::2", "two": "2001:db8::", "all": "::"},
+                {"one": "127.0.0.1", "two": "2001:db8::", "all": "::"},
+                {"one": "::1", "two": "2001:db8::2", "all": "::"},
+                {"one": "::1", "two": "2001:db8::", "all": "0.0.0.0"}
+            ]),
+        ),
+        case(
+            "IPv4 and IPv6 do not mix, not even IPv4-mapped addresses",
+            json!({"v4": [{"cidr": "10.0.0.0/8"}], "v6": [{"cidr": "::ffff:0:0/96"}]}),
+            json!([{"v4": "10.1.2.3", "v6": "::ffff:10.1.2.3"}]),
+            json!([{"v4": "::ffff:10.1.2.3", "v6": "::ffff:10.1.2.3"}, {"v4": "10.1.2.3", "v6": "10.1.2.3"}]),
+        ),
+        case(
+            "several blocks and other matchers",
+            json!({"ip": [{"cidr": "10.0.0.0/8"}, {"cidr": "fd00::/8"}, "localhost"]}),
+            json!([{"ip": "10.1.1.1"}, {"ip": "fd12::1"}, {"ip": "localhost"}]),
+            json!([{"ip": "11.0.0.0"}, {"ip": "fe80::1"}, {"ip": "LOCALHOST"}]),
         ),
     ]);
 }
@@ -324,8 +514,8 @@ fn anything_but() {
         case(
             "one string",
             json!({"s": [{"anything-but": "stopped"}]}),
-            json!([{"s": "running"}, {"s": ""}, {"s": ["stopped", "x"]}]),
-            json!([{"s": "stopped"}, {"s": 1}, {"s": null}, {"s": true}, {}, {"s": {"a": 1}}, {"s": ["stopped"]}]),
+            json!([{"s": "running"}, {"s": ""}, {"s": ["stopped", "x"]}, {"s": 1}, {"s": null}, {"s": true}]),
+            json!([{"s": "stopped"}, {}, {"s": {"a": 1}}, {"s": ["stopped"]}, {"s": []}]),
         ),
         case(
             "a list of strings",
@@ -336,20 +526,20 @@ fn anything_but() {
         case(
             "one number",
             json!({"n": [{"anything-but": 100}]}),
-            json!([{"n": 99}, {"n": 100.5}]),
-            json!([{"n": 100}, {"n": 100.0}, {"n": "7"}, {}]),
+            json!([{"n": 99}, {"n": 100.5}, {"n": "7"}, {"n": "100"}]),
+            json!([{"n": 100}, {"n": 100.0}, {"n": 1e2}, {}]),
         ),
         case(
             "a list of numbers",
             json!({"n": [{"anything-but": [100, 200, 300]}]}),
-            json!([{"n": 150}]),
-            json!([{"n": 200}, {"n": "150"}]),
+            json!([{"n": 150}, {"n": "150"}]),
+            json!([{"n": 200}, {"n": 300.0}]),
         ),
         case(
             "prefix",
             json!({"s": [{"anything-but": {"prefix": "init"}}]}),
-            json!([{"s": "running"}, {"s": "ini"}]),
-            json!([{"s": "initializing"}, {"s": "init"}, {"s": 1}, {}]),
+            json!([{"s": "running"}, {"s": "ini"}, {"s": 1}]),
+            json!([{"s": "initializing"}, {"s": "init"}, {}]),
         ),
         case(
             "suffix",
@@ -377,9 +567,101 @@ fn anything_but() {
         ),
         case(
             "anything-but next to other matchers",
-            json!({"s": [{"anything-but": "x"}, 5]}),
-            json!([{"s": "y"}, {"s": 5}]),
-            json!([{"s": "x"}, {"s": 6}]),
+            json!({"s": [{"anything-but": {"prefix": "x"}}, "xyz"]}),
+            json!([{"s": "y"}, {"s": "xyz"}, {"s": 6}]),
+            json!([{"s": "x"}, {"s": "xy"}]),
+        ),
+    ]);
+}
+
+#[test]
+fn anything_but_lets_other_types_through() {
+    // As in EventBridge, anything-but excludes values of its own type only: a value of
+    // another type, `true`, `false` and `null` included, is not excluded, so it matches.
+    check(vec![
+        case(
+            "a list of numbers: strings are not excluded",
+            json!({"n": [{"anything-but": [111, 222]}]}),
+            json!([{"n": "444"}, {"n": "111"}, {"n": 333}, {"n": true}, {"n": false}, {"n": null}, {"n": [111, "111"]}]),
+            json!([{"n": 111}, {"n": 222.0}, {"n": [111, 222]}, {}, {"n": {"x": 1}}, {"n": []}]),
+        ),
+        case(
+            "one number: strings are not excluded",
+            json!({"n": [{"anything-but": 5}]}),
+            json!([{"n": "5"}, {"n": true}, {"n": null}]),
+            json!([{"n": 5}, {"n": 5.0}]),
+        ),
+        case(
+            "one string: numbers are not excluded",
+            json!({"s": [{"anything-but": "zdd"}]}),
+            json!([{"s": 123}, {"s": 0}, {"s": -1.5}, {"s": true}, {"s": false}, {"s": null}, {"s": "zd"}]),
+            json!([{"s": "zdd"}, {}, {"s": {"zdd": 1}}]),
+        ),
+        case(
+            "a list of strings: numbers are not excluded",
+            json!({"s": [{"anything-but": ["a", "b", "123"]}]}),
+            json!([{"s": 123}, {"s": true}, {"s": null}, {"s": ["a", 1]}]),
+            json!([{"s": "a"}, {"s": "b"}, {"s": "123"}, {"s": ["a", "b"]}]),
+        ),
+        case(
+            "prefix: non-strings are not excluded",
+            json!({"s": [{"anything-but": {"prefix": "1"}}]}),
+            json!([{"s": 1}, {"s": 12}, {"s": true}, {"s": null}, {"s": "21"}]),
+            json!([{"s": "1"}, {"s": "12"}]),
+        ),
+        case(
+            "suffix: non-strings are not excluded",
+            json!({"s": [{"anything-but": {"suffix": "e"}}]}),
+            json!([{"s": true}, {"s": false}, {"s": null}, {"s": 1e3}]),
+            json!([{"s": "true"}, {"s": "false"}]),
+        ),
+        case(
+            "equals-ignore-case: non-strings are not excluded",
+            json!({"s": [{"anything-but": {"equals-ignore-case": ["NULL", "True"]}}]}),
+            json!([{"s": null}, {"s": true}, {"s": 7}, {"s": "nil"}]),
+            json!([{"s": "null"}, {"s": "TRUE"}]),
+        ),
+        case(
+            "wildcard: non-strings are not excluded, even by a lone star",
+            json!({"s": [{"anything-but": {"wildcard": "*"}}]}),
+            json!([{"s": 1}, {"s": false}, {"s": null}, {"s": ["x", 2]}]),
+            json!([{"s": ""}, {"s": "anything"}, {"s": ["x", "y"]}, {}]),
+        ),
+        case(
+            "numbers and strings excluded side by side",
+            json!({"v": [{"anything-but": [1, 2]}, {"anything-but": ["1", "2"]}]}),
+            json!([{"v": 1}, {"v": "1"}, {"v": 3}, {"v": "3"}, {"v": null}]),
+            json!([{}, {"v": {}}]),
+        ),
+    ]);
+}
+
+#[test]
+fn anything_but_prefix_and_suffix_lists() {
+    check(vec![
+        case(
+            "a list of prefixes: a string starting with none of them",
+            json!({"s": [{"anything-but": {"prefix": ["$", "%"]}}]}),
+            json!([{"s": "abc"}, {"s": "a$"}, {"s": ""}, {"s": "#%"}, {"s": 5}, {"s": ["$x", "y"]}]),
+            json!([{"s": "$x"}, {"s": "%"}, {"s": "$"}, {"s": ["$", "%%"]}, {}]),
+        ),
+        case(
+            "a list of suffixes: a string ending with none of them",
+            json!({"f": [{"anything-but": {"suffix": [".a", ".b"]}}]}),
+            json!([{"f": "x.c"}, {"f": "a"}, {"f": ".ab"}, {"f": ".a.c"}, {"f": null}]),
+            json!([{"f": "x.a"}, {"f": ".b"}, {"f": "y.z.b"}]),
+        ),
+        case(
+            "a list of one, with duplicates and overlaps",
+            json!({"s": [{"anything-but": {"prefix": ["ab", "ab", "abc"]}}]}),
+            json!([{"s": "a"}, {"s": "ba"}]),
+            json!([{"s": "ab"}, {"s": "abc"}, {"s": "abd"}]),
+        ),
+        case(
+            "prefixes beyond ASCII",
+            json!({"s": [{"anything-but": {"prefix": ["é", "日本"]}}]}),
+            json!([{"s": "e"}, {"s": "日"}, {"s": "x日本"}]),
+            json!([{"s": "été"}, {"s": "日本語"}]),
         ),
     ]);
 }
@@ -526,9 +808,59 @@ const INVALID: &[(&str, &str, &str)] = &[
         "unknown operator `regex`",
     ),
     (
-        r#"{"a": [{"cidr": "10.0.0.0/8"}]}"#,
+        r#"{"a": [{"cidr": 10}]}"#,
         "a[0].cidr",
-        "unknown operator `cidr`",
+        "`cidr` expects a string",
+    ),
+    (
+        r#"{"a": [{"cidr": "10.0.0.0"}]}"#,
+        "a[0].cidr",
+        "invalid CIDR block: expected an address, `/` and a prefix length",
+    ),
+    (
+        r#"{"a": [{"cidr": "10.0.0.0/33"}]}"#,
+        "a[0].cidr",
+        "an IPv4 prefix length is at most 32",
+    ),
+    (
+        r#"{"a": [{"cidr": "2001:db8::/129"}]}"#,
+        "a[0].cidr",
+        "an IPv6 prefix length is at most 128",
+    ),
+    (
+        r#"{"a": [{"cidr": "10.0.0.0/x"}]}"#,
+        "a[0].cidr",
+        "must be a decimal number",
+    ),
+    (
+        r#"{"a": [{"cidr": "10.0.0.0/-1"}]}"#,
+        "a[0].cidr",
+        "must be a decimal number",
+    ),
+    (
+        r#"{"a": [{"cidr": "10.0.0.0/"}]}"#,
+        "a[0].cidr",
+        "must be a decimal number",
+    ),
+    (
+        r#"{"a": [{"cidr": "10.0.0/8"}]}"#,
+        "a[0].cidr",
+        "not an IPv4 or IPv6 address",
+    ),
+    (
+        r#"{"a": [{"cidr": "[::1]/128"}]}"#,
+        "a[0].cidr",
+        "not an IPv4 or IPv6 address",
+    ),
+    (
+        r#"{"data": {"ip": ["x", {"cidr": "::1/200"}]}}"#,
+        "data.ip[1].cidr",
+        "invalid CIDR block",
+    ),
+    (
+        r#"{"a": [{"anything-but": {"cidr": "10.0.0.0/8"}}]}"#,
+        "a[0].anything-but.cidr",
+        "not `cidr`",
     ),
     (
         r#"{"a": [{"prefix": 1}]}"#,
@@ -664,6 +996,36 @@ const INVALID: &[(&str, &str, &str)] = &[
         r#"{"a": [{"anything-but": {"prefix": 1}}]}"#,
         "a[0].anything-but.prefix",
         "expects a string",
+    ),
+    (
+        r#"{"a": [{"anything-but": {"prefix": []}}]}"#,
+        "a[0].anything-but.prefix",
+        "`prefix` needs at least one value",
+    ),
+    (
+        r#"{"a": [{"anything-but": {"suffix": []}}]}"#,
+        "a[0].anything-but.suffix",
+        "`suffix` needs at least one value",
+    ),
+    (
+        r#"{"a": [{"anything-but": {"suffix": ["x", 1]}}]}"#,
+        "a[0].anything-but.suffix[1]",
+        "a string or a list of strings",
+    ),
+    (
+        r#"{"a": [{"anything-but": {"prefix": ""}}]}"#,
+        "a[0].anything-but.prefix",
+        "`anything-but` `prefix` must not be empty",
+    ),
+    (
+        r#"{"a": [{"anything-but": {"suffix": ["x", ""]}}]}"#,
+        "a[0].anything-but.suffix[1]",
+        "`anything-but` `suffix` must not be empty",
+    ),
+    (
+        r#"{"a": [{"anything-but": {"prefix": {"equals-ignore-case": "x"}}}]}"#,
+        "a[0].anything-but.prefix",
+        "not an object",
     ),
     (
         r#"{"a": [{"anything-but": {"prefix": "a", "suffix": "b"}}]}"#,
@@ -845,6 +1207,9 @@ impl SplitMix {
             "numeric",
             "exists",
             "$or",
+            "cidr",
+            "10.0.0.0/8",
+            "::/0",
             "a",
             "b",
             "",
