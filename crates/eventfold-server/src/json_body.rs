@@ -5,6 +5,10 @@
 //! a 100-event append. Here the body is parsed without it first; only a body that fails is
 //! parsed again through `Json`, which produces the same rejection (and the same message, with
 //! the path) as before. A valid body is parsed once, an invalid one twice.
+//!
+//! Every body of this API is a JSON object. serde reads a struct from an array too, by
+//! position (`[1]` would set a struct's first field), so anything but an object is refused
+//! before it is parsed.
 
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
@@ -12,8 +16,12 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::Json;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
-/// A request body parsed as JSON into `T`, rejected exactly as axum's `Json<T>` rejects it.
+use crate::ApiError;
+
+/// A request body parsed as JSON into `T`, rejected exactly as axum's `Json<T>` rejects it;
+/// a body that is not a JSON object is refused.
 pub struct JsonBody<T>(pub T);
 
 impl<T, S> FromRequest<S> for JsonBody<T>
@@ -21,20 +29,41 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = JsonRejection;
+    type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !plainly_json(&request) {
-            // Any other content type (with parameters, a `+json` suffix, or none) gets axum's
-            // own check and parse.
-            let Json(value) = Json::<T>::from_request(request, state).await?;
-            return Ok(Self(value));
-        }
-        let bytes = Bytes::from_request(request, state).await?;
-        match serde_json::from_slice(&bytes) {
-            Ok(value) => Ok(Self(value)),
-            Err(_) => Json::<T>::from_bytes(&bytes).map(|Json(value)| Self(value)),
-        }
+        Ok(Self(parse(request, state).await?))
+    }
+}
+
+async fn parse<T: DeserializeOwned, S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<T, ApiError> {
+    if !plainly_json(&request) {
+        // Any other content type (with parameters, a `+json` suffix, or none) gets axum's
+        // own check and parse.
+        let Json(value) = Json::<Box<RawValue>>::from_request(request, state).await?;
+        return parse_object(value.get().as_bytes());
+    }
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(JsonRejection::from)?;
+    parse_object(&bytes)
+}
+
+/// Parses `bytes` as an object into `T`: fast, and again through `Json` for the message when
+/// that fails.
+fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|&b| b != b'{') {
+        return Err(ApiError::invalid(
+            "the request body must be a JSON object (`{…}`)",
+        ));
+    }
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(Json::<T>::from_bytes(bytes).map(|Json(value)| value)?),
     }
 }
 
@@ -73,11 +102,14 @@ mod tests {
         };
         let ours = match JsonBody::<Shape>::from_request(request(body), &()).await {
             Ok(JsonBody(value)) => format!("ok {value:?}"),
-            Err(rejection) => format!("{} {}", rejection.status(), rejection.body_text()),
+            Err(error) => format!("{} {}", error.code(), error.message()),
         };
         let axums = match Json::<Shape>::from_request(request(body), &()).await {
             Ok(Json(value)) => format!("ok {value:?}"),
-            Err(rejection) => format!("{} {}", rejection.status(), rejection.body_text()),
+            Err(rejection) => {
+                let error = ApiError::from(rejection);
+                format!("{} {}", error.code(), error.message())
+            }
         };
         (ours, axums)
     }
@@ -112,6 +144,19 @@ mod tests {
             unknown_field.contains("items[0]") && unknown_field.contains("unknown field `m`"),
             "the path is named: {unknown_field}"
         );
+    }
+
+    /// serde would read a struct from an array by position: only objects are bodies.
+    #[tokio::test]
+    async fn only_objects_are_bodies() {
+        for body in ["[[{\"n\": 1}]]", " [1]", "1", "\"items\"", "null"] {
+            for content_type in [Some("application/json"), Some("application/json; charset=utf-8")] {
+                let (ours, _) = both(content_type, body).await;
+                assert!(ours.contains("must be a JSON object"), "{body}: {ours}");
+            }
+        }
+        let (ours, _) = both(Some("application/json"), " \n{\"items\": []}").await;
+        assert!(ours.starts_with("ok"), "{ours}");
     }
 
     #[test]

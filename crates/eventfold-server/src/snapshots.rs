@@ -1,6 +1,5 @@
 //! `/snapshots/{stream}`: the snapshot store, for SDK clients working through the server.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -53,7 +52,7 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     Path(stream): Path<String>,
-    body: Result<JsonBody<SnapshotBody>, JsonRejection>,
+    body: Result<JsonBody<SnapshotBody>, ApiError>,
 ) -> Result<StatusCode, ApiError> {
     let stream = stream_name(&stream)?;
     let JsonBody(body) = body?;

@@ -1,6 +1,6 @@
 //! `/streams/{stream}`: append, read, metadata, delete.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -41,7 +41,7 @@ fn writable_stream_name(name: &str) -> Result<StreamName, ApiError> {
 pub async fn append(
     State(state): State<AppState>,
     Path(stream): Path<String>,
-    body: Result<JsonBody<AppendBody>, JsonRejection>,
+    body: Result<JsonBody<AppendBody>, ApiError>,
 ) -> Result<impl IntoResponse, ApiError> {
     let stream = writable_stream_name(&stream)?;
     let JsonBody(body) = body?;
@@ -101,7 +101,7 @@ pub async fn get_metadata(
 pub async fn put_metadata(
     State(state): State<AppState>,
     Path(stream): Path<String>,
-    body: Result<JsonBody<StreamMetadata>, JsonRejection>,
+    body: Result<JsonBody<StreamMetadata>, ApiError>,
 ) -> Result<Json<StreamMetadata>, ApiError> {
     let stream = writable_stream_name(&stream)?;
     let JsonBody(metadata) = body?;

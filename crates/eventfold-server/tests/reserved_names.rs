@@ -124,10 +124,29 @@ async fn rules_whose_old_names_collided_are_apart() {
     .await;
     let dir = server.stop().await;
     let server = start_in(dir, ServerConfig::default()).await;
-    let (_, first) = get(&server, "/buses/a/rules/b-rule-c").await;
-    let (_, second) = get(&server, "/buses/a-rule-b/rules/c").await;
-    assert_eq!(first["status"]["next_revision"], 1, "{first}");
-    assert_eq!(second["status"]["next_revision"], 2, "{second}");
+    // Each rule's checkpoints are in a stream of its own, and only its own.
+    for (stream, next) in [
+        ("$bus:a:rule:b-rule-c:checkpoint", 1),
+        ("$bus:a-rule-b:rule:c:checkpoint", 2),
+    ] {
+        let checkpoints = events_of(&server, stream).await;
+        let last = checkpoints.last().unwrap_or_else(|| panic!("{stream} is empty"));
+        assert_eq!(last["data"]["next"], next, "{stream}");
+        let incarnations: std::collections::BTreeSet<String> = checkpoints
+            .iter()
+            .map(|c| c["data"]["incarnation"].to_string())
+            .collect();
+        assert_eq!(incarnations.len(), 1, "{stream}: {incarnations:?}");
+    }
+    let restarted = async |path: &str, next: u64| {
+        let (_, rule) = get(&server, path).await;
+        (rule["status"]["next_revision"] == next).then_some(())
+    };
+    eventually("resumed", async || {
+        restarted("/buses/a/rules/b-rule-c", 1).await?;
+        restarted("/buses/a-rule-b/rules/c", 2).await
+    })
+    .await;
     server.stop().await;
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -52,7 +52,7 @@ pub async fn list(State(state): State<AppState>) -> Response {
 pub async fn put(
     State(state): State<AppState>,
     Path(bus): Path<String>,
-    body: Result<JsonBody<BusSettings>, JsonRejection>,
+    body: Result<JsonBody<BusSettings>, ApiError>,
 ) -> Result<Response, ApiError> {
     let bus = Name::parse("bus", &bus)?;
     let JsonBody(settings) = body?;
@@ -99,7 +99,7 @@ pub async fn delete(
 pub async fn put_events(
     State(state): State<AppState>,
     Path(bus): Path<String>,
-    body: Result<JsonBody<PutEvents>, JsonRejection>,
+    body: Result<JsonBody<PutEvents>, ApiError>,
 ) -> Result<Response, ApiError> {
     let bus = Name::parse("bus", &bus)?;
     let JsonBody(body) = body?;
@@ -166,7 +166,7 @@ struct RuleDescribed<'a> {
 pub async fn put_rule(
     State(state): State<AppState>,
     Path((bus, rule)): Path<(String, String)>,
-    body: Result<JsonBody<RuleRequest>, JsonRejection>,
+    body: Result<JsonBody<RuleRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     let (bus, rule) = (Name::parse("bus", &bus)?, Name::parse("rule", &rule)?);
     let JsonBody(request) = body?;
@@ -257,7 +257,7 @@ pub async fn dead_letters(
 pub async fn start_replay(
     State(state): State<AppState>,
     Path(bus): Path<String>,
-    body: Result<JsonBody<ReplayRequest>, JsonRejection>,
+    body: Result<JsonBody<ReplayRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     let bus = Name::parse("bus", &bus)?;
     let JsonBody(request) = body?;

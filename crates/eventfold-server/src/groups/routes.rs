@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -71,7 +71,7 @@ pub async fn list(State(state): State<AppState>) -> Response {
 pub async fn put(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<JsonBody<GroupRequest>, JsonRejection>,
+    body: Result<JsonBody<GroupRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
@@ -153,7 +153,7 @@ struct Fetched {
 pub async fn fetch(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<JsonBody<FetchRequest>, JsonRejection>,
+    body: Result<JsonBody<FetchRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
@@ -236,7 +236,7 @@ fn ack_ids(ids: &[String]) -> Result<Vec<AckId>, ApiError> {
 pub async fn ack(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<JsonBody<SettleRequest>, JsonRejection>,
+    body: Result<JsonBody<SettleRequest>, ApiError>,
 ) -> Result<Json<Settled>, ApiError> {
     let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
@@ -254,7 +254,7 @@ pub async fn ack(
 pub async fn nack(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<JsonBody<SettleRequest>, JsonRejection>,
+    body: Result<JsonBody<SettleRequest>, ApiError>,
 ) -> Result<Json<Settled>, ApiError> {
     let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
