@@ -28,6 +28,7 @@ pub struct ServeConfig {
     pub body_bytes_max: Option<usize>,
     pub request_timeout_secs: Option<u64>,
     pub subscribers_max: Option<usize>,
+    pub group_subscribers_max: Option<usize>,
 }
 
 impl ConfigFile {

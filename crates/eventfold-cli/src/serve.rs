@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// How many subscriptions may be open at once [default: 1024].
     #[arg(long, env = "EVENTFOLD_SUBSCRIBERS_MAX")]
     subscribers_max: Option<usize>,
+    /// How many consumer-group push streams may be open at once [default: 1024].
+    #[arg(long, env = "EVENTFOLD_GROUP_SUBSCRIBERS_MAX")]
+    group_subscribers_max: Option<usize>,
     /// Keep events in this PostgreSQL database (`postgres://user@host:port/database`) instead
     /// of the data directory; several servers may share one database.
     #[arg(long, env = "EVENTFOLD_POSTGRES")]
@@ -53,6 +56,10 @@ pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::
             .subscribers_max
             .or(file.subscribers_max)
             .unwrap_or(defaults.subscribers_max),
+        group_subscribers_max: args
+            .group_subscribers_max
+            .or(file.group_subscribers_max)
+            .unwrap_or(defaults.group_subscribers_max),
     };
     let listen = args
         .listen

@@ -136,6 +136,7 @@ impl StoreError {
             "backend",
             "timeout",
             "not_found",
+            "method_not_allowed",
             "too_many_subscribers",
             "snapshot_not_found",
             "group_not_found",

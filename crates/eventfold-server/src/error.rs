@@ -26,6 +26,11 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// The human-readable message.
     pub fn message(&self) -> &str {
         &self.message
@@ -136,12 +141,21 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
-    /// Too many open subscriptions.
-    pub fn too_many_subscribers(limit: usize) -> Self {
+    /// Too many open subscriptions of one kind ("subscriptions", "group push streams").
+    pub fn too_many_subscribers(kind: &str, limit: usize) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_subscribers",
-            format!("the server already has {limit} open subscriptions; try again later"),
+            format!("the server already has {limit} open {kind}, its limit; try again later"),
+        )
+    }
+
+    /// The route exists, but not with this method.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not take this method (see README: HTTP API)",
         )
     }
 
@@ -223,8 +237,18 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+/// What a 503 answer tells clients to wait before trying again, in seconds.
+const RETRY_AFTER_SECS: &str = "1";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }

@@ -150,7 +150,10 @@ mod tests {
     #[tokio::test]
     async fn only_objects_are_bodies() {
         for body in ["[[{\"n\": 1}]]", " [1]", "1", "\"items\"", "null"] {
-            for content_type in [Some("application/json"), Some("application/json; charset=utf-8")] {
+            for content_type in [
+                Some("application/json"),
+                Some("application/json; charset=utf-8"),
+            ] {
                 let (ours, _) = both(content_type, body).await;
                 assert!(ours.contains("must be a JSON object"), "{body}: {ours}");
             }

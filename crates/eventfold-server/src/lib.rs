@@ -48,8 +48,10 @@ pub struct ServerConfig {
     pub body_bytes_max: usize,
     /// How long a request (other than a subscription) may take.
     pub request_timeout: Duration,
-    /// How many subscriptions may be open at once.
+    /// How many subscriptions (`/subscribe/…`) may be open at once.
     pub subscribers_max: usize,
+    /// How many consumer-group push streams (`/groups/{group}/subscribe`) may be open at once.
+    pub group_subscribers_max: usize,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +61,7 @@ impl Default for ServerConfig {
             body_bytes_max: 32 << 20,
             request_timeout: Duration::from_secs(30),
             subscribers_max: 1024,
+            group_subscribers_max: 1024,
         }
     }
 }
@@ -92,8 +95,8 @@ impl Backend {
 struct AppState {
     store: Arc<dyn EventStore>,
     snapshots: Arc<dyn SnapshotStore>,
-    subscribers: Arc<Semaphore>,
-    subscribers_max: usize,
+    subscriptions: SubscriberCap,
+    group_pushes: SubscriberCap,
     shutting_down: watch::Receiver<bool>,
     metrics: Arc<metrics::Metrics>,
     groups: Arc<groups::Groups>,
@@ -112,8 +115,8 @@ fn router(
         buses: services.buses.clone(),
         store: backend.store,
         snapshots: backend.snapshots,
-        subscribers: Arc::new(Semaphore::new(config.subscribers_max)),
-        subscribers_max: config.subscribers_max,
+        subscriptions: SubscriberCap::new("subscriptions", config.subscribers_max),
+        group_pushes: SubscriberCap::new("group push streams", config.group_subscribers_max),
         shutting_down,
         metrics: Arc::default(),
     };
@@ -186,6 +189,7 @@ fn router(
     requests
         .merge(subscriptions)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_bytes_max))
         .with_state(state)
 }
@@ -271,7 +275,7 @@ async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let head = state.store.head_position().await?.0;
-    let open = state.subscribers_max - state.subscribers.available_permits();
+    let open = state.subscriptions.open();
     let mut body = state.metrics.render(head, open);
     let mut groups = Vec::new();
     for group in state.groups.list() {
@@ -309,4 +313,38 @@ async fn openapi() -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::not_found_route()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+/// A limit on open long-lived responses of one kind.
+#[derive(Clone)]
+struct SubscriberCap {
+    kind: &'static str,
+    permits: Arc<Semaphore>,
+    max: usize,
+}
+
+impl SubscriberCap {
+    fn new(kind: &'static str, max: usize) -> Self {
+        Self {
+            kind,
+            permits: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+
+    /// A permit held while the response is open; a 503 naming the limit when none is free.
+    fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.permits
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::too_many_subscribers(self.kind, self.max))
+    }
+
+    fn open(&self) -> usize {
+        self.max - self.permits.available_permits()
+    }
 }

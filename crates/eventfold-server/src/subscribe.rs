@@ -50,7 +50,7 @@ pub async fn all(
         Some(id) => AllFrom::Position(Position(id.saturating_add(1))),
         None => query.from()?,
     };
-    let permit = admit(&state)?;
+    let permit = state.subscriptions.admit()?;
     let start = match from {
         AllFrom::Position(position) => position.0,
         AllFrom::End => state.store.head_position().await?.0,
@@ -85,7 +85,8 @@ pub async fn stream(
         Some(id) => StreamFrom::Revision(Revision(id.saturating_add(1))),
         None => query.from()?,
     };
-    let permit = admit(&state)?;
+    refuse_deleted(&state, &stream).await?;
+    let permit = state.subscriptions.admit()?;
     let subscription = state.store.subscribe_stream(&stream, from).await?;
     let shutting_down = state.shutting_down.clone();
     Ok(events(subscription, permit, None, shutting_down, |event| {
@@ -93,11 +94,18 @@ pub async fn stream(
     }))
 }
 
-fn admit(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
-    let limit = state.subscribers.available_permits();
-    state.subscribers.clone().try_acquire_owned().map_err(|_| {
-        ApiError::too_many_subscribers(limit.max(state.subscribers.available_permits()))
-    })
+/// A deleted stream is refused before streaming starts (410): a browser's `EventSource`
+/// would otherwise reconnect to it for ever. A stream that does not exist yet may be followed.
+async fn refuse_deleted(state: &AppState, stream: &StreamName) -> Result<(), ApiError> {
+    let probe = eventfold_store::ReadStream {
+        from: StreamFrom::End,
+        direction: eventfold_store::Direction::Backward,
+        limit: 1,
+    };
+    match state.store.read_stream(stream, probe).await {
+        Ok(_) | Err(StoreError::StreamNotFound(_)) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {

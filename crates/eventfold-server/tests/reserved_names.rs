@@ -130,7 +130,9 @@ async fn rules_whose_old_names_collided_are_apart() {
         ("$bus:a-rule-b:rule:c:checkpoint", 2),
     ] {
         let checkpoints = events_of(&server, stream).await;
-        let last = checkpoints.last().unwrap_or_else(|| panic!("{stream} is empty"));
+        let last = checkpoints
+            .last()
+            .unwrap_or_else(|| panic!("{stream} is empty"));
         assert_eq!(last["data"]["next"], next, "{stream}");
         let incarnations: std::collections::BTreeSet<String> = checkpoints
             .iter()

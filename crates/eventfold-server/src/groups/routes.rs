@@ -345,11 +345,7 @@ pub async fn subscribe(
             "max_in_flight: 1 to {FETCH_MAX}"
         )));
     }
-    let permit = state
-        .subscribers
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::too_many_subscribers(state.subscribers_max))?;
+    let permit = state.group_pushes.admit()?;
     let mut shutting_down = state.shutting_down.clone();
     let events = async_stream(move |send| async move {
         let _permit = permit;
