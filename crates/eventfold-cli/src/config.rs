@@ -29,6 +29,10 @@ pub struct ServeConfig {
     pub request_timeout_secs: Option<u64>,
     pub subscribers_max: Option<usize>,
     pub group_subscribers_max: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub connections_max: Option<usize>,
+    pub shutdown_grace_secs: Option<u64>,
 }
 
 impl ConfigFile {

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 
 use eventfold_postgres::{PostgresOptions, PostgresStore};
-use eventfold_server::{ServerConfig, DEFAULT_LISTEN};
+use eventfold_server::{ConnectionLimits, ServerConfig, DEFAULT_LISTEN};
 use eventfold_store::embedded::{EmbeddedStore, Options};
 
 use crate::config::ServeConfig;
@@ -32,6 +32,19 @@ pub struct ServeArgs {
     /// How many consumer-group push streams may be open at once [default: 1024].
     #[arg(long, env = "EVENTFOLD_GROUP_SUBSCRIBERS_MAX")]
     group_subscribers_max: Option<usize>,
+    /// How long a request's head may take to arrive, and an idle keep-alive connection may
+    /// wait for its next request, in seconds [default: 10].
+    #[arg(long, env = "EVENTFOLD_HEADER_TIMEOUT_SECS")]
+    header_timeout_secs: Option<u64>,
+    /// How long a connection may go without a byte moving either way, in seconds [default: 120].
+    #[arg(long, env = "EVENTFOLD_IDLE_TIMEOUT_SECS")]
+    idle_timeout_secs: Option<u64>,
+    /// How many connections may be open at once; more get a 503 [default: 4096].
+    #[arg(long, env = "EVENTFOLD_CONNECTIONS_MAX")]
+    connections_max: Option<usize>,
+    /// How long shutdown waits for open connections, in seconds [default: 10].
+    #[arg(long, env = "EVENTFOLD_SHUTDOWN_GRACE_SECS")]
+    shutdown_grace_secs: Option<u64>,
     /// Keep events in this PostgreSQL database (`postgres://user@host:port/database`) instead
     /// of the data directory; several servers may share one database.
     #[arg(long, env = "EVENTFOLD_POSTGRES")]
@@ -39,6 +52,39 @@ pub struct ServeArgs {
     /// The PostgreSQL schema for Eventfold's tables [default: the connection's, usually public].
     #[arg(long, env = "EVENTFOLD_POSTGRES_SCHEMA", requires = "postgres")]
     postgres_schema: Option<String>,
+}
+
+fn connection_limits(
+    args: &ServeArgs,
+    file: &ServeConfig,
+    defaults: &ConnectionLimits,
+) -> ConnectionLimits {
+    let secs = |flag: Option<u64>, key: Option<u64>, default: Duration| {
+        flag.or(key)
+            .map_or(default, |secs| Duration::from_secs(secs.max(1)))
+    };
+    ConnectionLimits {
+        header_timeout: secs(
+            args.header_timeout_secs,
+            file.header_timeout_secs,
+            defaults.header_timeout,
+        ),
+        idle_timeout: secs(
+            args.idle_timeout_secs,
+            file.idle_timeout_secs,
+            defaults.idle_timeout,
+        ),
+        connections_max: args
+            .connections_max
+            .or(file.connections_max)
+            .unwrap_or(defaults.connections_max)
+            .max(1),
+        shutdown_grace: secs(
+            args.shutdown_grace_secs,
+            file.shutdown_grace_secs,
+            defaults.shutdown_grace,
+        ),
+    }
 }
 
 pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::Result<ExitCode> {
@@ -60,6 +106,7 @@ pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::
             .group_subscribers_max
             .or(file.group_subscribers_max)
             .unwrap_or(defaults.group_subscribers_max),
+        connections: connection_limits(&args, file, &defaults.connections),
     };
     let listen = args
         .listen

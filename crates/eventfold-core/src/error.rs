@@ -138,6 +138,7 @@ impl StoreError {
             "not_found",
             "method_not_allowed",
             "too_many_subscribers",
+            "too_many_connections",
             "snapshot_not_found",
             "group_not_found",
             "bus_not_found",

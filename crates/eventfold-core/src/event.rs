@@ -148,14 +148,92 @@ impl NewEvent {
     }
 }
 
-/// Checks that `bytes` are one JSON value as UTF-8 text (serde_json alone skips the contents of
-/// strings without checking their UTF-8). Every backend refuses to store JSON data or metadata
-/// that fails this, and reads of `$all` and streams write it out as it is.
+/// The one definition of valid JSON text in Eventfold: every backend refuses to store JSON data
+/// or metadata that fails this, the PostgreSQL backend checks its rows with it again when it
+/// reads them, and reads of `$all` and streams, webhooks and every copy then write the stored
+/// text out as it is. Returns the text.
+///
+/// `bytes` pass exactly when `serde_json::from_slice::<serde_json::Value>` (the bus matcher's
+/// parser, with serde_json's default features) accepts them:
+///
+/// - one RFC 8259 JSON value, with whitespace around it and nothing else;
+/// - UTF-8 throughout, and no escape that is not a character: a lone surrogate (`"\ud800"`,
+///   or a trailing one without its leading half) is refused;
+/// - numbers whose value is within `f64` range: `1e999999` is refused (and so is an integer of
+///   more than 309 digits), `1e-999999` reads as zero and passes. Integers beyond 64 bits pass
+///   (`12345678901234567890123`): the matcher reads them as the nearest `f64`, the stored text
+///   keeps every digit;
+/// - arrays and objects nested at most 127 deep (serde_json's recursion limit of 128);
+/// - duplicate object keys are allowed (the matcher keeps the last one).
+///
+/// It parses as the matcher does but builds nothing: the values are visited and dropped, and
+/// strings are borrowed from the input or from the parser's scratch buffer, never allocated
+/// (this is on the append path of every event). `serde::de::IgnoredAny`, used before, takes
+/// serde_json's skipping path, which checks neither escapes, nor number ranges, nor depth.
 pub fn check_json_text(bytes: &[u8]) -> Result<&str, String> {
     let text = std::str::from_utf8(bytes).map_err(|error| format!("is not UTF-8: {error}"))?;
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
+    serde_json::from_str::<JsonChecked>(text)
         .map_err(|error| format!("is not valid JSON: {error}"))?;
     Ok(text)
+}
+
+/// A JSON value that was read in full, as `serde_json::Value` would read it, and dropped.
+struct JsonChecked;
+
+impl<'de> serde::Deserialize<'de> for JsonChecked {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // `deserialize_any`, as `Value` does: serde_json then parses every string (escapes,
+        // surrogates) and number (range) in full, and counts the depth.
+        deserializer.deserialize_any(JsonChecked)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonChecked {
+    type Value = JsonChecked;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(JsonChecked)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(JsonChecked)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(JsonChecked)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(JsonChecked)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(JsonChecked)
+    }
+
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Self, E> {
+        Ok(JsonChecked)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(JsonChecked)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<JsonChecked>()?.is_some() {}
+        Ok(JsonChecked)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        while map.next_key::<JsonChecked>()?.is_some() {
+            map.next_value::<JsonChecked>()?;
+        }
+        Ok(JsonChecked)
+    }
 }
 
 pub(crate) fn is_json_content_type(content_type: &str) -> bool {
@@ -230,5 +308,264 @@ mod tests {
         let binary =
             NewEvent::new("T", vec![0xff, 0x00]).with_content_type("application/octet-stream");
         assert!(binary.validate(&Limits::default()).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod json_text_tests {
+    use super::check_json_text;
+
+    /// What the bus matcher's parser says of `bytes`.
+    fn matcher_accepts(bytes: &[u8]) -> bool {
+        serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+    }
+
+    fn nested(open: &str, close: &str, depth: usize) -> String {
+        format!("{}{}", open.repeat(depth), close.repeat(depth))
+    }
+
+    /// Inputs near every edge serde_json's `Value` parser has.
+    fn tricky() -> Vec<Vec<u8>> {
+        let mut inputs: Vec<Vec<u8>> = [
+            // Strings and escapes.
+            r#"{"x":"\ud800"}"#,
+            r#""\udc00""#,
+            r#""\ud800\udc00""#,
+            r#""\ud83d\ude00""#,
+            r#""\ud800\u0041""#,
+            r#""\ud800x""#,
+            r#""\ud800\""#,
+            r#""\udbff\udfff""#,
+            r#""\u0000""#,
+            r#""\u00e9 é""#,
+            r#""\u12""#,
+            r#""\x""#,
+            r#""\/\b\f\n\r\t\"\\""#,
+            "\"tab\tinside\"",
+            "\"nul\u{0}inside\"",
+            r#"{"\ud800":1}"#,
+            r#"{"a\u00e9":1}"#,
+            r#"{"a":1,"a":2}"#,
+            // Numbers.
+            r#"{"x":1e999999}"#,
+            "-1e999999",
+            "1e308",
+            "1.7976931348623157e308",
+            "1.8e308",
+            "1e-999999",
+            "4.9e-324",
+            r#"{"x":12345678901234567890123}"#,
+            "-12345678901234567890123",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "1.50",
+            "-0",
+            "0e0",
+            "1E+2",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "+1",
+            "1e",
+            "NaN",
+            "Infinity",
+            // Shapes.
+            "",
+            " ",
+            " {} \n",
+            "{} {}",
+            "[1,]",
+            r#"{"a":1,}"#,
+            "[1 2]",
+            "{1:2}",
+            "\u{feff}{}",
+            "nul",
+            "null",
+            "true",
+            "[[[]]]",
+        ]
+        .iter()
+        .map(|text| text.as_bytes().to_vec())
+        .collect();
+        let huge_integer = "9".repeat(400);
+        inputs.push(huge_integer.into_bytes());
+        inputs.push("1".repeat(309).into_bytes());
+        inputs.push("1".repeat(310).into_bytes());
+        inputs.push(b"\"\xff\"".to_vec());
+        inputs.push(b"{\"\xc3\":1}".to_vec());
+        inputs.push(b"\xff".to_vec());
+        for depth in [126, 127, 128, 129, 1000] {
+            inputs.push(nested("[", "]", depth).into_bytes());
+            inputs.push(
+                nested("{\"a\":", "}", depth)
+                    .replace(":}", ":1}")
+                    .into_bytes(),
+            );
+            inputs.push(nested("[{\"a\":", "}]", depth / 2).into_bytes());
+        }
+        inputs
+    }
+
+    #[test]
+    fn refuses_what_the_matcher_refuses_and_keeps_big_integers() {
+        let deep_array = nested("[", "]", 129);
+        let deep_object = nested("{\"a\":", "}", 200).replace(":}", ":1}");
+        let deepest_allowed = nested("[", "]", 127);
+        let table: [(&[u8], bool); 9] = [
+            (br#"{"x":"\ud800"}"#, false),
+            (br#"{"x":1e999999}"#, false),
+            (deep_array.as_bytes(), false),
+            (deep_object.as_bytes(), false),
+            (deepest_allowed.as_bytes(), true),
+            (br#"{"x":12345678901234567890123}"#, true),
+            (
+                br#"{"x":12345678901234567890123, "y": 1.50, "z":"\u00e9"}"#,
+                true,
+            ),
+            (br#""\ud83d\ude00""#, true),
+            (b"{\"a\":\"\xff\"}", false),
+        ];
+        for (input, valid) in table {
+            let got = check_json_text(input);
+            assert_eq!(
+                got.is_ok(),
+                valid,
+                "{}: {got:?}",
+                String::from_utf8_lossy(&input[..input.len().min(60)])
+            );
+        }
+        let error = check_json_text(br#"{"x":"\ud800"}"#).unwrap_err();
+        assert!(error.starts_with("is not valid JSON: "), "{error}");
+        assert!(error.contains("escape"), "{error}");
+        let error = check_json_text(br#"{"x":1e999999}"#).unwrap_err();
+        assert!(error.contains("out of range"), "{error}");
+        let error = check_json_text(nested("[", "]", 129).as_bytes()).unwrap_err();
+        assert!(error.contains("recursion limit"), "{error}");
+        assert_eq!(
+            check_json_text(b" {} ").unwrap(),
+            " {} ",
+            "the text comes back"
+        );
+    }
+
+    #[test]
+    fn agrees_with_the_matchers_parser_on_tricky_inputs() {
+        let mut verdicts = [0, 0];
+        for input in tricky() {
+            let ours = check_json_text(&input).is_ok();
+            assert_eq!(
+                ours,
+                matcher_accepts(&input),
+                "{}",
+                String::from_utf8_lossy(&input[..input.len().min(80)])
+            );
+            verdicts[usize::from(ours)] += 1;
+        }
+        assert!(verdicts[0] > 20 && verdicts[1] > 20, "{verdicts:?}");
+    }
+
+    /// A small deterministic generator (xorshift) of JSON-like texts: values nested at random,
+    /// with leaves that are sometimes invalid, and now and then a byte dropped or repeated.
+    struct Texts(u64);
+
+    impl Texts {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        /// A number in `0..n`.
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        fn pick<'a>(&mut self, choices: &[&'a str]) -> &'a str {
+            choices[(self.next() % choices.len() as u64) as usize]
+        }
+
+        fn value(&mut self, out: &mut String, depth: usize) {
+            let deep = self.below(4) == 0;
+            match self.next() % 8 {
+                0 | 1 if depth < 140 => {
+                    out.push('[');
+                    let items = if deep { 1 } else { self.next() % 4 };
+                    for i in 0..items {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        self.value(out, depth + 1);
+                    }
+                    out.push(']');
+                }
+                2 | 3 if depth < 140 => {
+                    out.push('{');
+                    let members = if deep { 1 } else { self.next() % 4 };
+                    for i in 0..members {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        let key = self.pick(&[r#""k""#, r#""\u00e9""#, r#""\udfff""#, r#""""#]);
+                        out.push_str(key);
+                        out.push(':');
+                        self.value(out, depth + 1);
+                    }
+                    out.push('}');
+                }
+                _ => {
+                    let leaf = self.pick(&[
+                        "0",
+                        "-1",
+                        "1.50",
+                        "12345678901234567890123",
+                        "1e308",
+                        "1e309",
+                        "-1e999999",
+                        "1e-400",
+                        "true",
+                        "null",
+                        r#""plain""#,
+                        r#""\ud800""#,
+                        r#""\ud800\udc00""#,
+                        r#""\u00e9""#,
+                        r#""\q""#,
+                        "\"é\"",
+                    ]);
+                    out.push_str(leaf);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_matchers_parser_on_generated_texts() {
+        let mut texts = Texts(0x9e37_79b9_7f4a_7c15);
+        let mut verdicts = [0, 0];
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            texts.value(&mut text, 0);
+            let mut bytes = text.into_bytes();
+            if texts.below(5) == 0 && !bytes.is_empty() {
+                let at = (texts.next() % bytes.len() as u64) as usize;
+                if texts.below(2) == 0 {
+                    bytes.remove(at);
+                } else {
+                    bytes.insert(at, bytes[at]);
+                }
+            }
+            let ours = check_json_text(&bytes).is_ok();
+            assert_eq!(
+                ours,
+                matcher_accepts(&bytes),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+            verdicts[usize::from(ours)] += 1;
+        }
+        assert!(verdicts[0] > 500 && verdicts[1] > 500, "{verdicts:?}");
     }
 }

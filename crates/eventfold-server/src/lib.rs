@@ -10,6 +10,7 @@ mod backoff;
 mod buses;
 mod checkpoints;
 mod config_log;
+mod connections;
 mod dead_letters;
 mod error;
 mod groups;
@@ -36,6 +37,7 @@ use tokio::sync::{watch, Semaphore};
 
 use eventfold_store::{EventStore, SnapshotStore};
 
+pub use connections::ConnectionLimits;
 pub use error::ApiError;
 
 /// The address `eventfold serve` listens on unless told otherwise.
@@ -52,6 +54,8 @@ pub struct ServerConfig {
     pub subscribers_max: usize,
     /// How many consumer-group push streams (`/groups/{group}/subscribe`) may be open at once.
     pub group_subscribers_max: usize,
+    /// Timeouts and the cap on connections.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +66,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             subscribers_max: 1024,
             group_subscribers_max: 1024,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -206,22 +211,11 @@ pub async fn serve(
     let services = Services::start(backend.store.clone()).await?;
     let (tell, shutting_down) = watch::channel(false);
     let app = router(backend, &services, config, shutting_down.clone());
-    let mut stopped = shutting_down;
     tokio::spawn(async move {
         shutdown.await;
         let _ = tell.send(true);
     });
-    // Small responses and SSE messages go out at once, not held back by Nagle's algorithm.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::warn!(%error, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stopped.wait_for(|stopping| *stopping).await;
-        })
-        .await?;
+    connections::serve(listener, app, &config.connections, shutting_down).await;
     services.shutdown().await;
     Ok(())
 }

@@ -123,33 +123,82 @@ impl PutEvent {
 
 /// What rules match: `{"source", "type", "data", "metadata"?, "replay"?}` (`replay` is the
 /// replay's name).
-pub fn match_document(event: &RecordedEvent, envelope: &Envelope) -> Value {
+///
+/// Stored JSON always parses here (the store refuses what [`eventfold_store::check_json_text`]
+/// refuses, and that is exactly what this parser refuses), so data or metadata that does not is
+/// corruption: reported, never matched as something else.
+pub fn match_document(
+    event: &RecordedEvent,
+    envelope: &Envelope,
+) -> Result<Value, eventfold_store::StoreError> {
     let mut document = Map::new();
     document.insert("source".into(), Value::String(envelope.source.clone()));
     document.insert("type".into(), Value::String(event.event_type.clone()));
-    let data = serde_json::from_slice(&event.data).unwrap_or(Value::Null);
+    let data = serde_json::from_slice(&event.data).map_err(|error| {
+        crate::dead_letters::corrupt(event, &format!("bus event data is not JSON: {error}"))
+    })?;
     document.insert("data".into(), data);
     if let Some(metadata) = &envelope.metadata {
-        let metadata = serde_json::from_str(metadata.get()).unwrap_or(Value::Null);
+        let metadata = serde_json::from_str(metadata.get()).map_err(|error| {
+            crate::dead_letters::corrupt(event, &format!("bus event metadata is not JSON: {error}"))
+        })?;
         document.insert("metadata".into(), metadata);
     }
     if let Some(replay) = &envelope.replay {
         document.insert("replay".into(), Value::String(replay.name.clone()));
     }
-    Value::Object(document)
+    Ok(Value::Object(document))
 }
 
-/// What a webhook receives: the match document plus `id`, `bus`, `rule` and `time`.
-pub fn webhook_body(event: &RecordedEvent, document: &Value, bus: &str, rule: &str) -> Value {
-    let mut body = document.as_object().cloned().unwrap_or_default();
-    body.insert("id".into(), Value::String(event.id.to_string()));
-    body.insert("bus".into(), Value::String(bus.to_owned()));
-    body.insert("rule".into(), Value::String(rule.to_owned()));
-    body.insert(
-        "time".into(),
-        serde_json::to_value(event.recorded_at).expect("times serialise"),
-    );
-    Value::Object(body)
+/// What a webhook receives: `{"bus", "data", "id", "metadata"?, "replay"?, "rule", "source",
+/// "time", "type"}`, the match document's fields plus `id`, `bus`, `rule` and `time`, in that
+/// (alphabetical) order. `data` and `metadata` are the stored JSON text, byte for byte (big
+/// integers, `1.50`, escapes and spacing kept), not the matcher's reading of it.
+#[derive(Serialize)]
+struct WebhookBody<'a> {
+    bus: &'a str,
+    data: &'a RawValue,
+    id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replay: Option<&'a str>,
+    rule: &'a str,
+    source: &'a str,
+    time: Timestamp,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+}
+
+/// The JSON body of a webhook call for `event` (see [`WebhookBody`]); stored data that is not
+/// JSON text is corruption.
+pub fn webhook_body(
+    event: &RecordedEvent,
+    envelope: &Envelope,
+    bus: &str,
+    rule: &str,
+) -> Result<Bytes, eventfold_store::StoreError> {
+    // Borrowed, not copied: the text between the surrounding whitespace, as it is.
+    let data = std::str::from_utf8(&event.data)
+        .map_err(|error| error.to_string())
+        .and_then(|text| serde_json::from_str::<&RawValue>(text).map_err(|e| e.to_string()))
+        .map_err(|error| {
+            crate::dead_letters::corrupt(event, &format!("bus event data is not JSON: {error}"))
+        })?;
+    let body = WebhookBody {
+        bus,
+        data,
+        id: event.id,
+        metadata: envelope.metadata.as_deref(),
+        replay: envelope.replay.as_ref().map(|replay| replay.name.as_str()),
+        rule,
+        source: &envelope.source,
+        time: event.recorded_at,
+        event_type: &event.event_type,
+    };
+    Ok(Bytes::from(
+        serde_json::to_vec(&body).expect("webhook bodies serialise"),
+    ))
 }
 
 /// The id of the copy a rule writes for `event` to its target number `target`: the same every
@@ -171,5 +220,123 @@ pub fn forwarded(event: &RecordedEvent, envelope: &Envelope, hop: Hop, id: Uuid)
         content_type: CONTENT_TYPE_JSON.to_owned(),
         metadata: Bytes::from(serde_json::to_vec(&envelope).expect("envelopes serialise")),
         occurred_at: event.occurred_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventfold_store::{Position, Revision, StoreError, StreamName};
+
+    fn recorded(data: &str, envelope: &Envelope) -> RecordedEvent {
+        RecordedEvent {
+            id: Uuid::now_v7(),
+            stream: StreamName::new("$bus:b:archive").unwrap(),
+            revision: Revision(3),
+            position: Position(7),
+            event_type: "Placed".into(),
+            data: Bytes::copy_from_slice(data.as_bytes()),
+            content_type: CONTENT_TYPE_JSON.into(),
+            metadata: Bytes::from(serde_json::to_vec(envelope).unwrap()),
+            occurred_at: None,
+            recorded_at: chrono::Utc::now(),
+        }
+    }
+
+    fn envelope(metadata: Option<&str>, replay: bool) -> Envelope {
+        Envelope {
+            source: "shop \"eu\"".into(),
+            metadata: metadata.map(|text| RawValue::from_string(text.into()).unwrap()),
+            replay: replay.then(|| ReplayMark {
+                name: "fix-1".into(),
+                of: Uuid::now_v7(),
+                original_time: chrono::Utc::now(),
+            }),
+            via: vec![Hop {
+                bus: "a".into(),
+                rule: "r".into(),
+            }],
+        }
+    }
+
+    /// The webhook body as it was built before, through `Value`.
+    fn body_through_value(
+        event: &RecordedEvent,
+        envelope: &Envelope,
+        bus: &str,
+        rule: &str,
+    ) -> Vec<u8> {
+        let mut body = match_document(event, envelope)
+            .unwrap()
+            .as_object()
+            .cloned()
+            .unwrap();
+        body.insert("id".into(), Value::String(event.id.to_string()));
+        body.insert("bus".into(), Value::String(bus.to_owned()));
+        body.insert("rule".into(), Value::String(rule.to_owned()));
+        body.insert(
+            "time".into(),
+            serde_json::to_value(event.recorded_at).unwrap(),
+        );
+        serde_json::to_vec(&Value::Object(body)).unwrap()
+    }
+
+    #[test]
+    fn webhook_bodies_keep_their_shape_and_the_stored_text() {
+        // Data in the form `Value` writes it (sorted keys, no spaces): the body is unchanged.
+        for (metadata, replay) in [
+            (None, false),
+            (Some(r#"{"trace":"t1"}"#), false),
+            (None, true),
+            (Some(r#"{"a":[1,2.5,null]}"#), true),
+        ] {
+            let envelope = envelope(metadata, replay);
+            let event = recorded(r#"{"a":[true,null,"é\n"],"b":-1}"#, &envelope);
+            let body = webhook_body(&event, &envelope, "b", "r").unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&body),
+                String::from_utf8_lossy(&body_through_value(&event, &envelope, "b", "r")),
+            );
+        }
+        // Anything else: the stored text, where `Value` would have rewritten it.
+        let data = r#"{"x":12345678901234567890123, "y": 1.50, "z":"\u00e9"}"#;
+        let metadata = r#"{ "big": -98765432109876543210 }"#;
+        let envelope = envelope(Some(metadata), false);
+        let event = recorded(&format!(" {data}\n"), &envelope);
+        let body =
+            String::from_utf8(webhook_body(&event, &envelope, "b", "r").unwrap().to_vec()).unwrap();
+        assert!(body.contains(&format!(r#""data":{data},"#)), "{body}");
+        assert!(
+            body.contains(&format!(r#""metadata":{metadata},"#)),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn stored_json_that_does_not_parse_is_corruption_not_null() {
+        let envelope = envelope(None, false);
+        for data in [r#"{"x":"\ud800"}"#, r#"{"x":1e999999}"#, "{", "\"\\x\""] {
+            let event = recorded(data, &envelope);
+            let error = match_document(&event, &envelope).unwrap_err();
+            assert!(
+                matches!(&error, StoreError::Corrupted { reason, .. } if reason.contains("data is not JSON")),
+                "{data}: {error}"
+            );
+        }
+        let event = recorded("{", &envelope);
+        assert!(matches!(
+            webhook_body(&event, &envelope, "b", "r"),
+            Err(StoreError::Corrupted { .. })
+        ));
+        let bad_metadata = Envelope {
+            metadata: Some(RawValue::from_string(r#"{"m":1e999999}"#.into()).unwrap()),
+            ..envelope
+        };
+        let event = recorded("{}", &bad_metadata);
+        let error = match_document(&event, &bad_metadata).unwrap_err();
+        assert!(
+            error.to_string().contains("metadata is not JSON"),
+            "{error}"
+        );
     }
 }

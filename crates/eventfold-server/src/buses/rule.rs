@@ -189,16 +189,17 @@ impl RuleTask {
                 return self.dead_letter(event, &error.to_string(), 0, stop).await;
             }
         };
-        let document = events::match_document(event, &envelope);
+        let document = match events::match_document(event, &envelope) {
+            Ok(document) => document,
+            // Stored JSON that does not parse is corruption, handled as a broken envelope is.
+            Err(error) => return self.dead_letter(event, &error.to_string(), 0, stop).await,
+        };
         if !self.pattern.matches(&document) {
             return true;
         }
         self.stats.matched.fetch_add(1, Ordering::Relaxed);
         for (index, target) in self.settings.targets.iter().enumerate() {
-            match self
-                .deliver(event, &envelope, &document, index, target, stop)
-                .await
-            {
+            match self.deliver(event, &envelope, index, target, stop).await {
                 Outcome::Delivered => {
                     self.stats.delivered.fetch_add(1, Ordering::Relaxed);
                 }
@@ -218,14 +219,16 @@ impl RuleTask {
         &self,
         event: &RecordedEvent,
         envelope: &Envelope,
-        document: &serde_json::Value,
         index: usize,
         target: &Target,
         stop: &mut watch::Receiver<bool>,
     ) -> Outcome {
         if let Target::Webhook(webhook) = target {
-            let body = events::webhook_body(event, document, &self.bus, &self.rule);
-            return self.call(webhook, event, &body, stop).await;
+            let body = match events::webhook_body(event, envelope, &self.bus, &self.rule) {
+                Ok(body) => body,
+                Err(error) => return Outcome::Failed(error.to_string(), 0),
+            };
+            return self.call(webhook, event, body, stop).await;
         }
         if envelope.via.len() >= HOPS_MAX {
             return Outcome::Failed(
@@ -314,7 +317,7 @@ impl RuleTask {
         &self,
         webhook: &Webhook,
         event: &RecordedEvent,
-        body: &serde_json::Value,
+        body: bytes::Bytes,
         stop: &mut watch::Receiver<bool>,
     ) -> Outcome {
         let mut attempt = 0;
@@ -326,7 +329,9 @@ impl RuleTask {
                 .timeout(Duration::from_millis(webhook.timeout_ms))
                 .header("eventfold-event-id", event.id.to_string())
                 .header("eventfold-attempt", attempt.to_string())
-                .json(body);
+                // JSON already, with the stored data and metadata in it as they are.
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
             for (name, value) in &webhook.headers {
                 request = request.header(name, value);
             }
