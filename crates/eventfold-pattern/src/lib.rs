@@ -237,8 +237,15 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// Compiles a pattern given as JSON, checking its syntax and the [`limits`].
+    /// Compiles a pattern given as JSON, checking its syntax and the [`limits`]: its compact
+    /// JSON text is at most [`limits::PATTERN_BYTES_MAX`] bytes, as for [`Pattern::parse_str`],
+    /// so every way a pattern enters (HTTP bodies, the CLI, stored rules) has the same limit.
     pub fn parse(pattern: &Value) -> Result<Self, PatternError> {
+        let bytes = compact_len(pattern);
+        if bytes > PATTERN_BYTES_MAX {
+            let kind = PatternErrorKind::PatternTooLong { bytes };
+            return Err(PatternError::new(String::new(), kind));
+        }
         let root = compile::compile(pattern)?;
         Ok(Self {
             root: Arc::new(root),
@@ -246,7 +253,8 @@ impl Pattern {
         })
     }
 
-    /// Compiles a pattern given as JSON text of at most [`limits::PATTERN_BYTES_MAX`] bytes.
+    /// Compiles a pattern given as JSON text of at most [`limits::PATTERN_BYTES_MAX`] bytes
+    /// (whitespace included).
     pub fn parse_str(pattern: &str) -> Result<Self, PatternError> {
         if pattern.len() > PATTERN_BYTES_MAX {
             let bytes = pattern.len();
@@ -299,3 +307,20 @@ const _: () = {
     const fn shareable<T: Send + Sync + Clone>() {}
     shareable::<Pattern>();
 };
+
+/// The length of `value` written as compact JSON, counted without writing it anywhere.
+fn compact_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("counting cannot fail");
+    count.0
+}

@@ -1107,6 +1107,20 @@ fn limits_are_enforced() {
         "{error}"
     );
 
+    // A pattern given as a value has the same text limit (the 170 KB pattern): many
+    // strings, each under the string limit, under the node limit, over 64 KiB in all.
+    let strings: Vec<String> = (0..100)
+        .map(|n| format!("{n:04}{}", "y".repeat(1_000)))
+        .collect();
+    let wide = json!({"a": strings});
+    let error = Pattern::parse(&wide).unwrap_err();
+    assert!(
+        matches!(error.kind(), PatternErrorKind::PatternTooLong { bytes } if *bytes > limits::PATTERN_BYTES_MAX),
+        "{error}"
+    );
+    let fits = json!({"a": &strings[..50]});
+    assert!(Pattern::parse(&fits).is_ok());
+
     let long_string = json!({"a": ["x".repeat(limits::STRING_BYTES_MAX + 1)]});
     let error = Pattern::parse(&long_string).unwrap_err();
     assert_eq!(error.path(), "a[0]");

@@ -26,6 +26,8 @@ use crate::reserved::{Name, Reserved};
 
 /// How often the checkpoint is saved (when it moved).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// The largest event (data and metadata, in bytes) matched on the rule's own task.
+const MATCH_INLINE_BYTES_MAX: usize = 16 * 1024;
 /// The longest wait between two tries when the store refuses a target's write.
 const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
 
@@ -177,6 +179,20 @@ impl RuleTask {
         }
     }
 
+    /// Whether the pattern matches. A match costs up to the pattern's nodes times the event's
+    /// size (a large event against the largest pattern: seconds of CPU), so events over
+    /// [`MATCH_INLINE_BYTES_MAX`] are matched on the blocking pool, never on an async worker:
+    /// the server keeps answering while a rule grinds.
+    async fn matches(&self, document: serde_json::Value, event: &RecordedEvent) -> bool {
+        if event.data.len() + event.metadata.len() <= MATCH_INLINE_BYTES_MAX {
+            return self.pattern.matches(&document);
+        }
+        let pattern = self.pattern.clone();
+        tokio::task::spawn_blocking(move || pattern.matches(&document))
+            .await
+            .unwrap_or(false) // only a panic, which the matcher never does (tested)
+    }
+
     /// Matches and delivers one event; false when told to stop before it was done.
     async fn consider(&self, event: &RecordedEvent, stop: &mut watch::Receiver<bool>) -> bool {
         if !self.settings.enabled {
@@ -194,7 +210,7 @@ impl RuleTask {
             // Stored JSON that does not parse is corruption, handled as a broken envelope is.
             Err(error) => return self.dead_letter(event, &error.to_string(), 0, stop).await,
         };
-        if !self.pattern.matches(&document) {
+        if !self.matches(document, event).await {
             return true;
         }
         self.stats.matched.fetch_add(1, Ordering::Relaxed);
