@@ -123,6 +123,7 @@ pub async fn read(target: &Target, args: ReadArgs) -> anyhow::Result<ExitCode> {
             from,
             direction,
             limit: left.min(PAGE_EVENTS),
+            ..Default::default()
         };
         let page = store.store().read_stream(&stream, request).await?;
         let Some(last) = page.last() else { break };
@@ -204,6 +205,7 @@ pub async fn read_all(target: &Target, args: ReadAllArgs) -> anyhow::Result<Exit
             direction,
             limit: left.min(PAGE_EVENTS),
             filter: filter.clone(),
+            ..Default::default()
         };
         let slice = store.store().read_all(request).await?;
         left -= slice.events.len();

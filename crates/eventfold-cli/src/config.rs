@@ -33,6 +33,9 @@ pub struct ServeConfig {
     pub idle_timeout_secs: Option<u64>,
     pub connections_max: Option<usize>,
     pub shutdown_grace_secs: Option<u64>,
+    pub page_bytes_max: Option<usize>,
+    pub pages_in_flight_max: Option<usize>,
+    pub group_buffer_bytes_max: Option<usize>,
 }
 
 impl ConfigFile {

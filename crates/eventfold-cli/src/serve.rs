@@ -45,6 +45,15 @@ pub struct ServeArgs {
     /// How long shutdown waits for open connections, in seconds [default: 10].
     #[arg(long, env = "EVENTFOLD_SHUTDOWN_GRACE_SECS")]
     shutdown_grace_secs: Option<u64>,
+    /// The most bytes of events one page of a read holds, at least 2 MiB [default: 16777216].
+    #[arg(long, env = "EVENTFOLD_PAGE_BYTES_MAX")]
+    page_bytes_max: Option<usize>,
+    /// How many read pages are assembled at once; more readers wait [default: 16].
+    #[arg(long, env = "EVENTFOLD_PAGES_IN_FLIGHT_MAX")]
+    pages_in_flight_max: Option<usize>,
+    /// The most bytes of events each consumer group reads ahead [default: 16777216].
+    #[arg(long, env = "EVENTFOLD_GROUP_BUFFER_BYTES_MAX")]
+    group_buffer_bytes_max: Option<usize>,
     /// Keep events in this PostgreSQL database (`postgres://user@host:port/database`) instead
     /// of the data directory; several servers may share one database.
     #[arg(long, env = "EVENTFOLD_POSTGRES")]
@@ -107,6 +116,18 @@ pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::
             .or(file.group_subscribers_max)
             .unwrap_or(defaults.group_subscribers_max),
         connections: connection_limits(&args, file, &defaults.connections),
+        page_bytes_max: args
+            .page_bytes_max
+            .or(file.page_bytes_max)
+            .unwrap_or(defaults.page_bytes_max),
+        pages_in_flight_max: args
+            .pages_in_flight_max
+            .or(file.pages_in_flight_max)
+            .unwrap_or(defaults.pages_in_flight_max),
+        group_buffer_bytes_max: args
+            .group_buffer_bytes_max
+            .or(file.group_buffer_bytes_max)
+            .unwrap_or(defaults.group_buffer_bytes_max),
     };
     let listen = args
         .listen

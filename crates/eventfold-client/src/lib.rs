@@ -155,6 +155,7 @@ impl EventStore for Client {
             ("from", stream_from_text(request.from)),
             ("direction", direction_text(request.direction).to_owned()),
             ("limit", request.limit.to_string()),
+            ("bytes_max", request.bytes_max.to_string()),
         ];
         let http = self
             .request(Method::GET, &["streams", stream.as_str()])
@@ -168,6 +169,7 @@ impl EventStore for Client {
         query.push(all_from_query(request.from));
         query.push(("direction", direction_text(request.direction).to_owned()));
         query.push(("limit", request.limit.to_string()));
+        query.push(("bytes_max", request.bytes_max.to_string()));
         let page: wire::AllPage = self
             .call(self.request(Method::GET, &["all"]).query(&query), None)
             .await?;

@@ -61,6 +61,7 @@ async fn snapshots_round_trip_through_the_server() {
                 from: eventfold_store::StreamFrom::End,
                 direction: eventfold_store::Direction::Backward,
                 limit: 1,
+                ..Default::default()
             },
         )
         .await

@@ -18,7 +18,10 @@ pub use event::{check_json_text, content_type_from, NewEvent, RecordedEvent, CON
 pub use limits::Limits;
 pub use metadata::StreamMetadata;
 pub use position::{AppendResult, ExpectedRevision, Position, Revision};
-pub use read::{AllFrom, AllSlice, Direction, EventFilter, ReadAll, ReadStream, StreamFrom};
+pub use read::{
+    AllFrom, AllSlice, Direction, EventFilter, ReadAll, ReadStream, StreamFrom,
+    READ_PAGE_BYTES_DEFAULT, READ_PAGE_BYTES_MIN,
+};
 pub use stream_name::{StreamName, STREAM_NAME_BYTES_MAX};
 
 /// A point in time as the store records it (UTC).

@@ -123,6 +123,14 @@ impl EventFilter {
     }
 }
 
+/// The default byte budget of one page of a read: [`ReadStream::bytes_max`],
+/// [`ReadAll::bytes_max`].
+pub const READ_PAGE_BYTES_DEFAULT: usize = 16 << 20;
+
+/// The smallest byte budget a server gives a page of a read it answers: a client may take a
+/// short page that holds less than this minus one largest event as the end of a stream.
+pub const READ_PAGE_BYTES_MIN: usize = 2 << 20;
+
 /// A read of one stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadStream {
@@ -132,6 +140,11 @@ pub struct ReadStream {
     pub direction: Direction,
     /// The most events to return.
     pub limit: usize,
+    /// The most bytes of events (data, metadata and their stored framing) to return: a page
+    /// ends before the event that would pass it, so a page may hold fewer than `limit` events
+    /// before the end; it always holds at least one event when one is there. Memory for a read
+    /// is bounded by this, not by `limit` times the largest event.
+    pub bytes_max: usize,
 }
 
 impl Default for ReadStream {
@@ -140,6 +153,7 @@ impl Default for ReadStream {
             from: StreamFrom::Start,
             direction: Direction::Forward,
             limit: 1000,
+            bytes_max: READ_PAGE_BYTES_DEFAULT,
         }
     }
 }
@@ -153,6 +167,9 @@ pub struct ReadAll {
     pub direction: Direction,
     /// The most events to return.
     pub limit: usize,
+    /// The most bytes of events to return (see [`ReadStream::bytes_max`]); `next` then
+    /// continues right after the last event returned.
+    pub bytes_max: usize,
     /// Which events to return.
     pub filter: EventFilter,
 }
@@ -163,6 +180,7 @@ impl Default for ReadAll {
             from: AllFrom::Start,
             direction: Direction::Forward,
             limit: 1000,
+            bytes_max: READ_PAGE_BYTES_DEFAULT,
             filter: EventFilter::default(),
         }
     }

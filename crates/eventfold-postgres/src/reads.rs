@@ -203,6 +203,7 @@ pub async fn read_stream(
     if request.direction == Direction::Backward {
         events.reverse();
     }
+    eventfold_store::rules::cut_to_bytes(&mut events, request.bytes_max);
     Ok(events)
 }
 
@@ -448,6 +449,19 @@ pub async fn read_all(
             (Direction::Backward, false) if low == 0 => (0, true),
             (Direction::Backward, false) => (low - 1, false),
         };
+        if eventfold_store::rules::cut_to_bytes(&mut events, request.bytes_max) {
+            // The page ends at its byte budget: the next one starts right after its last event.
+            let last = events[events.len() - 1].position.0;
+            let next = match request.direction {
+                Direction::Forward => last + 1,
+                Direction::Backward => last.saturating_sub(1),
+            };
+            return Ok(AllSlice {
+                events,
+                next: Position(next),
+                end_of_log: false,
+            });
+        }
         if more || end_of_log || events.len() == request.limit || examined >= SCAN_POSITIONS_MAX {
             return Ok(AllSlice {
                 events,

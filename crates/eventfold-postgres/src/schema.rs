@@ -322,6 +322,7 @@ mod tests {
                     from: StreamFrom::End,
                     direction: Direction::Backward,
                     limit: 2,
+                    ..Default::default()
                 },
             )
             .await

@@ -299,6 +299,7 @@ async fn a_large_page_read_in_two_halves_keeps_its_order() {
                 direction,
                 limit: 5000,
                 filter: EventFilter::default(),
+                ..Default::default()
             })
             .await
             .unwrap();

@@ -29,6 +29,7 @@ async fn every_page(
                 direction,
                 limit: 3,
                 filter: filter.clone(),
+                ..Default::default()
             })
             .await
             .unwrap();

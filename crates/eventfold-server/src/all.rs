@@ -20,8 +20,10 @@ pub async fn read(
         from: query.from()?,
         direction,
         limit: query.limit.unwrap_or(READ_LIMIT_DEFAULT),
+        bytes_max: state.pages.budget(query.bytes_max)?,
         filter: query.filter(),
     };
+    let _reading = state.pages.admit().await?;
     let slice = state.store.read_all(request).await?;
     // Forward, `next` is where to continue (also to poll for new events); backward, there is
     // nothing before the start.

@@ -25,6 +25,7 @@ pub async fn load(
         from: StreamFrom::End,
         direction: Direction::Backward,
         limit: CHECKPOINTS_KEPT,
+        ..Default::default()
     };
     let events = match store.read_stream(stream, request).await {
         Ok(events) => events,

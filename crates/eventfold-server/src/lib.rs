@@ -17,6 +17,7 @@ mod groups;
 mod json_body;
 mod metrics;
 mod migrate_names;
+mod pages;
 mod reserved;
 mod snapshots;
 mod streams;
@@ -56,6 +57,13 @@ pub struct ServerConfig {
     pub group_subscribers_max: usize,
     /// Timeouts and the cap on connections.
     pub connections: ConnectionLimits,
+    /// The most bytes of events one page of `/streams/{stream}` or `/all` holds (at least
+    /// 2 MiB).
+    pub page_bytes_max: usize,
+    /// How many pages are read at once; more readers wait their turn.
+    pub pages_in_flight_max: usize,
+    /// The most bytes of events a consumer group holds read ahead (besides `buffer_size`).
+    pub group_buffer_bytes_max: usize,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +75,9 @@ impl Default for ServerConfig {
             subscribers_max: 1024,
             group_subscribers_max: 1024,
             connections: ConnectionLimits::default(),
+            page_bytes_max: eventfold_store::READ_PAGE_BYTES_DEFAULT,
+            pages_in_flight_max: 16,
+            group_buffer_bytes_max: 16 << 20,
         }
     }
 }
@@ -102,6 +113,7 @@ struct AppState {
     snapshots: Arc<dyn SnapshotStore>,
     subscriptions: SubscriberCap,
     group_pushes: SubscriberCap,
+    pages: pages::Pages,
     shutting_down: watch::Receiver<bool>,
     metrics: Arc<metrics::Metrics>,
     groups: Arc<groups::Groups>,
@@ -122,6 +134,7 @@ fn router(
         snapshots: backend.snapshots,
         subscriptions: SubscriberCap::new("subscriptions", config.subscribers_max),
         group_pushes: SubscriberCap::new("group push streams", config.group_subscribers_max),
+        pages: pages::Pages::new(config.page_bytes_max, config.pages_in_flight_max),
         shutting_down,
         metrics: Arc::default(),
     };
@@ -208,7 +221,7 @@ pub async fn serve(
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let services = Services::start(backend.store.clone()).await?;
+    let services = Services::start(backend.store.clone(), config).await?;
     let (tell, shutting_down) = watch::channel(false);
     let app = router(backend, &services, config, shutting_down.clone());
     tokio::spawn(async move {
@@ -227,14 +240,14 @@ struct Services {
 }
 
 impl Services {
-    async fn start(store: Arc<dyn EventStore>) -> std::io::Result<Self> {
+    async fn start(store: Arc<dyn EventStore>, config: &ServerConfig) -> std::io::Result<Self> {
         let failed = |what: &str, error: eventfold_store::StoreError| {
             std::io::Error::other(format!("starting {what}: {error}"))
         };
         migrate_names::migrate(&*store)
             .await
             .map_err(|error| failed("moving streams to the reserved names", error))?;
-        let groups = groups::Groups::start(store.clone())
+        let groups = groups::Groups::start(store.clone(), config.group_buffer_bytes_max)
             .await
             .map_err(|error| failed("consumer groups", error))?;
         match buses::Buses::start(store, groups.clone()).await {

@@ -235,6 +235,7 @@ async fn read_whole(
             from,
             direction: Direction::Forward,
             limit: PAGE_EVENTS,
+            ..Default::default()
         };
         match store.read_stream(stream, request).await {
             Ok(page) if page.is_empty() => return Ok(Some(events)),

@@ -75,7 +75,9 @@ pub async fn read(
         from: query.from()?,
         direction: query.direction.unwrap_or(Direction::Forward),
         limit: query.limit.unwrap_or(READ_LIMIT_DEFAULT),
+        bytes_max: state.pages.budget(query.bytes_max)?,
     };
+    let _reading = state.pages.admit().await?;
     let events = state.store.read_stream(&stream, request).await?;
     Ok(EventsPage { events: &events }.response())
 }

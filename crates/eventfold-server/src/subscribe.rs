@@ -101,6 +101,7 @@ async fn refuse_deleted(state: &AppState, stream: &StreamName) -> Result<(), Api
         from: StreamFrom::End,
         direction: eventfold_store::Direction::Backward,
         limit: 1,
+        ..Default::default()
     };
     match state.store.read_stream(stream, probe).await {
         Ok(_) | Err(StoreError::StreamNotFound(_)) => Ok(()),

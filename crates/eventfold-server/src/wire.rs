@@ -80,6 +80,8 @@ pub struct StreamQuery {
     pub from: Option<String>,
     pub direction: Option<Direction>,
     pub limit: Option<usize>,
+    /// A smaller byte budget for the page than the server's.
+    pub bytes_max: Option<usize>,
 }
 
 impl StreamQuery {
@@ -129,6 +131,8 @@ pub struct AllQuery {
     pub since: Option<Timestamp>,
     pub direction: Option<Direction>,
     pub limit: Option<usize>,
+    /// A smaller byte budget for the page than the server's.
+    pub bytes_max: Option<usize>,
     /// Event types, comma-separated.
     #[serde(rename = "type")]
     pub event_types: Option<String>,

@@ -204,6 +204,7 @@ async fn rewrite_in_old_scheme(from: &std::path::Path, to: &std::path::Path) {
                 direction: Direction::Forward,
                 limit: 500,
                 filter: EventFilter::default(),
+                ..Default::default()
             })
             .await
             .unwrap();

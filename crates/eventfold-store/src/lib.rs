@@ -15,5 +15,6 @@ pub use snapshots::{
 };
 pub use store::{DeleteMode, EventStore, Subscription, SubscriptionMessage};
 pub use subscription::{
-    subscribe_all_by_polling, subscribe_stream_by_polling, SUBSCRIPTION_PAGE_EVENTS,
+    subscribe_all_by_polling, subscribe_stream_by_polling, SUBSCRIPTION_PAGE_BYTES,
+    SUBSCRIPTION_PAGE_EVENTS,
 };

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use eventfold_core::{
-    AppendResult, ExpectedRevision, Limits, NewEvent, Position, Revision, StoreError,
-    StreamMetadata, StreamName,
+    AppendResult, ExpectedRevision, Limits, NewEvent, Position, RecordedEvent, Revision,
+    StoreError, StreamMetadata, StreamName,
 };
 
 use crate::DeleteMode;
@@ -111,6 +111,41 @@ pub fn check_read_limit(limits: &Limits, limit: usize) -> Result<(), StoreError>
         )));
     }
     Ok(())
+}
+
+/// About the bytes `event` holds in memory: its data, metadata, type and stream name, plus the
+/// fixed fields. Backends without a stored frame size count a page's bytes with this.
+pub fn event_bytes(event: &RecordedEvent) -> usize {
+    const FIXED_BYTES: usize = 96;
+    event.data.len()
+        + event.metadata.len()
+        + event.event_type.len()
+        + event.stream.as_str().len()
+        + FIXED_BYTES
+}
+
+/// Cuts `events` (in the order read) after the last one that fits `bytes_max` with those before
+/// it, keeping at least one; true when it cut any.
+pub fn cut_to_bytes(events: &mut Vec<RecordedEvent>, bytes_max: usize) -> bool {
+    let mut used = 0usize;
+    let fit = events
+        .iter()
+        .position(|event| {
+            used += event_bytes(event);
+            used > bytes_max
+        })
+        .map_or(events.len(), |over| over.max(1));
+    let cut = fit < events.len();
+    events.truncate(fit);
+    cut
+}
+
+/// Whether a stream page of `events` that holds fewer than the events asked for may have been
+/// cut by its byte budget `bytes_max` (so the stream may go on): only when one more event of
+/// the largest size could not have fitted.
+pub fn may_be_cut(events: &[RecordedEvent], bytes_max: usize) -> bool {
+    let used: usize = events.iter().map(event_bytes).sum();
+    used + Limits::default().event_bytes_max + 4096 > bytes_max
 }
 
 /// What `stream_revision` answers for a stream with this head (`None`: never written).

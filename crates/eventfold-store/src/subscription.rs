@@ -19,6 +19,9 @@ use crate::{EventStore, Subscription, SubscriptionMessage};
 /// Events a subscription reads per page.
 pub const SUBSCRIPTION_PAGE_EVENTS: usize = 512;
 
+/// Bytes of events a subscription reads per page: what a subscriber that stopped reading holds.
+pub const SUBSCRIPTION_PAGE_BYTES: usize = 1 << 20;
+
 /// Reads the next page of a subscription into `ready` (or waits for the head to move).
 trait NextPage {
     fn next_page(&mut self) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
@@ -82,6 +85,7 @@ impl NextPage for Follow<(AllFrom, EventFilter)> {
             from: *from,
             direction: Direction::Forward,
             limit: SUBSCRIPTION_PAGE_EVENTS,
+            bytes_max: SUBSCRIPTION_PAGE_BYTES,
             filter: filter.clone(),
         };
         let slice = self.store.read_all(request).await?;
@@ -161,6 +165,7 @@ impl NextPage for Follow<(StreamName, StreamFrom)> {
             from,
             direction: Direction::Forward,
             limit: SUBSCRIPTION_PAGE_EVENTS,
+            bytes_max: SUBSCRIPTION_PAGE_BYTES,
         };
         let events = match self.store.read_stream(&stream, request).await {
             Ok(events) => events,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use eventfold_core::{
     AppendResult, ExpectedRevision, ReadStream, RecordedEvent, Revision, StoreError, StreamFrom,
-    StreamName, Timestamp,
+    StreamName, Timestamp, READ_PAGE_BYTES_MIN,
 };
 use eventfold_store::{EventStore, Snapshot, SnapshotStore};
 
@@ -468,8 +468,12 @@ impl<D: Decider> CommandHandler<D> {
                 });
                 folded += 1;
             }
+            // A page may also end early at its byte budget (never under READ_PAGE_BYTES_MIN,
+            // whichever store or server answers).
+            let more = page.len() == LOAD_PAGE_EVENTS
+                || eventfold_store::rules::may_be_cut(&page, READ_PAGE_BYTES_MIN);
             match page.last() {
-                Some(last) if page.len() == LOAD_PAGE_EVENTS => next = last.revision.0 + 1,
+                Some(last) if more => next = last.revision.0 + 1,
                 _ => break,
             }
         }

@@ -126,6 +126,7 @@ impl Platform {
                 from,
                 direction: Direction::Forward,
                 limit: 1_000,
+                ..Default::default()
             };
             let page = match self.client.read_stream(&stream, request).await {
                 Ok(page) => page,

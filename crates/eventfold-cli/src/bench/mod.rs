@@ -595,6 +595,7 @@ async fn read_one_stream(dir: &Path, events: u64) -> anyhow::Result<Figures> {
             from: StreamFrom::Start,
             direction: Direction::Forward,
             limit: 100,
+            ..Default::default()
         };
         let begun = Instant::now();
         let page = store.read_stream(&stream, request).await?;

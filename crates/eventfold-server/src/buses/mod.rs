@@ -439,7 +439,7 @@ mod tests {
         let start = |store: &Arc<dyn EventStore>| {
             let store = store.clone();
             async move {
-                let groups = Groups::start(store.clone()).await.unwrap();
+                let groups = Groups::start(store.clone(), 16 << 20).await.unwrap();
                 (Buses::start(store, groups.clone()).await.unwrap(), groups)
             }
         };

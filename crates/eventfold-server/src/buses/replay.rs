@@ -22,6 +22,8 @@ use crate::ApiError;
 
 /// Events read per page and appended per batch.
 const BATCH: usize = 100;
+/// Bytes of events read per page (and so appended per batch).
+const BATCH_BYTES: usize = 8 << 20;
 /// The most replays remembered per server.
 const REPLAYS_MAX: usize = 1_000;
 /// The most replays running at once on a server.
@@ -250,6 +252,7 @@ async fn run(
                 from: at,
                 direction: Direction::Forward,
                 limit: BATCH,
+                bytes_max: BATCH_BYTES,
                 filter: filter.clone(),
             })
             .await?;

@@ -241,6 +241,7 @@ pub async fn dead_letters(
         from,
         direction: Direction::Forward,
         limit,
+        ..Default::default()
     };
     let events = match state
         .store

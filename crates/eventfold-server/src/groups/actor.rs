@@ -253,6 +253,10 @@ pub struct Actor {
     caught_up: bool,
     entries: BTreeMap<AckId, Entry>,
     source_entries: usize,
+    /// The bytes of those entries' events (see `buffer_bytes_max`).
+    source_bytes: usize,
+    /// The most bytes of events read ahead, besides `buffer_size` events.
+    buffer_bytes_max: usize,
     ready: VecDeque<AckId>,
     timers: BTreeSet<(Instant, AckId)>,
     /// Pinned only: the unfinished cursors of each stream, oldest first.
@@ -275,6 +279,7 @@ impl Actor {
         incarnation: u64,
         store: Arc<dyn EventStore>,
         ready_signal: watch::Sender<u64>,
+        buffer_bytes_max: usize,
     ) -> Self {
         let checkpoint = settings.start;
         Self {
@@ -288,6 +293,8 @@ impl Actor {
             caught_up: false,
             entries: BTreeMap::new(),
             source_entries: 0,
+            source_bytes: 0,
+            buffer_bytes_max,
             ready: VecDeque::new(),
             timers: BTreeSet::new(),
             streams: HashMap::new(),
@@ -310,7 +317,7 @@ impl Actor {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let room = self.source_entries < self.settings.buffer_size;
+            let room = self.has_room();
             let wake = self.timers.first().map(|(at, _)| *at);
             tokio::select! {
                 command = commands.recv() => match command {
@@ -419,7 +426,7 @@ impl Actor {
                 Some(Ok(SubscriptionMessage::CaughtUp)) => self.caught_up = true,
             }
             // Take what is already there without going round the loop again.
-            if self.source_entries >= self.settings.buffer_size {
+            if !self.has_room() {
                 return;
             }
             match self.source.as_mut().and_then(|s| s.next().now_or_never()) {
@@ -427,6 +434,12 @@ impl Actor {
                 None => return,
             }
         }
+    }
+
+    /// Whether the group reads further ahead: fewer than `buffer_size` events and
+    /// `buffer_bytes_max` bytes of them unfinished (one event may take it past the bytes).
+    fn has_room(&self) -> bool {
+        self.source_entries < self.settings.buffer_size && self.source_bytes < self.buffer_bytes_max
     }
 
     fn cursor_of(&self, event: &RecordedEvent) -> u64 {
@@ -454,6 +467,7 @@ impl Actor {
                 queue.len() > 1
             }
         };
+        self.source_bytes += eventfold_store::rules::event_bytes(&event);
         self.entries.insert(id, Entry::fresh(event));
         self.source_entries += 1;
         if !pinned_behind {
@@ -718,6 +732,7 @@ impl Actor {
         match id {
             AckId::Source(cursor) => {
                 self.source_entries -= 1;
+                self.source_bytes -= eventfold_store::rules::event_bytes(&entry.event);
                 if self.settings.strategy == Strategy::Pinned {
                     self.next_of_stream(&entry.event.stream, cursor);
                 }
@@ -890,7 +905,7 @@ impl Actor {
         let following = self.settings.stream.is_none()
             && self.caught_up
             && self.source.is_some()
-            && self.source_entries < self.settings.buffer_size;
+            && self.has_room();
         let unread = if following {
             Ok(0)
         } else {

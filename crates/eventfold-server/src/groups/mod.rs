@@ -70,6 +70,8 @@ impl GroupHandle {
 /// Every group of this server.
 pub struct Groups {
     store: Arc<dyn EventStore>,
+    /// The most bytes of events each group reads ahead.
+    buffer_bytes_max: usize,
     running: Mutex<BTreeMap<Name, GroupHandle>>,
     log: std::sync::OnceLock<Arc<ConfigLog>>,
 }
@@ -105,9 +107,14 @@ impl Apply for Groups {
 
 impl Groups {
     /// Starts every group defined in `$groups`, and follows later changes from any node.
-    pub async fn start(store: Arc<dyn EventStore>) -> Result<Arc<Self>, StoreError> {
+    /// Each group reads ahead at most `buffer_bytes_max` bytes of events.
+    pub async fn start(
+        store: Arc<dyn EventStore>,
+        buffer_bytes_max: usize,
+    ) -> Result<Arc<Self>, StoreError> {
         let groups = Arc::new(Self {
             store: store.clone(),
+            buffer_bytes_max,
             running: Mutex::new(BTreeMap::new()),
             log: std::sync::OnceLock::new(),
         });
@@ -152,6 +159,7 @@ impl Groups {
             incarnation,
             self.store.clone(),
             ready_signal,
+            self.buffer_bytes_max,
         );
         tokio::spawn(actor.run(inbox));
         GroupHandle {
@@ -262,6 +270,7 @@ impl Groups {
                         direction: Direction::Forward,
                         limit: 1,
                         filter: EventFilter::default(),
+                        ..Default::default()
                     })
                     .await?;
                 match page.events.first() {
@@ -287,7 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn EventStore> =
             Arc::new(EmbeddedStore::open(dir.path(), Options::default()).unwrap());
-        let groups = Groups::start(store.clone()).await.unwrap();
+        let groups = Groups::start(store.clone(), 16 << 20).await.unwrap();
         let g = Name::parse("group", "g").unwrap();
         let incarnation = |groups: &Groups| groups.get("g").unwrap().incarnation;
         let request = GroupRequest::default();
@@ -304,7 +313,7 @@ mod tests {
         let second = incarnation(&groups);
         assert!(second > first, "{second} after {first}");
         groups.shutdown().await;
-        let restarted = Groups::start(store).await.unwrap();
+        let restarted = Groups::start(store, 16 << 20).await.unwrap();
         assert_eq!(incarnation(&restarted), second);
         restarted.shutdown().await;
     }

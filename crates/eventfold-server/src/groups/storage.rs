@@ -93,6 +93,7 @@ pub async fn read_parked(
         from,
         direction,
         limit,
+        ..Default::default()
     };
     match store.read_stream(&parked_stream(group), request).await {
         Err(StoreError::StreamNotFound(_)) => Ok(Vec::new()),

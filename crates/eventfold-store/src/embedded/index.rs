@@ -219,6 +219,23 @@ impl Index {
             .map_or(segment.end, |next| u64::from(*next))
     }
 
+    /// The bytes the frame of the event at `position` takes in its segment (an upper bound of
+    /// what reading it holds in memory).
+    pub fn event_bytes(&self, position: u64) -> u64 {
+        let Some(segment) = self.segment_of(position).map(|i| &self.segments[i]) else {
+            return 0;
+        };
+        let i = (position - segment.first_position.0) as usize;
+        let Some(offset) = segment.offsets.get(i) else {
+            return 0;
+        };
+        let end = segment
+            .offsets
+            .get(i + 1)
+            .map_or(segment.end, |next| u64::from(*next));
+        end - u64::from(*offset)
+    }
+
     /// The positions held by the segment that holds `position` (empty if none).
     pub fn segment_range(&self, position: u64) -> std::ops::Range<u64> {
         match self.segment_of(position) {

@@ -133,6 +133,26 @@ fn read_run(
     Ok(())
 }
 
+/// How many of `positions`, taken in order, fit in `bytes_left` bytes of frames (at least one
+/// when `at_least_one`: a page always holds an event when there is one), and their bytes.
+fn fitting(
+    index: &Index,
+    positions: impl Iterator<Item = u64>,
+    bytes_left: u64,
+    at_least_one: bool,
+) -> (usize, u64) {
+    let (mut count, mut used) = (0, 0u64);
+    for position in positions {
+        let bytes = index.event_bytes(position);
+        if used + bytes > bytes_left && !(at_least_one && count == 0) {
+            break;
+        }
+        used += bytes;
+        count += 1;
+    }
+    (count, used)
+}
+
 /// Reads one stream, honouring its metadata and deletion.
 pub fn read_stream(
     index: &RwLock<Index>,
@@ -145,8 +165,9 @@ pub fn read_stream(
     }
     let mut events = Vec::new();
     let mut cursor = None;
+    let mut bytes_left = request.bytes_max as u64;
     loop {
-        let (positions, max_age, exhausted) = {
+        let (positions, max_age, exhausted, full) = {
             let index = index.read();
             let entry = index
                 .streams
@@ -179,8 +200,28 @@ pub fn read_stream(
                     &entry.positions[high.saturating_sub(want - 1).max(low)..=high]
                 }
             };
+            let first_page = events.is_empty();
+            let (slice, used) = match request.direction {
+                Direction::Forward => {
+                    let (fit, used) =
+                        fitting(&index, slice.iter().copied(), bytes_left, first_page);
+                    (&slice[..fit], used)
+                }
+                Direction::Backward => {
+                    let (fit, used) =
+                        fitting(&index, slice.iter().rev().copied(), bytes_left, first_page);
+                    (&slice[slice.len() - fit..], used)
+                }
+            };
+            bytes_left = bytes_left.saturating_sub(used);
             let exhausted = slice.len() == high - low + 1;
-            (slice.to_vec(), entry.state.metadata.max_age_secs, exhausted)
+            let full = slice.len() < want.min(high - low + 1);
+            (
+                slice.to_vec(),
+                entry.state.metadata.max_age_secs,
+                exhausted,
+                full,
+            )
         };
         let mut page = fetch(index, &positions)?;
         if request.direction == Direction::Backward {
@@ -202,7 +243,7 @@ pub fn read_stream(
             }
             None => true,
         }));
-        if exhausted || events.len() >= request.limit || at_bottom {
+        if exhausted || full || events.len() >= request.limit || at_bottom {
             break;
         }
         cursor = next_cursor;
@@ -221,14 +262,24 @@ pub fn read_all(
         let index = index.read();
         candidates(&index, &request.filter, start, request.direction)
     };
-    let mut events = Vec::with_capacity(request.limit.min(candidates.len()));
+    let mut events: Vec<RecordedEvent> =
+        Vec::with_capacity(request.limit.min(candidates.len()).min(4096));
     let mut scanned = 0;
     let want = request.limit;
+    let mut bytes_left = request.bytes_max as u64;
     while scanned < candidates.len() && events.len() < want {
         let chunk_len = (want - events.len())
             .clamp(64, 4096)
             .min(candidates.len() - scanned);
         let chunk = &candidates[scanned..scanned + chunk_len];
+        // The chunk is cut where its frames would pass the byte budget: no more is read.
+        let (chunk, full) = {
+            let index = index.read();
+            let (fit, used) = fitting(&index, chunk.iter().copied(), bytes_left, events.is_empty());
+            bytes_left = bytes_left.saturating_sub(used);
+            (&chunk[..fit], fit < chunk_len)
+        };
+        let chunk_len = chunk.len();
         let page_start = events.len();
         match request.direction {
             Direction::Forward => fetch_into(index, chunk, &mut events)?,
@@ -252,6 +303,9 @@ pub fn read_all(
             break;
         }
         scanned += chunk_len;
+        if full {
+            break;
+        }
     }
     let end_of_log = exhausted && scanned == candidates.len();
     let next = match (end_of_log, request.direction, scanned.checked_sub(1)) {

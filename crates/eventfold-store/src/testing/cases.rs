@@ -44,6 +44,7 @@ async fn read_forward(store: &dyn EventStore, s: &StreamName) -> Vec<RecordedEve
         from: StreamFrom::Start,
         direction: Direction::Forward,
         limit: 10_000,
+        ..Default::default()
     };
     store.read_stream(s, request).await.expect("read")
 }
@@ -70,6 +71,7 @@ async fn read_filtered(store: &dyn EventStore, filter: EventFilter) -> Vec<Recor
             direction: Direction::Forward,
             limit: 100,
             filter: filter.clone(),
+            ..Default::default()
         };
         let slice = store.read_all(request).await.expect("read all");
         found.extend(slice.events);
@@ -138,6 +140,7 @@ pub async fn append_and_read_both_directions(store: &dyn EventStore) {
                 from: StreamFrom::End,
                 direction: Direction::Backward,
                 limit: 2,
+                ..Default::default()
             },
         )
         .await
@@ -153,6 +156,7 @@ pub async fn append_and_read_both_directions(store: &dyn EventStore) {
                 from: StreamFrom::Revision(Revision(1)),
                 direction: Direction::Forward,
                 limit: 2,
+                ..Default::default()
             },
         )
         .await
@@ -168,6 +172,7 @@ pub async fn append_and_read_both_directions(store: &dyn EventStore) {
                 from: StreamFrom::Revision(Revision(1)),
                 direction: Direction::Backward,
                 limit: 10,
+                ..Default::default()
             },
         )
         .await
@@ -183,6 +188,7 @@ pub async fn append_and_read_both_directions(store: &dyn EventStore) {
                 from: StreamFrom::Revision(Revision(99)),
                 direction: Direction::Forward,
                 limit: 10,
+                ..Default::default()
             },
         )
         .await
@@ -547,6 +553,7 @@ pub async fn read_all_pages_forward_and_backward(store: &dyn EventStore) {
             direction: Direction::Backward,
             limit: 7,
             filter: category_filter(&category),
+            ..Default::default()
         };
         let slice = store.read_all(request).await.unwrap();
         assert!(slice.events.len() <= 7);
@@ -730,6 +737,7 @@ pub async fn read_all_from_the_end(store: &dyn EventStore) {
             direction: Direction::Backward,
             limit: 1,
             filter: category_filter(&category),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -917,6 +925,7 @@ pub async fn metadata_max_count_and_truncate_before(store: &dyn EventStore) {
                 from: StreamFrom::End,
                 direction: Direction::Backward,
                 limit: 100,
+                ..Default::default()
             },
         )
         .await
@@ -1113,6 +1122,7 @@ pub async fn stream_revision_reports_the_head(store: &dyn EventStore) {
                 from: StreamFrom::End,
                 direction: Direction::Backward,
                 limit: 1,
+                ..Default::default()
             },
         )
         .await
@@ -1245,6 +1255,7 @@ pub async fn extreme_numbers_are_ordinary_inputs(store: &dyn EventStore) {
         from: StreamFrom::Revision(Revision(u64::MAX)),
         direction: Direction::Backward,
         limit: 5,
+        ..Default::default()
     };
     assert_eq!(store.read_stream(&s, far_stream).await.unwrap().len(), 1);
     let ancient = chrono::DateTime::from_timestamp(-62_000_000_000, 0).unwrap();
@@ -1353,4 +1364,83 @@ pub async fn event_fields_round_trip(store: &dyn EventStore) {
     assert_eq!(read.stream, s);
     let ids: HashSet<Uuid> = [read.id].into_iter().collect();
     assert!(ids.contains(&id));
+}
+
+/// A page holds at most `bytes_max` bytes of events (at least one event), and paging on from
+/// where a short page ended reads every event exactly once, in both directions, on one stream
+/// and on `$all`.
+pub async fn pages_end_at_their_byte_budget(store: &dyn EventStore) {
+    const EVENT_BYTES: usize = 100_000;
+    let category = fresh_category();
+    let s = stream(&category, 1);
+    let big: Vec<NewEvent> = (0..10u64)
+        .map(|n| {
+            let data = serde_json::json!({ "amount": n, "pad": "x".repeat(EVENT_BYTES) });
+            NewEvent::json("Deposited", &data)
+        })
+        .collect();
+    store.append(&s, ExpectedRevision::NoStream, big).await.unwrap();
+    let budget = 3 * EVENT_BYTES + EVENT_BYTES / 2;
+    for direction in [Direction::Forward, Direction::Backward] {
+        let mut from = match direction {
+            Direction::Forward => StreamFrom::Start,
+            Direction::Backward => StreamFrom::End,
+        };
+        let mut amounts = Vec::new();
+        let mut pages = 0;
+        loop {
+            let request = ReadStream {
+                from,
+                direction,
+                limit: 100,
+                bytes_max: budget,
+            };
+            let page = store.read_stream(&s, request).await.unwrap();
+            let Some(last) = page.last() else { break };
+            assert!(
+                (2..=3).contains(&page.len()) || amounts.len() + page.len() == 10,
+                "{} events in a page of {budget} bytes",
+                page.len()
+            );
+            amounts.extend(page.iter().map(amount));
+            from = match direction {
+                Direction::Forward => StreamFrom::Revision(Revision(last.revision.0 + 1)),
+                Direction::Backward if last.revision.0 == 0 => break,
+                Direction::Backward => StreamFrom::Revision(Revision(last.revision.0 - 1)),
+            };
+            pages += 1;
+            assert!(pages <= 10, "paging goes on");
+        }
+        let mut expected: Vec<u64> = (0..10).collect();
+        if direction == Direction::Backward {
+            expected.reverse();
+        }
+        assert_eq!(amounts, expected, "{direction:?}");
+    }
+    // A budget smaller than one event still gives one event.
+    let tiny = ReadStream {
+        bytes_max: 1,
+        ..ReadStream::default()
+    };
+    assert_eq!(store.read_stream(&s, tiny).await.unwrap().len(), 1);
+    // `$all`: short pages, `next` right after the last event, nothing skipped.
+    let mut from = AllFrom::Start;
+    let mut amounts = Vec::new();
+    loop {
+        let request = ReadAll {
+            from,
+            limit: 100,
+            bytes_max: budget,
+            filter: category_filter(&category),
+            ..ReadAll::default()
+        };
+        let slice = store.read_all(request).await.unwrap();
+        assert!(slice.events.len() <= 3, "{} events", slice.events.len());
+        amounts.extend(slice.events.iter().map(amount));
+        if slice.end_of_log {
+            break;
+        }
+        from = AllFrom::Position(slice.next);
+    }
+    assert_eq!(amounts, (0..10).collect::<Vec<u64>>());
 }

@@ -80,6 +80,7 @@ macro_rules! conformance_suite {
             extreme_numbers_are_ordinary_inputs,
             oversized_filters_are_refused,
             event_fields_round_trip,
+            pages_end_at_their_byte_budget,
         );
     };
     (@cases required $make:path; $($case:ident),* $(,)?) => {
