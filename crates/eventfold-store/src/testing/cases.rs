@@ -1379,7 +1379,10 @@ pub async fn pages_end_at_their_byte_budget(store: &dyn EventStore) {
             NewEvent::json("Deposited", &data)
         })
         .collect();
-    store.append(&s, ExpectedRevision::NoStream, big).await.unwrap();
+    store
+        .append(&s, ExpectedRevision::NoStream, big)
+        .await
+        .unwrap();
     let budget = 3 * EVENT_BYTES + EVENT_BYTES / 2;
     for direction in [Direction::Forward, Direction::Backward] {
         let mut from = match direction {
