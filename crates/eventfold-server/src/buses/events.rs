@@ -18,6 +18,11 @@ use crate::ApiError;
 /// How many rules an event may pass through (bus to bus) before it is taken for a loop.
 pub const HOPS_MAX: usize = 8;
 
+/// How many copies one event put on a bus may have through bus targets, all generations
+/// together. Each bus target of a bus gets an equal share of an event's budget, less the copy
+/// itself, so breadth is bounded as the hop limit bounds depth.
+pub const FANOUT_COPIES_MAX: u32 = 1_000;
+
 /// A replayed event's mark.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReplayMark {
@@ -52,9 +57,23 @@ pub struct Envelope {
     /// The rules that brought the event here from other buses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub via: Vec<Hop>,
+    /// How many more copies through bus targets this event and its copies may make
+    /// ([`FANOUT_COPIES_MAX`] for an event put on a bus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fanout: Option<u32>,
 }
 
 impl Envelope {
+    /// The copies through bus targets this event may still make.
+    pub fn fanout_left(&self) -> u32 {
+        self.fanout.unwrap_or(FANOUT_COPIES_MAX)
+    }
+
+    /// Whether `bus` is one the event already went through: sending it there is a loop.
+    pub fn came_through(&self, bus: &str) -> bool {
+        self.via.iter().any(|hop| hop.bus == bus)
+    }
+
     /// The envelope of a stored bus event; one that does not parse is corruption.
     pub fn of(event: &RecordedEvent) -> Result<Self, eventfold_store::StoreError> {
         serde_json::from_slice(&event.metadata).map_err(|error| {
@@ -109,6 +128,7 @@ impl PutEvent {
             metadata: self.metadata,
             replay: None,
             via: Vec::new(),
+            fanout: None,
         };
         Ok(NewEvent {
             id: self.id.unwrap_or_else(Uuid::now_v7),
@@ -209,10 +229,17 @@ pub fn copy_id(event: &RecordedEvent, bus: &str, rule: &str, target: usize) -> U
 }
 
 /// The copy of a bus event that a rule delivers to a bus or a stream: same type and data, the
-/// envelope with one more hop.
-pub fn forwarded(event: &RecordedEvent, envelope: &Envelope, hop: Hop, id: Uuid) -> NewEvent {
+/// envelope with one more hop and what is left of the fan-out budget.
+pub fn forwarded(
+    event: &RecordedEvent,
+    envelope: &Envelope,
+    hop: Hop,
+    id: Uuid,
+    fanout: u32,
+) -> NewEvent {
     let mut envelope = envelope.clone();
     envelope.via.push(hop);
+    envelope.fanout = Some(fanout);
     NewEvent {
         id,
         event_type: event.event_type.clone(),
@@ -256,6 +283,7 @@ mod tests {
                 bus: "a".into(),
                 rule: "r".into(),
             }],
+            fanout: None,
         }
     }
 

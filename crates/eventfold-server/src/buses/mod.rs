@@ -50,6 +50,8 @@ pub enum BusChange {
 /// What rules resolve their targets against: the buses' settings and the consumer groups.
 pub struct Directory {
     buses: Mutex<BTreeMap<Name, BusSettings>>,
+    /// How many bus targets the enabled rules of each bus have (for fan-out budgets).
+    bus_targets: Mutex<BTreeMap<Name, u32>>,
     groups: Arc<Groups>,
 }
 
@@ -57,6 +59,30 @@ impl Directory {
     /// The settings of bus `name`, if it exists.
     pub fn bus(&self, name: &str) -> Option<BusSettings> {
         self.buses.lock().get(name).cloned()
+    }
+
+    /// How many bus targets the enabled rules of `bus` have, all together.
+    pub fn bus_targets(&self, bus: &str) -> u32 {
+        self.bus_targets.lock().get(bus).copied().unwrap_or(0)
+    }
+
+    fn count_bus_targets(&self, bus: &Name, settings: &RuleSettings, added: bool) {
+        let count = if settings.enabled {
+            settings
+                .targets
+                .iter()
+                .filter(|target| matches!(target, settings::Target::Bus(_)))
+                .count() as u32
+        } else {
+            0
+        };
+        let mut counts = self.bus_targets.lock();
+        let total = counts.entry(bus.clone()).or_default();
+        *total = if added {
+            *total + count
+        } else {
+            total.saturating_sub(count)
+        };
     }
 
     /// The stream consumer group `name` follows; a reason when there is none.
@@ -185,6 +211,7 @@ impl Buses {
             store: store.clone(),
             directory: Arc::new(Directory {
                 buses: Mutex::new(BTreeMap::new()),
+                bus_targets: Mutex::new(BTreeMap::new()),
                 groups,
             }),
             rules: Mutex::new(BTreeMap::new()),
@@ -223,6 +250,7 @@ impl Buses {
         pattern: Pattern,
         incarnation: u64,
     ) {
+        self.directory.count_bus_targets(&bus, &settings, true);
         let stats = Arc::new(RuleStats::default());
         let (stop, stopped) = watch::channel(false);
         let task = RuleTask {
@@ -250,6 +278,8 @@ impl Buses {
     async fn stop_rule(&self, bus: &Name, rule: &Name) {
         let handle = self.rules.lock().remove(&(bus.clone(), rule.clone()));
         if let Some(handle) = handle {
+            self.directory
+                .count_bus_targets(bus, &handle.settings, false);
             let _ = handle.stop.send(true);
             let _ = handle.task.await;
         }

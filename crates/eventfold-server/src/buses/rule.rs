@@ -18,7 +18,7 @@ use eventfold_store::{
     StreamName, SubscriptionMessage,
 };
 
-use super::events::{self, Envelope, Hop, HOPS_MAX};
+use super::events::{self, Envelope, Hop, FANOUT_COPIES_MAX, HOPS_MAX};
 use super::settings::{RuleSettings, Target, Webhook};
 use super::Directory;
 use crate::checkpoints;
@@ -214,8 +214,21 @@ impl RuleTask {
             return true;
         }
         self.stats.matched.fetch_add(1, Ordering::Relaxed);
+        // Each bus target of this bus gets an equal share of the event's fan-out budget.
+        let share = envelope.fanout_left() / self.directory.bus_targets(&self.bus).max(1);
+        let mut refused = Vec::new();
         for (index, target) in self.settings.targets.iter().enumerate() {
-            match self.deliver(event, &envelope, index, target, stop).await {
+            if let Target::Bus(bus) = target {
+                if let Some(why) = self.refuse_forward(bus, &envelope, share) {
+                    refused.push(format!("targets[{index}] ({}): {why}", target.describe()));
+                    continue;
+                }
+            }
+            let fanout = share.saturating_sub(1);
+            match self
+                .deliver(event, &envelope, index, target, fanout, stop)
+                .await
+            {
                 Outcome::Delivered => {
                     self.stats.delivered.fetch_add(1, Ordering::Relaxed);
                 }
@@ -228,7 +241,28 @@ impl RuleTask {
                 Outcome::Stopped => return false,
             }
         }
+        // A loop or a spent budget is dead-lettered once per event, however many targets.
+        if !refused.is_empty() && !self.dead_letter(event, &refused.join("; "), 1, stop).await {
+            return false;
+        }
         true
+    }
+
+    /// Why a copy of the event must not go to `bus`: a loop (the event came through it, or it
+    /// is this bus), or the event's fan-out budget is spent.
+    fn refuse_forward(&self, bus: &Name, envelope: &Envelope, share: u32) -> Option<String> {
+        if **bus == *self.bus || envelope.came_through(bus) {
+            let mut path: Vec<&str> = envelope.via.iter().map(|hop| hop.bus.as_str()).collect();
+            path.push(&self.bus);
+            path.push(bus);
+            return Some(format!("a loop ({})", path.join(" → ")));
+        }
+        if share == 0 {
+            return Some(format!(
+                "the fan-out budget is spent (one event put on a bus makes at most {FANOUT_COPIES_MAX} copies through buses)"
+            ));
+        }
+        None
     }
 
     async fn deliver(
@@ -237,6 +271,7 @@ impl RuleTask {
         envelope: &Envelope,
         index: usize,
         target: &Target,
+        fanout: u32,
         stop: &mut watch::Receiver<bool>,
     ) -> Outcome {
         if let Target::Webhook(webhook) = target {
@@ -287,7 +322,7 @@ impl RuleTask {
             rule: self.rule.to_string(),
         };
         let id = events::copy_id(event, &self.bus, &self.rule, index);
-        let copy = events::forwarded(event, envelope, hop, id);
+        let copy = events::forwarded(event, envelope, hop, id, fanout);
         self.append_until_done(&stream, copy, stop).await
     }
 
