@@ -163,7 +163,9 @@ impl NewEvent {
 ///   more than 309 digits), `1e-999999` reads as zero and passes. Integers beyond 64 bits pass
 ///   (`12345678901234567890123`): the matcher reads them as the nearest `f64`, the stored text
 ///   keeps every digit;
-/// - arrays and objects nested at most 127 deep (serde_json's recursion limit of 128);
+/// - arrays and objects nested at most [`JSON_DEPTH_MAX`] (100) deep: under serde_json's
+///   recursion limit of 128 with room to spare, so the server's own documents that carry stored
+///   JSON a few levels down (dead letters, webhook bodies) still parse everywhere;
 /// - duplicate object keys are allowed (the matcher keeps the last one).
 ///
 /// It parses as the matcher does but builds nothing: the values are visited and dropped, and
@@ -172,19 +174,54 @@ impl NewEvent {
 /// serde_json's skipping path, which checks neither escapes, nor number ranges, nor depth.
 pub fn check_json_text(bytes: &[u8]) -> Result<&str, String> {
     let text = std::str::from_utf8(bytes).map_err(|error| format!("is not UTF-8: {error}"))?;
-    serde_json::from_str::<JsonChecked>(text)
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde::de::DeserializeSeed::deserialize(JsonChecked { depth: 0 }, &mut deserializer)
+        .and_then(|_| deserializer.end())
         .map_err(|error| format!("is not valid JSON: {error}"))?;
     Ok(text)
 }
 
-/// A JSON value that was read in full, as `serde_json::Value` would read it, and dropped.
-struct JsonChecked;
+/// Checks that `bytes` are JSON text as every earlier version of Eventfold stored it: UTF-8 and
+/// JSON syntax, without the limits on escapes, number ranges and depth that
+/// [`check_json_text`] adds. Reads use it to tell damage from data: what was once accepted
+/// still reads, what no version ever wrote is damage.
+pub fn check_json_syntax(bytes: &[u8]) -> Result<&str, String> {
+    let text = std::str::from_utf8(bytes).map_err(|error| format!("is not UTF-8: {error}"))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|error| format!("is not valid JSON: {error}"))?;
+    Ok(text)
+}
 
-impl<'de> serde::Deserialize<'de> for JsonChecked {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+/// The deepest nesting of arrays and objects in stored JSON data and metadata.
+pub const JSON_DEPTH_MAX: usize = 100;
+
+/// A JSON value at `depth` that is read in full, as `serde_json::Value` would read it, and
+/// dropped.
+#[derive(Clone, Copy)]
+struct JsonChecked {
+    depth: usize,
+}
+
+impl JsonChecked {
+    fn deeper<E: serde::de::Error>(self) -> Result<Self, E> {
+        if self.depth >= JSON_DEPTH_MAX {
+            return Err(E::custom(format_args!(
+                "nested deeper than {JSON_DEPTH_MAX} levels"
+            )));
+        }
+        Ok(Self {
+            depth: self.depth + 1,
+        })
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonChecked {
+    type Value = JsonChecked;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self, D::Error> {
         // `deserialize_any`, as `Value` does: serde_json then parses every string (escapes,
-        // surrogates) and number (range) in full, and counts the depth.
-        deserializer.deserialize_any(JsonChecked)
+        // surrogates) and number (range) in full.
+        deserializer.deserialize_any(self)
     }
 }
 
@@ -196,43 +233,45 @@ impl<'de> serde::de::Visitor<'de> for JsonChecked {
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
-        Ok(JsonChecked)
+        Ok(self)
     }
 
     fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
-        Ok(JsonChecked)
+        Ok(self)
     }
 
     fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
-        Ok(JsonChecked)
+        Ok(self)
     }
 
     fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
-        Ok(JsonChecked)
+        Ok(self)
     }
 
     fn visit_str<E>(self, _: &str) -> Result<Self, E> {
-        Ok(JsonChecked)
+        Ok(self)
     }
 
     fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Self, E> {
-        Ok(JsonChecked)
+        Ok(self)
     }
 
     fn visit_unit<E>(self) -> Result<Self, E> {
-        Ok(JsonChecked)
+        Ok(self)
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
-        while seq.next_element::<JsonChecked>()?.is_some() {}
-        Ok(JsonChecked)
+        let inner = self.deeper()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(self)
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
-        while map.next_key::<JsonChecked>()?.is_some() {
-            map.next_value::<JsonChecked>()?;
+        let inner = self.deeper()?;
+        while map.next_key_seed(inner)?.is_some() {
+            map.next_value_seed(inner)?;
         }
-        Ok(JsonChecked)
+        Ok(self)
     }
 }
 
@@ -313,11 +352,20 @@ mod tests {
 
 #[cfg(test)]
 mod json_text_tests {
-    use super::check_json_text;
+    use super::{check_json_text, JSON_DEPTH_MAX};
 
-    /// What the bus matcher's parser says of `bytes`.
+    fn depth(value: &serde_json::Value) -> usize {
+        match value {
+            serde_json::Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            serde_json::Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// What the bus matcher's parser says of `bytes`, with the nesting limit.
     fn matcher_accepts(bytes: &[u8]) -> bool {
-        serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .is_ok_and(|value| depth(&value) <= JSON_DEPTH_MAX)
     }
 
     fn nested(open: &str, close: &str, depth: usize) -> String {
@@ -397,7 +445,7 @@ mod json_text_tests {
         inputs.push(b"\"\xff\"".to_vec());
         inputs.push(b"{\"\xc3\":1}".to_vec());
         inputs.push(b"\xff".to_vec());
-        for depth in [126, 127, 128, 129, 1000] {
+        for depth in [99, 100, 101, 126, 127, 128, 129, 1000] {
             inputs.push(nested("[", "]", depth).into_bytes());
             inputs.push(
                 nested("{\"a\":", "}", depth)
@@ -413,8 +461,10 @@ mod json_text_tests {
     fn refuses_what_the_matcher_refuses_and_keeps_big_integers() {
         let deep_array = nested("[", "]", 129);
         let deep_object = nested("{\"a\":", "}", 200).replace(":}", ":1}");
-        let deepest_allowed = nested("[", "]", 127);
-        let table: [(&[u8], bool); 9] = [
+        let deepest_allowed = nested("[", "]", 100);
+        let too_deep = nested("{\"a\":", "}", 101).replace(":}", ":1}");
+        let table: [(&[u8], bool); 10] = [
+            (too_deep.as_bytes(), false),
             (br#"{"x":"\ud800"}"#, false),
             (br#"{"x":1e999999}"#, false),
             (deep_array.as_bytes(), false),
@@ -442,8 +492,8 @@ mod json_text_tests {
         assert!(error.contains("escape"), "{error}");
         let error = check_json_text(br#"{"x":1e999999}"#).unwrap_err();
         assert!(error.contains("out of range"), "{error}");
-        let error = check_json_text(nested("[", "]", 129).as_bytes()).unwrap_err();
-        assert!(error.contains("recursion limit"), "{error}");
+        let error = check_json_text(nested("[", "]", 101).as_bytes()).unwrap_err();
+        assert!(error.contains("nested deeper than 100"), "{error}");
         assert_eq!(
             check_json_text(b" {} ").unwrap(),
             " {} ",

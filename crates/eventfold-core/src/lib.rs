@@ -14,7 +14,10 @@ mod read;
 mod stream_name;
 
 pub use error::StoreError;
-pub use event::{check_json_text, content_type_from, NewEvent, RecordedEvent, CONTENT_TYPE_JSON};
+pub use event::{
+    check_json_syntax, check_json_text, content_type_from, NewEvent, RecordedEvent,
+    CONTENT_TYPE_JSON, JSON_DEPTH_MAX,
+};
 pub use limits::Limits;
 pub use metadata::StreamMetadata;
 pub use position::{AppendResult, ExpectedRevision, Position, Revision};

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use eventfold_store::embedded::format::{nanos_to_time, time_to_nanos};
 use eventfold_store::{
-    check_json_text, content_type_from, NewEvent, Position, RecordedEvent, Revision, StreamName,
+    check_json_syntax, content_type_from, NewEvent, Position, RecordedEvent, Revision, StreamName,
     CONTENT_TYPE_JSON,
 };
 
@@ -139,13 +139,14 @@ pub fn decode(row: &AppendRow, blob: Bytes) -> Result<Vec<RecordedEvent>, String
         let content_type = cursor.text("a content type")?;
         let data = cursor.sized("event data")?;
         let metadata = cursor.sized("event metadata")?;
-        // Rows have no checksum; what the store promises of JSON is checked here instead, so a
-        // damaged row is reported, never served as broken JSON.
+        // Rows have no checksum; JSON syntax is checked here instead, so a damaged row is
+        // reported, never served as broken JSON (the syntax any version accepted: rows stored
+        // before the stricter `check_json_text` still read).
         let content_type = content_type_from(&content_type);
         if content_type == CONTENT_TYPE_JSON {
-            check_json_text(&data).map_err(|reason| format!("event data {reason}"))?;
+            check_json_syntax(&data).map_err(|reason| format!("event data {reason}"))?;
         }
-        check_json_text(&metadata).map_err(|reason| format!("event metadata {reason}"))?;
+        check_json_syntax(&metadata).map_err(|reason| format!("event metadata {reason}"))?;
         events.push(RecordedEvent {
             id,
             stream: row.stream.clone(),

@@ -103,12 +103,11 @@ pub async fn migrate(store: &dyn EventStore) -> Result<(), StoreError> {
             Kind::DeadLetters,
         );
     }
-    // Rules whose archive lost its first revisions in the move, by how many.
-    let mut archive_shift: BTreeMap<StreamName, u64> = BTreeMap::new();
     for (old, claimants) in &claims {
         let Some(events) = read_whole(store, old).await? else {
             continue;
         };
+        let old_next = crate::streams::next_revision(store, old).await?;
         let shared = claimants.len() > 1;
         if shared {
             tracing::warn!(stream = %old, claimants = claimants.len(), "an old stream was shared by several objects; its events are split by kind");
@@ -118,21 +117,23 @@ pub async fn migrate(store: &dyn EventStore) -> Result<(), StoreError> {
                 .iter()
                 .filter(|event| !shared || belongs(event, claimant.kind))
                 .collect();
-            copy(store, old, &claimant.new, &taken).await?;
-            let first = taken.first().map_or(0, |event| event.revision.0);
-            let whole = taken.len() == events.len();
-            if claimant.kind == Kind::Archive && !(whole && first == 0) {
-                archive_shift.insert(claimant.new.clone(), first);
+            let limits = !shared || claimant.kind == Kind::Archive;
+            copy(store, old, &claimant.new, &taken, limits).await?;
+            // Revisions the new archive lacks (aged out, or another object's): its rules'
+            // checkpoints move back by as many, before the old stream goes, so a crash in
+            // between does it again rather than never.
+            let shift = old_next.saturating_sub(taken.len() as u64);
+            if claimant.kind == Kind::Archive && shift > 0 {
+                for rule in live
+                    .iter()
+                    .filter(|rule| claimant.new == Reserved::BusArchive(&rule.bus).stream())
+                {
+                    shift_checkpoint(store, rule, shift).await?;
+                }
             }
         }
         forget(store, old).await?;
         tracing::info!(stream = %old, events = events.len(), "moved to the reserved naming scheme");
-    }
-    for rule in &live {
-        let archive = Reserved::BusArchive(&rule.bus).stream();
-        if let Some(&shift) = archive_shift.get(&archive) {
-            shift_checkpoint(store, rule, shift).await?;
-        }
     }
     Ok(())
 }
@@ -252,37 +253,86 @@ async fn read_whole(
     }
 }
 
-/// Appends to `new` the events of `taken` it does not hold yet, and the old stream's limits.
+/// Appends to `new` the events of `taken` it does not hold yet (after the last one a crashed
+/// run copied, found by its derived id), and, with `limits`, the old stream's limits.
 async fn copy(
     store: &dyn EventStore,
     old: &StreamName,
     new: &StreamName,
     taken: &[&RecordedEvent],
+    limits: bool,
 ) -> Result<(), StoreError> {
-    let held = crate::streams::next_revision(store, new).await? as usize;
-    for page in taken.get(held..).unwrap_or_default().chunks(PAGE_EVENTS) {
+    let last_copied = last_event_id(store, new).await?;
+    let resume = match last_copied {
+        None => 0,
+        Some(id) => match taken.iter().position(|event| copy_id(event, new) == id) {
+            Some(at) => at + 1,
+            None => {
+                // The last copy's original aged out since: so did every older one.
+                let held = crate::streams::next_revision(store, new).await? as usize;
+                tracing::warn!(stream = %new, held, "resuming a move whose last original is gone");
+                held.min(taken.len())
+            }
+        },
+    };
+    for page in taken[resume..].chunks(PAGE_EVENTS) {
         let copies = page.iter().map(|event| copy_of(event, new)).collect();
         store.append(new, ExpectedRevision::Any, copies).await?;
     }
-    let limits = store.stream_metadata(old).await?;
     let moved = StreamMetadata {
         truncate_before: None, // it counted the old stream's revisions
-        ..limits
+        ..store.stream_metadata(old).await?
     };
-    if held == 0 && moved != StreamMetadata::default() {
+    if limits && moved != StreamMetadata::default() {
         store.set_stream_metadata(new, moved).await?;
     }
     Ok(())
 }
 
-fn copy_of(event: &RecordedEvent, new: &StreamName) -> NewEvent {
+/// The id of the last event of `stream`, if any.
+async fn last_event_id(
+    store: &dyn EventStore,
+    stream: &StreamName,
+) -> Result<Option<Uuid>, StoreError> {
+    let request = ReadStream {
+        from: StreamFrom::End,
+        direction: Direction::Backward,
+        limit: 1,
+        bytes_max: 1,
+    };
+    match store.read_stream(stream, request).await {
+        Ok(events) => Ok(events.first().map(|event| event.id)),
+        Err(StoreError::StreamNotFound(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+fn copy_id(event: &RecordedEvent, new: &StreamName) -> Uuid {
     let name = format!("migrate/{}/{new}", event.id);
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes())
+}
+
+/// The copy of an old event. Data or metadata an earlier version accepted but the store no
+/// longer takes as JSON is kept byte for byte: data as `application/octet-stream`, metadata
+/// as text in `{"legacy_metadata": "…"}`.
+fn copy_of(event: &RecordedEvent, new: &StreamName) -> NewEvent {
+    let mut content_type = event.content_type.clone().into_owned();
+    if event.is_json() && eventfold_store::check_json_text(&event.data).is_err() {
+        content_type = "application/octet-stream".to_owned();
+    }
+    let mut metadata = event.metadata.clone();
+    if eventfold_store::check_json_text(&metadata).is_err() {
+        let text = String::from_utf8_lossy(&event.metadata);
+        metadata = serde_json::to_vec(&serde_json::json!({ "legacy_metadata": text }))
+            .expect("serialises")
+            .into();
+    }
     NewEvent {
-        id: Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes()),
+        id: copy_id(event, new),
         event_type: event.event_type.clone(),
         data: event.data.clone(),
-        content_type: event.content_type.clone().into_owned(),
-        metadata: event.metadata.clone(),
+        content_type,
+        metadata,
         occurred_at: event.occurred_at,
     }
 }
@@ -291,18 +341,46 @@ async fn forget(store: &dyn EventStore, old: &StreamName) -> Result<(), StoreErr
     crate::config_log::forget_streams(store, std::slice::from_ref(old)).await
 }
 
-/// Moves a rule's position back by `shift` events of its archive (they were not copied).
+/// Moves a rule's position back by `shift` events of its archive (they were not copied),
+/// once: the moved checkpoint is marked, and a marked one is left alone.
 async fn shift_checkpoint(
     store: &dyn EventStore,
     rule: &LiveRule,
     shift: u64,
 ) -> Result<(), StoreError> {
     let stream = Reserved::RuleCheckpoint(&rule.bus, &rule.rule).stream();
+    let request = ReadStream {
+        from: StreamFrom::End,
+        direction: Direction::Backward,
+        limit: 1,
+        ..ReadStream::default()
+    };
+    let last = match store.read_stream(&stream, request).await {
+        Ok(events) => events.into_iter().next(),
+        Err(StoreError::StreamNotFound(_)) => None,
+        Err(error) => return Err(error),
+    };
+    let marked = last.as_ref().is_some_and(|event| {
+        serde_json::from_slice::<serde_json::Value>(&event.data)
+            .is_ok_and(|saved| saved[MOVED_MARK] == true)
+    });
+    if marked {
+        return Ok(());
+    }
     let saved = checkpoints::load(store, &stream, "next", rule.incarnation).await?;
     let next = saved.unwrap_or(rule.start).saturating_sub(shift);
     tracing::info!(bus = %rule.bus, rule = %rule.rule, next, "rule checkpoint moved with its archive");
-    checkpoints::save(store, &stream, "next", next, rule.incarnation).await
+    let checkpoint =
+        serde_json::json!({"next": next, "incarnation": rule.incarnation, MOVED_MARK: true});
+    let event = NewEvent::json("Checkpoint", &checkpoint);
+    store
+        .append(&stream, ExpectedRevision::Any, vec![event])
+        .await
+        .map(drop)
 }
+
+/// Marks a rule checkpoint that the move of its archive already shifted.
+const MOVED_MARK: &str = "moved_with_archive";
 
 /// Says which groups filter on a prefix of the old scheme (`$bus-…`): they no longer see the
 /// bus's events, and their filter cannot change (delete and create them again).

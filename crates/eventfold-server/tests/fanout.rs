@@ -145,3 +145,37 @@ async fn a_wide_graph_of_buses_makes_a_bounded_number_of_copies() {
     }
     assert!(spent > 0, "the budget ran out before the last layer");
 }
+
+/// An event whose metadata nests as deep as allowed is still dead-lettered (its metadata goes
+/// as text inside the dead letter, which would otherwise nest too deep), and later events are
+/// delivered: a hostile sender cannot wedge a rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deeply_nested_metadata_cannot_wedge_a_rule() {
+    let server = start(ServerConfig::default()).await;
+    bus(&server, "deep").await;
+    rule(
+        &server,
+        "deep",
+        "loops",
+        json!([{"bus": "deep"}, {"stream": "out"}]),
+    )
+    .await;
+    let nested = format!("{}1{}", "[".repeat(98), "]".repeat(98));
+    let body = format!(
+        r#"{{"events": [{{"source": "s", "type": "T", "data": {{}}, "metadata": {{"m": {nested}}}}}]}}"#
+    );
+    let response = common::client()
+        .post(format!("{}/buses/deep/events", server.base))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    put_one(&server, "deep").await;
+    settle(&server).await;
+    assert_eq!(count(&server, "out").await, 2, "both events delivered");
+    let dead = dead_letters(&server, "deep", "loops").await;
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    assert_eq!(dead[0]["metadata"]["original"]["metadata_as_text"], true);
+}

@@ -90,9 +90,9 @@ fn refused_json() -> Vec<(&'static str, String, &'static str)> {
             "out of range",
         ),
         (
-            "nesting deeper than 128",
-            format!("{}1{}", "[".repeat(129), "]".repeat(129)),
-            "recursion limit",
+            "nesting deeper than 100",
+            format!("{}1{}", "[".repeat(101), "]".repeat(101)),
+            "nested deeper than 100",
         ),
     ]
 }
@@ -156,8 +156,8 @@ async fn json_the_matcher_refuses_is_refused_and_nothing_is_stored() {
         status == 404 || archive["events"].as_array().unwrap().is_empty(),
         "{archive}"
     );
-    // The deepest nesting the matcher reads still goes in.
-    let deepest = format!("{}1{}", "[".repeat(127), "]".repeat(127));
+    // The deepest nesting allowed still goes in.
+    let deepest = format!("{}1{}", "[".repeat(100), "]".repeat(100));
     let (status, written) = post_text(
         &server,
         "/streams/s",

@@ -430,6 +430,17 @@ impl RuleTask {
                     tracing::warn!(bus = %self.bus, rule = %self.rule, event = %event.id, reason, "dead-lettered");
                     return true;
                 }
+                Err(
+                    error @ (StoreError::EventTooLarge { .. }
+                    | StoreError::AppendTooLarge { .. }
+                    | StoreError::InvalidEvent { .. }),
+                ) => {
+                    // Retrying cannot change a refusal: say so loudly and go on, rather than
+                    // hold up every later event of the bus.
+                    self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(bus = %self.bus, rule = %self.rule, event = %event.id, reason, %error, "the store refuses the dead letter; the event is left in the archive only");
+                    return true;
+                }
                 Err(error) => {
                     tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "cannot dead-letter; retrying");
                     if sleep_or_stop(wait, stop).await {

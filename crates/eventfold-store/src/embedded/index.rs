@@ -236,6 +236,21 @@ impl Index {
         end - u64::from(*offset)
     }
 
+    /// The bytes the frames of the consecutive positions `first..=last` take, when one segment
+    /// holds them all (two lookups, however many positions).
+    pub fn span_bytes(&self, first: u64, last: u64) -> Option<u64> {
+        let segment = &self.segments[self.segment_of(first)?];
+        let i = (first - segment.first_position.0) as usize;
+        let j = (last.checked_sub(segment.first_position.0)?) as usize;
+        let start = u64::from(*segment.offsets.get(i)?);
+        segment.offsets.get(j)?;
+        let end = segment
+            .offsets
+            .get(j + 1)
+            .map_or(segment.end, |next| u64::from(*next));
+        Some(end - start)
+    }
+
     /// The positions held by the segment that holds `position` (empty if none).
     pub fn segment_range(&self, position: u64) -> std::ops::Range<u64> {
         match self.segment_of(position) {

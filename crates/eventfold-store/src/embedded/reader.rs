@@ -133,24 +133,51 @@ fn read_run(
     Ok(())
 }
 
-/// How many of `positions`, taken in order, fit in `bytes_left` bytes of frames (at least one
-/// when `at_least_one`: a page always holds an event when there is one), and their bytes.
+/// How many of `positions` (ascending or descending), taken from the start or, `from_end`,
+/// from the end, fit in `bytes_left` bytes of frames (at least one when `at_least_one`: a page always holds
+/// an event when there is one), and their bytes.
 fn fitting(
     index: &Index,
-    positions: impl Iterator<Item = u64>,
+    positions: &[u64],
+    from_end: bool,
     bytes_left: u64,
     at_least_one: bool,
 ) -> (usize, u64) {
+    // The common case, a run of one segment that fits whole, costs two lookups.
+    if let (Some(&first), Some(&last)) = (positions.first(), positions.last()) {
+        let (low, high) = (first.min(last), first.max(last));
+        let consecutive = high - low + 1 == positions.len() as u64;
+        if let Some(bytes) = consecutive.then(|| index.span_bytes(low, high)).flatten() {
+            if bytes <= bytes_left {
+                return (positions.len(), bytes);
+            }
+        }
+    }
     let (mut count, mut used) = (0, 0u64);
-    for position in positions {
+    let mut take = |position: u64| {
         let bytes = index.event_bytes(position);
         if used + bytes > bytes_left && !(at_least_one && count == 0) {
-            break;
+            return false;
         }
         used += bytes;
         count += 1;
+        true
+    };
+    if from_end {
+        positions.iter().rev().all(|p| take(*p));
+    } else {
+        positions.iter().all(|p| take(*p));
     }
     (count, used)
+}
+
+/// The frame bytes of `events`.
+fn kept_bytes(index: &RwLock<Index>, events: &[RecordedEvent]) -> u64 {
+    if events.is_empty() {
+        return 0;
+    }
+    let index = index.read();
+    events.iter().map(|e| index.event_bytes(e.position.0)).sum()
 }
 
 /// Reads one stream, honouring its metadata and deletion.
@@ -167,7 +194,7 @@ pub fn read_stream(
     let mut cursor = None;
     let mut bytes_left = request.bytes_max as u64;
     loop {
-        let (positions, max_age, exhausted, full) = {
+        let (positions, max_age, exhausted, full, used) = {
             let index = index.read();
             let entry = index
                 .streams
@@ -200,20 +227,20 @@ pub fn read_stream(
                     &entry.positions[high.saturating_sub(want - 1).max(low)..=high]
                 }
             };
+            // What the budget leaves room for; at least one event while none is kept, so the
+            // read always moves on (events hidden by max-age are dropped after the fetch and
+            // do not count).
             let first_page = events.is_empty();
             let (slice, used) = match request.direction {
                 Direction::Forward => {
-                    let (fit, used) =
-                        fitting(&index, slice.iter().copied(), bytes_left, first_page);
+                    let (fit, used) = fitting(&index, slice, false, bytes_left, first_page);
                     (&slice[..fit], used)
                 }
                 Direction::Backward => {
-                    let (fit, used) =
-                        fitting(&index, slice.iter().rev().copied(), bytes_left, first_page);
+                    let (fit, used) = fitting(&index, slice, true, bytes_left, first_page);
                     (&slice[slice.len() - fit..], used)
                 }
             };
-            bytes_left = bytes_left.saturating_sub(used);
             let exhausted = slice.len() == high - low + 1;
             let full = slice.len() < want.min(high - low + 1);
             (
@@ -221,6 +248,7 @@ pub fn read_stream(
                 entry.state.metadata.max_age_secs,
                 exhausted,
                 full,
+                used,
             )
         };
         let mut page = fetch(index, &positions)?;
@@ -236,6 +264,7 @@ pub fn read_stream(
             }
         });
         let at_bottom = page.last().is_some_and(|last| last.revision.0 == 0);
+        let kept_from = events.len();
         events.extend(page.into_iter().filter(|event| match max_age {
             Some(age) => {
                 now_secs.saturating_sub(event.recorded_at.timestamp())
@@ -243,6 +272,13 @@ pub fn read_stream(
             }
             None => true,
         }));
+        let kept = if events.len() - kept_from == positions.len() {
+            used
+        } else {
+            kept_bytes(index, &events[kept_from..])
+        };
+        bytes_left = bytes_left.saturating_sub(kept);
+        let full = full && !events.is_empty();
         if exhausted || full || events.len() >= request.limit || at_bottom {
             break;
         }
@@ -262,8 +298,7 @@ pub fn read_all(
         let index = index.read();
         candidates(&index, &request.filter, start, request.direction)
     };
-    let mut events: Vec<RecordedEvent> =
-        Vec::with_capacity(request.limit.min(candidates.len()).min(4096));
+    let mut events: Vec<RecordedEvent> = Vec::with_capacity(request.limit.min(candidates.len()));
     let mut scanned = 0;
     let want = request.limit;
     let mut bytes_left = request.bytes_max as u64;
@@ -273,11 +308,10 @@ pub fn read_all(
             .min(candidates.len() - scanned);
         let chunk = &candidates[scanned..scanned + chunk_len];
         // The chunk is cut where its frames would pass the byte budget: no more is read.
-        let (chunk, full) = {
+        let (chunk, full, used) = {
             let index = index.read();
-            let (fit, used) = fitting(&index, chunk.iter().copied(), bytes_left, events.is_empty());
-            bytes_left = bytes_left.saturating_sub(used);
-            (&chunk[..fit], fit < chunk_len)
+            let (fit, used) = fitting(&index, chunk, false, bytes_left, events.is_empty());
+            (&chunk[..fit], fit < chunk_len, used)
         };
         let chunk_len = chunk.len();
         let page_start = events.len();
@@ -291,6 +325,15 @@ pub fn read_all(
             }
         }
         keep_matching(index, &request.filter, &mut events, page_start, now_secs);
+        // Only what the page keeps counts against its budget: filtered and hidden events are
+        // dropped at once, so a page never ends empty because of them.
+        let kept = if events.len() - page_start == chunk_len {
+            used // all of the chunk (the common case: no lookups)
+        } else {
+            kept_bytes(index, &events[page_start..])
+        };
+        bytes_left = bytes_left.saturating_sub(kept);
+        let full = full && !events.is_empty();
         if events.len() > want {
             // Stop right after the last event returned, so the next page starts there.
             let last = events[want - 1].position.0;

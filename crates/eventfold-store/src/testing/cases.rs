@@ -1447,3 +1447,64 @@ pub async fn pages_end_at_their_byte_budget(store: &dyn EventStore) {
     }
     assert_eq!(amounts, (0..10).collect::<Vec<u64>>());
 }
+
+/// Events hidden by `max_age` do not count against a page's byte budget: a read past a hidden
+/// prefix larger than the budget still returns the visible events (it never ends empty).
+pub async fn hidden_events_do_not_use_the_byte_budget(store: &dyn EventStore) {
+    let s = stream(&fresh_category(), 1);
+    let big: Vec<NewEvent> = (0..10u64)
+        .map(|n| {
+            NewEvent::json(
+                "Old",
+                &serde_json::json!({ "amount": n, "pad": "x".repeat(100_000) }),
+            )
+        })
+        .collect();
+    store
+        .append(&s, ExpectedRevision::NoStream, big)
+        .await
+        .unwrap();
+    let metadata = StreamMetadata {
+        max_age_secs: Some(1),
+        ..StreamMetadata::default()
+    };
+    store.set_stream_metadata(&s, metadata).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    store
+        .append(&s, ExpectedRevision::Any, events(100..102))
+        .await
+        .unwrap();
+    let request = ReadStream {
+        limit: 100,
+        bytes_max: 250_000,
+        ..ReadStream::default()
+    };
+    let page = store.read_stream(&s, request).await.unwrap();
+    assert_eq!(page.iter().map(amount).collect::<Vec<_>>(), [100, 101]);
+    let request = ReadAll {
+        limit: 100,
+        bytes_max: 250_000,
+        filter: EventFilter {
+            stream_prefix: Some(s.as_str().to_owned()),
+            ..EventFilter::default()
+        },
+        ..ReadAll::default()
+    };
+    let mut from = AllFrom::Start;
+    let mut amounts = Vec::new();
+    loop {
+        let slice = store
+            .read_all(ReadAll {
+                from,
+                ..request.clone()
+            })
+            .await
+            .unwrap();
+        amounts.extend(slice.events.iter().map(amount));
+        if slice.end_of_log {
+            break;
+        }
+        from = AllFrom::Position(slice.next);
+    }
+    assert_eq!(amounts, [100, 101]);
+}

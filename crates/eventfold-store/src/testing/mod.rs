@@ -81,6 +81,7 @@ macro_rules! conformance_suite {
             oversized_filters_are_refused,
             event_fields_round_trip,
             pages_end_at_their_byte_budget,
+            hidden_events_do_not_use_the_byte_budget,
         );
     };
     (@cases required $make:path; $($case:ident),* $(,)?) => {
