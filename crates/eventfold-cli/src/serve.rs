@@ -63,6 +63,22 @@ pub struct ServeArgs {
     postgres_schema: Option<String>,
 }
 
+/// An idle timeout shorter than what a live connection may go quiet for would cut it: an SSE
+/// stream between keep-alives (15 s), or a request still within its time-out.
+fn check_timeouts(config: &ServerConfig) -> anyhow::Result<()> {
+    let idle = config.connections.idle_timeout;
+    let quiet_max = config.request_timeout.max(Duration::from_secs(30));
+    if idle <= quiet_max {
+        anyhow::bail!(
+            "--idle-timeout-secs ({} s) must be longer than --request-timeout-secs ({} s) and 30 s \
+             (twice the SSE keep-alive), or live connections would be cut",
+            idle.as_secs(),
+            config.request_timeout.as_secs()
+        );
+    }
+    Ok(())
+}
+
 fn connection_limits(
     args: &ServeArgs,
     file: &ServeConfig,
@@ -129,6 +145,7 @@ pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::
             .or(file.group_buffer_bytes_max)
             .unwrap_or(defaults.group_buffer_bytes_max),
     };
+    check_timeouts(&config)?;
     let listen = args
         .listen
         .or(file.listen.clone())

@@ -883,3 +883,31 @@ fn a_server_killed_mid_delivery_loses_nothing_and_invents_nothing() {
     );
     assert!(server.stop().success());
 }
+
+/// An idle timeout that would cut live connections (SSE between keep-alives, requests within
+/// their time-out) is refused at start, with the reason.
+#[test]
+fn serve_refuses_an_idle_timeout_shorter_than_live_connections_go_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--idle-timeout-secs",
+            "10",
+        ][..],
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--idle-timeout-secs",
+            "60",
+            "--request-timeout-secs",
+            "90",
+        ][..],
+    ] {
+        let message = failure(&eventfold(dir.path(), args));
+        assert!(message.contains("--idle-timeout-secs"), "{message}");
+    }
+}

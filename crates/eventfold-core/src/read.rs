@@ -127,8 +127,8 @@ impl EventFilter {
 /// [`ReadAll::bytes_max`].
 pub const READ_PAGE_BYTES_DEFAULT: usize = 16 << 20;
 
-/// The smallest byte budget a server gives a page of a read it answers: a client may take a
-/// short page that holds less than this minus one largest event as the end of a stream.
+/// The smallest byte budget a server gives a page of a read it answers (so a page holds at
+/// least a couple of the largest events).
 pub const READ_PAGE_BYTES_MIN: usize = 2 << 20;
 
 /// A read of one stream.

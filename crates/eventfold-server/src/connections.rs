@@ -59,6 +59,10 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// How many refused connections are told why at once; past that they are closed at once, so
+/// a flood over the cap cannot hold descriptors either.
+const REFUSING_MAX: usize = 64;
+
 /// The shortest and longest waits after a failed `accept`.
 const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
 
@@ -84,6 +88,7 @@ pub async fn serve(
     mut stopping: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.connections_max));
+    let refusing = Arc::new(Semaphore::new(REFUSING_MAX));
     let mut connections = JoinSet::new();
     let mut backoff = ACCEPT_BACKOFF.0;
     loop {
@@ -97,6 +102,11 @@ pub async fn serve(
                 backoff = ACCEPT_BACKOFF.0;
                 tcp
             }
+            Err(error) if one_connections_trouble(&error) => {
+                // One connection's trouble (reset before it was taken, say): go on at once.
+                tracing::debug!(%error, "a connection failed before it was accepted");
+                continue;
+            }
             Err(error) => {
                 tracing::warn!(%error, wait_ms = backoff.as_millis() as u64, "accepting a connection failed; waiting");
                 tokio::select! {
@@ -108,8 +118,14 @@ pub async fn serve(
             }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            connections.spawn(refuse(tcp, limits.connections_max));
-            continue;
+            if let Ok(telling) = refusing.clone().try_acquire_owned() {
+                let connections_max = limits.connections_max;
+                connections.spawn(async move {
+                    refuse(tcp, connections_max).await;
+                    drop(telling);
+                });
+            }
+            continue; // dropping the stream closes it
         };
         let (app, limits, stopping) = (app.clone(), limits.clone(), stopping.clone());
         connections.spawn(async move {
@@ -132,6 +148,16 @@ pub async fn serve(
     );
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// Whether a failed `accept` concerns that one connection only (it went away before it was
+/// taken), not the process (out of descriptors or memory), which is waited out.
+fn one_connections_trouble(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
+    )
 }
 
 /// How long, and how many bytes of a request head, a refused connection is given.

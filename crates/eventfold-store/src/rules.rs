@@ -140,14 +140,6 @@ pub fn cut_to_bytes(events: &mut Vec<RecordedEvent>, bytes_max: usize) -> bool {
     cut
 }
 
-/// Whether a stream page of `events` that holds fewer than the events asked for may have been
-/// cut by its byte budget `bytes_max` (so the stream may go on): only when one more event of
-/// the largest size could not have fitted.
-pub fn may_be_cut(events: &[RecordedEvent], bytes_max: usize) -> bool {
-    let used: usize = events.iter().map(event_bytes).sum();
-    used + Limits::default().event_bytes_max + 4096 > bytes_max
-}
-
 /// What `stream_revision` answers for a stream with this head (`None`: never written).
 pub fn revision_answer(
     stream: &StreamName,

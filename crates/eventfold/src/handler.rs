@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use eventfold_core::{
     AppendResult, ExpectedRevision, ReadStream, RecordedEvent, Revision, StoreError, StreamFrom,
-    StreamName, Timestamp, READ_PAGE_BYTES_MIN,
+    StreamName, Timestamp,
 };
 use eventfold_store::{EventStore, Snapshot, SnapshotStore};
 
@@ -468,13 +468,10 @@ impl<D: Decider> CommandHandler<D> {
                 });
                 folded += 1;
             }
-            // A page may also end early at its byte budget (never under READ_PAGE_BYTES_MIN,
-            // whichever store or server answers).
-            let more = page.len() == LOAD_PAGE_EVENTS
-                || eventfold_store::rules::may_be_cut(&page, READ_PAGE_BYTES_MIN);
+            // A page may end early at its byte budget, so only an empty one ends the stream.
             match page.last() {
-                Some(last) if more => next = last.revision.0 + 1,
-                _ => break,
+                Some(last) => next = last.revision.0 + 1,
+                None => break,
             }
         }
         if as_of.is_none() {

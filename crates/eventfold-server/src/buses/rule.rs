@@ -183,14 +183,16 @@ impl RuleTask {
     /// size (a large event against the largest pattern: seconds of CPU), so events over
     /// [`MATCH_INLINE_BYTES_MAX`] are matched on the blocking pool, never on an async worker:
     /// the server keeps answering while a rule grinds.
-    async fn matches(&self, document: serde_json::Value, event: &RecordedEvent) -> bool {
+    /// `None` when the blocking pool could not run it (the runtime is shutting down): the
+    /// event is then left for the next start, never passed over.
+    async fn matches(&self, document: serde_json::Value, event: &RecordedEvent) -> Option<bool> {
         if event.data.len() + event.metadata.len() <= MATCH_INLINE_BYTES_MAX {
-            return self.pattern.matches(&document);
+            return Some(self.pattern.matches(&document));
         }
         let pattern = self.pattern.clone();
         tokio::task::spawn_blocking(move || pattern.matches(&document))
             .await
-            .unwrap_or(false) // only a panic, which the matcher never does (tested)
+            .ok()
     }
 
     /// Matches and delivers one event; false when told to stop before it was done.
@@ -210,8 +212,10 @@ impl RuleTask {
             // Stored JSON that does not parse is corruption, handled as a broken envelope is.
             Err(error) => return self.dead_letter(event, &error.to_string(), 0, stop).await,
         };
-        if !self.matches(document, event).await {
-            return true;
+        match self.matches(document, event).await {
+            Some(true) => {}
+            Some(false) => return true,
+            None => return false,
         }
         self.stats.matched.fetch_add(1, Ordering::Relaxed);
         // Each bus target of this bus gets an equal share of the event's fan-out budget.
