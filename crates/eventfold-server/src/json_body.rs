@@ -8,7 +8,8 @@
 //!
 //! Every body of this API is a JSON object. serde reads a struct from an array too, by
 //! position (`[1]` would set a struct's first field), so anything but an object is refused
-//! before it is parsed.
+//! before it is parsed, and nested structs are read through [`ObjectsOnly`], which refuses
+//! arrays where objects are documented.
 
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
@@ -18,6 +19,7 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use crate::objects_only::ObjectsOnly;
 use crate::ApiError;
 
 /// A request body parsed as JSON into `T`, rejected exactly as axum's `Json<T>` rejects it;
@@ -61,9 +63,18 @@ fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body must be a JSON object (`{…}`)",
         ));
     }
-    match serde_json::from_slice(bytes) {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = T::deserialize(ObjectsOnly(&mut deserializer))
+        .and_then(|value| deserializer.end().map(|()| value));
+    match parsed {
         Ok(value) => Ok(value),
-        Err(_) => Ok(Json::<T>::from_bytes(bytes).map(|Json(value)| value)?),
+        Err(error) => match Json::<T>::from_bytes(bytes) {
+            // Only a struct read by position from an array makes it through axum's parse.
+            Ok(_) => Err(ApiError::invalid(format!(
+                "every documented object must be a JSON object, not an array: {error}"
+            ))),
+            Err(rejection) => Err(rejection.into()),
+        },
     }
 }
 

@@ -17,6 +17,7 @@ mod groups;
 mod json_body;
 mod metrics;
 mod migrate_names;
+mod objects_only;
 mod pages;
 mod reserved;
 mod snapshots;

@@ -42,6 +42,27 @@ async fn a_body_that_is_not_an_object_is_refused_and_changes_nothing() {
     let (status, _) = raw_put(&server, "/buses/b", "[null, null]").await;
     assert_eq!(status, 400);
     assert_eq!(get(&server, "/buses/b").await.0, 404);
+    // And every object inside a body: an event or a policy given as an array.
+    let (status, error) = raw_put(&server, "/buses/b", r#"{"policy": [["s"]]}"#).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("JSON object"),
+        "{error}"
+    );
+    assert_eq!(get(&server, "/buses/b").await.0, 404);
+    let response = client()
+        .post(format!("{}/streams/array-1", server.base))
+        .header("content-type", "application/json")
+        .body(r#"{"events": [[null, "T", {"n": 1}]]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        get(&server, "/streams/array-1").await.0,
+        404,
+        "nothing appended"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
