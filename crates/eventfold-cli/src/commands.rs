@@ -259,10 +259,13 @@ pub async fn tail(target: &Target, args: TailArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut out = JsonLines::stdout();
+    // One listener for the whole tail: a Ctrl-C while an event is written is not lost.
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
         let message = tokio::select! {
             message = subscription.next() => message,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut interrupted => break,
         };
         match message {
             Some(Ok(SubscriptionMessage::Event(event))) => {

@@ -252,10 +252,13 @@ pub async fn run(server: Option<&str>, command: GroupCommand) -> anyhow::Result<
                 wait_ms: 10_000,
                 ack: args.ack,
             };
+            // One listener for the whole tail: a Ctrl-C between two batches is not lost.
+            let interrupted = tokio::signal::ctrl_c();
+            tokio::pin!(interrupted);
             loop {
                 tokio::select! {
                     printed = batch.print(&client, &mut out) => printed?,
-                    _ = tokio::signal::ctrl_c() => break,
+                    _ = &mut interrupted => break,
                 }
             }
         }

@@ -176,32 +176,49 @@ pub async fn read_stream(
         Direction::Forward => high = high.min(low.saturating_add(span)),
         Direction::Backward => low = low.max(high.saturating_sub(span)),
     }
-    // The appends from the one holding `low` to the one holding `high`.
+    // The appends from the one holding `low` to the one holding `high`, in the order read,
+    // taken row by row until the page's byte budget is spent: a page of large events holds
+    // at most the budget and one append more, however many events it may hold.
+    let order = match request.direction {
+        Direction::Forward => "ASC",
+        Direction::Backward => "DESC",
+    };
+    let (stream_text, low_int, high_int) = (stream.as_str(), to_sql_int(low), to_sql_int(high));
+    let params: [&(dyn ToSql + Sync); 3] = [&stream_text, &low_int, &high_int];
     let rows = client
-        .query(
+        .query_raw(
             &format!(
                 "SELECT {APPEND_COLUMNS} FROM eventfold_appends a
                  WHERE a.stream = $1 AND a.first_revision BETWEEN
                      COALESCE((SELECT max(first_revision) FROM eventfold_appends
                                WHERE stream = $1 AND first_revision <= $2), $2) AND $3
-                 ORDER BY a.first_revision"
+                 ORDER BY a.first_revision {order}"
             ),
-            &[&stream.as_str(), &to_sql_int(low), &to_sql_int(high)],
+            params,
         )
         .await
         .map_err(pg_error)?;
+    futures::pin_mut!(rows);
     let mut decoder = AppendDecoder::default();
-    let mut events = Vec::with_capacity((high - low + 1) as usize);
-    for row in &rows {
-        events.extend(
-            decoder
-                .events(row)?
-                .into_iter()
-                .filter(|event| (low..=high).contains(&event.revision.0)),
-        );
-    }
-    if request.direction == Direction::Backward {
-        events.reverse();
+    let mut events = Vec::with_capacity(((high - low + 1) as usize).min(1024));
+    let mut bytes = 0usize;
+    while let Some(row) = rows.try_next().await.map_err(pg_error)? {
+        let mut appended: Vec<RecordedEvent> = decoder
+            .events(&row)?
+            .into_iter()
+            .filter(|event| (low..=high).contains(&event.revision.0))
+            .collect();
+        if request.direction == Direction::Backward {
+            appended.reverse();
+        }
+        bytes += appended
+            .iter()
+            .map(eventfold_store::rules::event_bytes)
+            .sum::<usize>();
+        events.extend(appended);
+        if bytes > request.bytes_max {
+            break;
+        }
     }
     eventfold_store::rules::cut_to_bytes(&mut events, request.bytes_max);
     Ok(events)
@@ -331,6 +348,8 @@ pub async fn read_all(
     // events still wanted (positions are dense, so it holds them unless metadata hides some),
     // which keeps the plan a short index scan; with one, everything left at once.
     let mut events = Vec::with_capacity(request.limit.min(1024));
+    // The bytes of the events found so far (the page's budget counts them all).
+    let mut page_bytes = 0usize;
     let mut decoder = AppendDecoder::default();
     let mut cursor = start;
     let mut examined = 0u64;
@@ -356,7 +375,8 @@ pub async fn read_all(
             &filter.stream_prefix,
             &types,
         ];
-        // Up to one event more than wanted, to tell whether the range holds more.
+        // Up to one event more than wanted, to tell whether the range holds more; and no more
+        // rows once the page's byte budget is passed (the cut below then ends the page).
         let mut found = Vec::new();
         let mut take = |row: &Row| -> Result<bool, StoreError> {
             let hiding = row
@@ -368,12 +388,15 @@ pub async fn read_all(
             if request.direction == Direction::Backward {
                 appended.reverse();
             }
-            found.extend(appended.into_iter().filter(|event| {
+            for event in appended.into_iter().filter(|event| {
                 (low..=high).contains(&event.position.0)
                     && hiding.as_ref().is_none_or(|hiding| hiding.shows(event))
                     && filter.matches(event)
-            }));
-            Ok(found.len() > wanted)
+            }) {
+                page_bytes += eventfold_store::rules::event_bytes(&event);
+                found.push(event);
+            }
+            Ok(found.len() > wanted || page_bytes > request.bytes_max)
         };
         match second {
             // The first range of an unfiltered read holds about as many positions as events
@@ -387,17 +410,27 @@ pub async fn read_all(
                 lower[1] = &low_half;
                 let mut upper: [&(dyn ToSql + Sync); 5] = params;
                 upper[0] = &high_half;
+                // Row by row from both connections (each holds back its rows until they are
+                // taken), so a page of large events never holds more than its budget.
                 let (lower, upper) = futures::try_join!(
-                    client.query(&holding_first, &lower),
-                    second.query(&starting_in, &upper)
+                    client.query_raw(&holding_first, lower),
+                    second.query_raw(&starting_in, upper)
                 )
                 .map_err(pg_error)?;
-                let rows = match request.direction {
-                    Direction::Forward => lower.into_iter().chain(upper),
-                    Direction::Backward => upper.into_iter().chain(lower),
+                futures::pin_mut!(lower, upper);
+                let (first, then) = match request.direction {
+                    Direction::Forward => (lower, upper),
+                    Direction::Backward => (upper, lower),
                 };
-                for row in rows {
-                    if take(&row)? {
+                let mut full = false;
+                for mut rows in [first, then] {
+                    while let Some(row) = rows.try_next().await.map_err(pg_error)? {
+                        if take(&row)? {
+                            full = true;
+                            break;
+                        }
+                    }
+                    if full {
                         break;
                     }
                 }
