@@ -241,8 +241,9 @@ pub async fn dead_letters(
         from,
         direction: Direction::Forward,
         limit,
-        ..Default::default()
+        bytes_max: state.pages.budget(None)?,
     };
+    let _reading = state.pages.admit().await?;
     let events = match state
         .store
         .read_stream(&Reserved::RuleDeadLetters(&bus, &rule).stream(), request)

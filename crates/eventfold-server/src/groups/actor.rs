@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use eventfold_store::{
-    AllFrom, Direction, EventStore, ExpectedRevision, Position, RecordedEvent, Revision,
+    AllFrom, EventStore, ExpectedRevision, Position, ReadStream, RecordedEvent, Revision,
     StoreError, StreamFrom, StreamName, Subscription, SubscriptionMessage,
 };
 
@@ -796,14 +796,13 @@ impl Actor {
                 replay.outstanding
             )));
         }
-        let copies = storage::read_parked(
-            &*self.store,
-            &self.name,
-            StreamFrom::Start,
-            Direction::Forward,
-            PARKED_REPLAY_MAX,
-        )
-        .await?;
+        // At most a page's default bytes (16 MiB) at a time; the rest stays parked for the
+        // next replay.
+        let page = ReadStream {
+            limit: PARKED_REPLAY_MAX,
+            ..ReadStream::default()
+        };
+        let copies = storage::read_parked(&*self.store, &self.name, page).await?;
         let Some(last) = copies.last() else {
             return Ok(0);
         };

@@ -14,7 +14,7 @@ use futures::Stream;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use eventfold_store::{Direction, Revision, StreamFrom};
+use eventfold_store::{ReadStream, Revision, StreamFrom};
 
 use super::actor::{AckId, Command, Delivery, GroupStatus, NackAction, Settled};
 use super::settings::{GroupRequest, GroupSettings};
@@ -302,8 +302,14 @@ pub async fn parked(
     let from = query
         .from
         .map_or(StreamFrom::Start, |r| StreamFrom::Revision(Revision(r)));
-    let events =
-        storage::read_parked(&*state.store, &group.name, from, Direction::Forward, limit).await?;
+    let page = ReadStream {
+        from,
+        limit,
+        bytes_max: state.pages.budget(None)?,
+        ..ReadStream::default()
+    };
+    let _reading = state.pages.admit().await?;
+    let events = storage::read_parked(&*state.store, &group.name, page).await?;
     Ok(EventsPage { events: &events }.response())
 }
 

@@ -10,9 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use eventfold_store::{
-    Direction, EventStore, ReadStream, RecordedEvent, StoreError, StreamFrom, StreamName,
-};
+use eventfold_store::{EventStore, ReadStream, RecordedEvent, StoreError, StreamName};
 
 use super::settings::GroupSettings;
 use crate::checkpoints;
@@ -81,20 +79,12 @@ pub async fn limit_checkpoints(store: &dyn EventStore, group: &Name) -> Result<(
     store.set_stream_metadata(&stream, metadata).await
 }
 
-/// Reads up to `limit` parked copies from revision `from`; none when the stream is empty.
+/// Reads a page of parked copies; none when the stream is empty.
 pub async fn read_parked(
     store: &dyn EventStore,
     group: &Name,
-    from: StreamFrom,
-    direction: Direction,
-    limit: usize,
+    request: ReadStream,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    let request = ReadStream {
-        from,
-        direction,
-        limit,
-        ..Default::default()
-    };
     match store.read_stream(&parked_stream(group), request).await {
         Err(StoreError::StreamNotFound(_)) => Ok(Vec::new()),
         other => other,
