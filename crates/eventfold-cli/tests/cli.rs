@@ -5,6 +5,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod served;
+use served::Served;
+
 fn eventfold(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_eventfold"))
         .arg("--data")
@@ -505,40 +508,8 @@ fn repair_cuts_what_a_power_loss_can_leave_only_when_asked() {
     assert_eq!(next[0]["first_revision"], 1);
 }
 
-/// `eventfold serve` on an ephemeral port; the URL is read from its first line on stderr.
-struct Served {
-    child: std::process::Child,
-    url: String,
-    _stderr: BufReader<std::process::ChildStderr>,
-}
-
+/// The commands a test runs against a [`Served`] server.
 impl Served {
-    fn start(data: &Path) -> Self {
-        let data = data.to_str().unwrap();
-        Self::start_with(&["--data", data, "serve", "--listen", "127.0.0.1:0"])
-    }
-
-    fn start_with(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_eventfold"))
-            .args(args)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        let url = line
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .expect("the URL")
-            .to_owned();
-        Self {
-            child,
-            url,
-            _stderr: stderr,
-        }
-    }
-
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_eventfold"))
             .args(["--server", &self.url])
@@ -550,14 +521,6 @@ impl Served {
     fn stop(mut self) -> std::process::ExitStatus {
         interrupt(&self.child);
         self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Served {
-    /// A failing test does not leave its server running (stopped ones are already gone).
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -4,10 +4,12 @@
 //!
 //! Not timed: it asserts a bound on memory (Linux only: it reads `/proc/<pid>/status`).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::Duration;
+
+mod served;
+use served::Served;
 
 const MIB: u64 = 1 << 20;
 /// Limits given to the server, and the bound they imply.
@@ -36,24 +38,12 @@ fn bound_bytes() -> u64 {
     baseline + pages + subscribers + groups + appends
 }
 
-struct Server {
-    child: std::process::Child,
-    address: String,
-    _stderr: BufReader<std::process::ChildStderr>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(data: &std::path::Path) -> Server {
+/// A server with the limits above; its address (`host:port`).
+fn start(data: &std::path::Path) -> (Served, String) {
     let page = PAGE_BYTES_MAX.to_string();
     let pages = PAGES_IN_FLIGHT_MAX.to_string();
     let group = GROUP_BUFFER_BYTES_MAX.to_string();
-    let args = [
+    let server = Served::start_with(&[
         "--data",
         data.to_str().unwrap(),
         "serve",
@@ -65,25 +55,9 @@ fn start(data: &std::path::Path) -> Server {
         &pages,
         "--group-buffer-bytes-max",
         &group,
-    ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eventfold"))
-        .args(args)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .expect("the URL")
-        .to_owned();
-    Server {
-        child,
-        address: url.trim_start_matches("http://").to_owned(),
-        _stderr: stderr,
-    }
+    ]);
+    let address = server.url.trim_start_matches("http://").to_owned();
+    (server, address)
 }
 
 /// One HTTP/1.1 request on its own connection; the status and the body.
@@ -118,8 +92,7 @@ fn peak_rss_bytes(pid: u32) -> u64 {
 #[test]
 fn peak_memory_stays_under_the_bound_of_the_limits() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
-    let address = server.address.clone();
+    let (server, address) = start(dir.path());
 
     // 96 events of 1 MB, in appends of 8.
     let pad = "x".repeat(EVENT_BYTES);

@@ -61,8 +61,31 @@ struct LiveRule {
     incarnation: u64,
 }
 
-/// Moves every stream of the earlier scheme; does nothing once they are gone.
+/// The event in `$migrations` that says this move is done (its id is fixed: recording it twice,
+/// from two nodes, is a retry).
+const DONE_TYPE: &str = "ReservedNamesMoved";
+
+/// Moves every stream of the earlier scheme, once: a finished move is recorded in
+/// `$migrations`, and later starts only read that.
 pub async fn migrate(store: &dyn EventStore) -> Result<(), StoreError> {
+    let done_stream = Reserved::Migrations.stream();
+    let done = read_whole(store, &done_stream).await?.unwrap_or_default();
+    if done.iter().any(|event| event.event_type == DONE_TYPE) {
+        return Ok(());
+    }
+    if !move_streams(store).await? {
+        return Ok(()); // no group or bus was ever defined: nothing to move, nothing to record
+    }
+    let mut record = NewEvent::json(DONE_TYPE, &serde_json::json!({}));
+    record.id = Uuid::new_v5(&Uuid::NAMESPACE_OID, DONE_TYPE.as_bytes());
+    store
+        .append(&done_stream, ExpectedRevision::Any, vec![record])
+        .await
+        .map(drop)
+}
+
+/// Moves the streams; false when no group or bus was ever defined.
+async fn move_streams(store: &dyn EventStore) -> Result<bool, StoreError> {
     let mut claims: BTreeMap<StreamName, Vec<Claim>> = BTreeMap::new();
     let mut claim = |old: String, new: Reserved<'_>, kind: Kind| {
         let old = StreamName::new(&old).expect("old names fit stream names too");
@@ -135,7 +158,7 @@ pub async fn migrate(store: &dyn EventStore) -> Result<(), StoreError> {
         forget(store, old).await?;
         tracing::info!(stream = %old, events = events.len(), "moved to the reserved naming scheme");
     }
-    Ok(())
+    Ok(!claims.is_empty())
 }
 
 /// Every group `$groups` ever defined, and the prefix filters of the old scheme among them.

@@ -12,6 +12,7 @@
 //! |---|---|
 //! | group definitions | `$groups` |
 //! | bus and rule definitions | `$buses` |
+//! | one-time moves done | `$migrations` |
 //! | a group's checkpoints | `$group:<group>:checkpoint` |
 //! | a group's parked events | `$group:<group>:parked` |
 //! | a bus's archive | `$bus:<bus>:archive` |
@@ -39,6 +40,9 @@ const GROUPS_STREAM: &str = "$groups";
 
 /// The stream of bus and rule definitions.
 const BUSES_STREAM: &str = "$buses";
+
+/// The stream of one-time moves that are done (so a start does not look for them again).
+const MIGRATIONS_STREAM: &str = "$migrations";
 
 // The longest reserved name (a rule's checkpoints) is a valid stream name.
 const _: () = assert!(
@@ -113,6 +117,8 @@ pub enum Reserved<'a> {
     Groups,
     /// `$buses`: bus and rule definitions.
     Buses,
+    /// `$migrations`: the one-time moves that are done.
+    Migrations,
     /// A group's checkpoints.
     GroupCheckpoint(&'a Name),
     /// A group's parked events.
@@ -131,6 +137,7 @@ impl Reserved<'_> {
         let name = match self {
             Self::Groups => GROUPS_STREAM.to_owned(),
             Self::Buses => BUSES_STREAM.to_owned(),
+            Self::Migrations => MIGRATIONS_STREAM.to_owned(),
             Self::GroupCheckpoint(group) => format!("$group:{group}:checkpoint"),
             Self::GroupParked(group) => format!("$group:{group}:parked"),
             Self::BusArchive(bus) => format!("$bus:{bus}:archive"),
@@ -143,7 +150,7 @@ impl Reserved<'_> {
 
     fn stream_parts_are_names(self) -> bool {
         match self {
-            Self::Groups | Self::Buses => true,
+            Self::Groups | Self::Buses | Self::Migrations => true,
             Self::GroupCheckpoint(n) | Self::GroupParked(n) | Self::BusArchive(n) => is_valid(n),
             Self::RuleCheckpoint(b, r) | Self::RuleDeadLetters(b, r) => is_valid(b) && is_valid(r),
         }
@@ -156,6 +163,7 @@ impl Reserved<'_> {
 pub enum ParsedReserved {
     Groups,
     Buses,
+    Migrations,
     GroupCheckpoint(Name),
     GroupParked(Name),
     BusArchive(Name),
@@ -170,6 +178,7 @@ impl ParsedReserved {
         match stream {
             GROUPS_STREAM => return Some(Self::Groups),
             BUSES_STREAM => return Some(Self::Buses),
+            MIGRATIONS_STREAM => return Some(Self::Migrations),
             _ => {}
         }
         let name = |text: &str| is_valid(text).then(|| Name(text.into()));
@@ -193,6 +202,7 @@ impl ParsedReserved {
         match self {
             Self::Groups => Reserved::Groups,
             Self::Buses => Reserved::Buses,
+            Self::Migrations => Reserved::Migrations,
             Self::GroupCheckpoint(g) => Reserved::GroupCheckpoint(g),
             Self::GroupParked(g) => Reserved::GroupParked(g),
             Self::BusArchive(b) => Reserved::BusArchive(b),
@@ -286,7 +296,7 @@ mod tests {
             buses in proptest::collection::vec(tricky_name(), 0..6),
             rules in proptest::collection::vec(tricky_name(), 0..6),
         ) {
-            let mut objects = vec![Reserved::Groups, Reserved::Buses];
+            let mut objects = vec![Reserved::Groups, Reserved::Buses, Reserved::Migrations];
             for group in &groups {
                 objects.push(Reserved::GroupCheckpoint(group));
                 objects.push(Reserved::GroupParked(group));

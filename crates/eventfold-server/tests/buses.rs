@@ -4,13 +4,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use common::{delete, get, post, put, start, Server};
+use common::{delete, eventually, get, post, put, start, stream_events, Server};
 use eventfold_server::ServerConfig;
 
 /// A webhook endpoint that records what it receives and answers with the statuses it is given
@@ -54,16 +53,6 @@ impl Hook {
     }
 }
 
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..400 {
-        if let Some(value) = check().await {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never happened: {what}");
-}
-
 async fn put_events(server: &Server, bus: &str, events: Value) -> (u16, Value) {
     post(
         server,
@@ -71,14 +60,6 @@ async fn put_events(server: &Server, bus: &str, events: Value) -> (u16, Value) {
         json!({ "events": events }),
     )
     .await
-}
-
-async fn stream_events(server: &Server, stream: &str) -> Vec<Value> {
-    let (status, read) = get(server, &format!("/streams/{stream}")).await;
-    if status == 404 {
-        return Vec::new();
-    }
-    read["events"].as_array().unwrap().clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,11 +25,7 @@ async fn settle(server: &Server) {
 }
 
 async fn count(server: &Server, stream: &str) -> usize {
-    let (status, read) = get(server, &format!("/streams/{stream}?limit=10000")).await;
-    if status == 404 {
-        return 0;
-    }
-    read["events"].as_array().unwrap().len()
+    common::stream_events(server, stream).await.len()
 }
 
 async fn dead_letters(server: &Server, bus: &str, rule: &str) -> Vec<Value> {

@@ -5,13 +5,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-use common::{client, get, put, start, Server};
+use common::{client, eventually, get, put, start, Server};
 use eventfold_server::ServerConfig;
 
 /// A webhook endpoint that keeps the raw text of every body it receives, and answers 200.
@@ -39,16 +38,6 @@ impl Hook {
         tokio::spawn(async move { axum::serve(listener, app).await });
         (hook, url)
     }
-}
-
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..400 {
-        if let Some(value) = check().await {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never happened: {what}");
 }
 
 /// POSTs `body` as it is (JSON text `serde_json::Value` could not even hold).

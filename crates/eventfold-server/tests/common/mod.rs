@@ -96,3 +96,24 @@ pub async fn metrics(server: &Server) -> String {
     let request = client().get(format!("{}/metrics", server.base));
     request.send().await.unwrap().text().await.unwrap()
 }
+
+/// Polls `check` every 25 ms until it gives a value (10 s at most, then fails naming `what`).
+pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..400 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+/// The events of `stream` (up to 1,000); none when it does not exist or was deleted.
+pub async fn stream_events(server: &Server, stream: &str) -> Vec<Value> {
+    let (status, read) = get(server, &format!("/streams/{stream}?limit=1000")).await;
+    if status == 404 || status == 410 {
+        return Vec::new();
+    }
+    assert_eq!(status, 200, "{read}");
+    read["events"].as_array().unwrap().clone()
+}

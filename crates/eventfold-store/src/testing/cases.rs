@@ -63,17 +63,30 @@ async fn read_category(store: &dyn EventStore, category: &str) -> Vec<RecordedEv
 
 /// Every event `filter` lets through, forward, following `next` cursors.
 async fn read_filtered(store: &dyn EventStore, filter: EventFilter) -> Vec<RecordedEvent> {
+    let pages = ReadAll {
+        limit: 100,
+        filter,
+        ..ReadAll::default()
+    };
+    read_pages(store, pages, |_| {}).await
+}
+
+/// Every event of `$all` forward from the start, in pages like `pages` (its `from` is
+/// ignored), following `next` cursors; `check` sees each page.
+async fn read_pages(
+    store: &dyn EventStore,
+    pages: ReadAll,
+    mut check: impl FnMut(&[RecordedEvent]),
+) -> Vec<RecordedEvent> {
     let mut found = Vec::new();
     let mut from = AllFrom::Start;
     loop {
         let request = ReadAll {
             from,
-            direction: Direction::Forward,
-            limit: 100,
-            filter: filter.clone(),
-            ..Default::default()
+            ..pages.clone()
         };
         let slice = store.read_all(request).await.expect("read all");
+        check(&slice.events);
         found.extend(slice.events);
         if slice.end_of_log {
             return found;
@@ -1427,24 +1440,17 @@ pub async fn pages_end_at_their_byte_budget(store: &dyn EventStore) {
     };
     assert_eq!(store.read_stream(&s, tiny).await.unwrap().len(), 1);
     // `$all`: short pages, `next` right after the last event, nothing skipped.
-    let mut from = AllFrom::Start;
-    let mut amounts = Vec::new();
-    loop {
-        let request = ReadAll {
-            from,
-            limit: 100,
-            bytes_max: budget,
-            filter: category_filter(&category),
-            ..ReadAll::default()
-        };
-        let slice = store.read_all(request).await.unwrap();
-        assert!(slice.events.len() <= 3, "{} events", slice.events.len());
-        amounts.extend(slice.events.iter().map(amount));
-        if slice.end_of_log {
-            break;
-        }
-        from = AllFrom::Position(slice.next);
-    }
+    let pages = ReadAll {
+        limit: 100,
+        bytes_max: budget,
+        filter: category_filter(&category),
+        ..ReadAll::default()
+    };
+    let read = read_pages(store, pages, |page| {
+        assert!(page.len() <= 3, "{} events", page.len());
+    })
+    .await;
+    let amounts: Vec<u64> = read.iter().map(amount).collect();
     assert_eq!(amounts, (0..10).collect::<Vec<u64>>());
 }
 
@@ -1481,7 +1487,7 @@ pub async fn hidden_events_do_not_use_the_byte_budget(store: &dyn EventStore) {
     };
     let page = store.read_stream(&s, request).await.unwrap();
     assert_eq!(page.iter().map(amount).collect::<Vec<_>>(), [100, 101]);
-    let request = ReadAll {
+    let pages = ReadAll {
         limit: 100,
         bytes_max: 250_000,
         filter: EventFilter {
@@ -1490,21 +1496,10 @@ pub async fn hidden_events_do_not_use_the_byte_budget(store: &dyn EventStore) {
         },
         ..ReadAll::default()
     };
-    let mut from = AllFrom::Start;
-    let mut amounts = Vec::new();
-    loop {
-        let slice = store
-            .read_all(ReadAll {
-                from,
-                ..request.clone()
-            })
-            .await
-            .unwrap();
-        amounts.extend(slice.events.iter().map(amount));
-        if slice.end_of_log {
-            break;
-        }
-        from = AllFrom::Position(slice.next);
-    }
+    let amounts: Vec<u64> = read_pages(store, pages, |_| {})
+        .await
+        .iter()
+        .map(amount)
+        .collect();
     assert_eq!(amounts, [100, 101]);
 }
