@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use eventfold_store::embedded::io::DirectoryStorage;
-use eventfold_store::embedded::recovery::{recover, Mode, RecoveryReport};
-use eventfold_store::embedded::{lock_directory, LOG_DIR};
+use eventfold_store::embedded::internals::{
+    lock_storage, recover, DirectoryStorage, Mode, RecoveryReport,
+};
+use eventfold_store::embedded::LOG_DIR;
 use eventfold_store::StoreError;
 
 #[derive(Args)]
@@ -50,10 +51,10 @@ pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
             data.display()
         );
     }
-    let storage = DirectoryStorage::new(&log)?;
+    let storage = DirectoryStorage::new(data)?;
     // Holding the lock keeps a writer from starting meanwhile. If one is running, damage seen
     // in the last segment may be a read racing its write: look again before calling it damage.
-    let lock = match lock_directory(data) {
+    let lock = match lock_storage(&storage) {
         Ok(lock) => Some(lock),
         Err(StoreError::Locked(_)) => None,
         Err(error) => return Err(error.into()),
@@ -75,6 +76,10 @@ pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 "file": t.file, "offset": t.offset, "bytes": t.bytes, "reason": t.reason,
             })),
             "removed_segment": report.as_ref().and_then(|r| r.removed_segment.clone()),
+            "evidence": report.as_ref().and_then(|r| r.evidence.as_ref()).map(|e| serde_json::json!({
+                "source": e.source, "next_position": e.end.next_position,
+                "segment": e.end.segment.0, "offset": e.end.end,
+            })),
             "damage": damage,
         });
         writeln!(out, "{value}")?;
@@ -96,6 +101,16 @@ pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 out,
                 "note: half-created last segment, removed at the next open: {segment}"
             )?;
+        }
+        match (&report.evidence, &report.evidence_problem) {
+            (Some(evidence), _) => writeln!(
+                out,
+                "the log reaches at least position {} as acknowledged ({} says so)",
+                evidence.end.next_position, evidence.source
+            )?,
+            (None, Some(problem)) => writeln!(out, "warning: {problem}; damage at the end of the log cannot be told from a torn tail")?,
+            (None, None) if report.events > 0 => writeln!(out, "warning: no durable-end record (it is written from the next open on); damage at the end of the log cannot be told from a torn tail")?,
+            (None, None) => {}
         }
     }
     match damage {

@@ -445,7 +445,11 @@ fn the_sdk_workloads_report_round_trips_and_a_rebuild() {
 fn repair_cuts_what_a_power_loss_can_leave_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
+    let mut acknowledged_end = Vec::new();
     for n in 0..3 {
+        if n == 1 {
+            acknowledged_end = std::fs::read(data.join("durable.end")).unwrap();
+        }
         ok_lines(&eventfold(
             data,
             &[
@@ -460,7 +464,10 @@ fn repair_cuts_what_a_power_loss_can_leave_only_when_asked() {
         eventfold(data, &["repair"]).status.success(),
         "nothing to repair on a clean log"
     );
-    // The second write's first page never reached the disk, the third's did.
+    // The machine lost power while the second and third writes were waiting for their sync:
+    // neither was acknowledged, so the durable-end record never moved past the first. The
+    // second write's first page never reached the disk, the third's did.
+    std::fs::write(data.join("durable.end"), &acknowledged_end).unwrap();
     let segment = std::fs::read_dir(data.join("log"))
         .unwrap()
         .next()
@@ -506,6 +513,77 @@ fn repair_cuts_what_a_power_loss_can_leave_only_when_asked() {
         &["append", "account-1", "Deposited", "{}"],
     ));
     assert_eq!(next[0]["first_revision"], 1);
+}
+
+#[test]
+fn loss_at_the_end_of_the_log_stops_everything_until_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    for n in 0..3 {
+        ok_lines(&eventfold(
+            data,
+            &[
+                "append",
+                "account-1",
+                "Deposited",
+                &format!(r#"{{"n": {n}}}"#),
+            ],
+        ));
+    }
+    // The last write is cut away after it was acknowledged, exactly at the write before it.
+    let segment = std::fs::read_dir(data.join("log"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let bytes = std::fs::read(&segment).unwrap();
+    let frame = |at: usize| 12 + u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let two_writes = 32 + frame(32) + frame(32 + frame(32));
+    std::fs::write(&segment, &bytes[..two_writes]).unwrap();
+
+    let refused = failure(&eventfold(data, &["read", "account-1"]));
+    assert!(
+        refused.contains("acknowledged writes are missing") && refused.contains("--accept-loss"),
+        "{refused}"
+    );
+    let verified = eventfold(data, &["verify", "--json"]);
+    assert_eq!(verified.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert!(
+        report["damage"]
+            .as_str()
+            .unwrap()
+            .contains("1 acknowledged events are gone"),
+        "{report}"
+    );
+    let plan = eventfold(data, &["repair", "--yes"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "--yes alone does not accept a loss"
+    );
+    assert!(String::from_utf8_lossy(&plan.stdout).contains("1 acknowledged events"));
+    assert_eq!(
+        std::fs::read(&segment).unwrap().len(),
+        two_writes,
+        "nothing changed"
+    );
+
+    let accepted = eventfold(data, &["repair", "--accept-loss"]);
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    assert!(String::from_utf8_lossy(&accepted.stdout).contains("2 events remain"));
+    assert_eq!(ok_lines(&eventfold(data, &["read", "account-1"])).len(), 2);
+    assert!(eventfold(data, &["verify"]).status.success());
+    let next = ok_lines(&eventfold(
+        data,
+        &["append", "account-1", "Deposited", "{}"],
+    ));
+    assert_eq!(next[0]["first_revision"], 2);
 }
 
 /// The commands a test runs against a [`Served`] server.

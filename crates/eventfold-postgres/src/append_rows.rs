@@ -21,7 +21,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use eventfold_store::embedded::format::{nanos_to_time, time_to_nanos};
+use eventfold_store::embedded::internals::{nanos_to_time, time_to_nanos};
 use eventfold_store::{
     check_json_syntax, content_type_from, NewEvent, Position, RecordedEvent, Revision, StreamName,
     CONTENT_TYPE_JSON,

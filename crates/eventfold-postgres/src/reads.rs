@@ -7,7 +7,7 @@ use futures::TryStreamExt;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
-use eventfold_store::embedded::format::time_to_nanos;
+use eventfold_store::embedded::internals::time_to_nanos;
 use eventfold_store::rules::{StreamHead, StreamState};
 use eventfold_store::{
     AllFrom, AllSlice, Direction, Position, ReadAll, ReadStream, RecordedEvent, StoreError,

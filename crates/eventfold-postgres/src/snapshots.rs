@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use eventfold_store::embedded::format::{nanos_to_time, time_to_nanos};
+use eventfold_store::embedded::internals::{nanos_to_time, time_to_nanos};
 use eventfold_store::{Snapshot, SnapshotStore, StoreError, StreamName};
 
 use crate::reads::to_sql_int;

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
-use eventfold_store::embedded::format::time_to_nanos;
+use eventfold_store::embedded::internals::time_to_nanos;
 use eventfold_store::rules::{self, Retry, StreamHead, StreamState, WrittenAt};
 use eventfold_store::{
     AppendResult, DeleteMode, ExpectedRevision, NewEvent, Position, Revision, StoreError,

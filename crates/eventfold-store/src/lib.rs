@@ -2,6 +2,7 @@
 //! backend), and — behind the `testing` feature — the conformance suite every backend must pass.
 
 pub mod embedded;
+pub mod files;
 pub mod rules;
 pub mod snapshots;
 mod store;

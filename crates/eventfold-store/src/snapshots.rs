@@ -5,8 +5,8 @@
 //! so snapshots are not synced; a damaged one is detected (a CRC) and ignored, never trusted.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use eventfold_core::{StoreError, StreamName, Timestamp};
+
+use crate::files::{DirectoryFiles, Files};
 
 /// The largest state a snapshot may hold, in bytes.
 pub const SNAPSHOT_STATE_BYTES_MAX: usize = 16 * 1024 * 1024;
@@ -99,6 +101,7 @@ impl SnapshotStore for MemorySnapshotStore {
 /// file renamed over the old one, so a reader never sees half a snapshot.
 pub struct DirectorySnapshotStore {
     dir: PathBuf,
+    files: Arc<dyn Files>,
 }
 
 const FILE_MAGIC: &[u8; 8] = b"EVFSNAP2";
@@ -108,11 +111,16 @@ impl DirectorySnapshotStore {
     /// Snapshots under `dir`, created if missing.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+        let files = DirectoryFiles::new(&dir).map_err(|source| StoreError::Io {
             context: format!("creating the snapshot directory {}", dir.display()),
             source,
         })?;
-        Ok(Self { dir })
+        Ok(Self::with_files(dir, Arc::new(files)))
+    }
+
+    /// Snapshots kept in any [`Files`] (tests inject faults this way); `dir` names it.
+    pub fn with_files(dir: PathBuf, files: Arc<dyn Files>) -> Self {
+        Self { dir, files }
     }
 
     /// The directory this store keeps its files in.
@@ -120,21 +128,19 @@ impl DirectorySnapshotStore {
         &self.dir
     }
 
-    fn path_of(&self, stream: &StreamName) -> PathBuf {
+    fn name_of(stream: &StreamName) -> String {
         let hash = name_hash(stream.as_str());
-        self.dir
-            .join(format!("{:02x}", hash >> 120))
-            .join(format!("{hash:032x}.snap"))
+        format!("{:02x}/{hash:032x}.snap", hash >> 120)
     }
 
     fn read(&self, stream: &StreamName) -> Result<Option<Snapshot>, StoreError> {
-        let path = self.path_of(stream);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        let name = Self::name_of(stream);
+        let bytes = match self.files.read_file(&name) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(None),
             Err(source) => {
                 return Err(StoreError::Io {
-                    context: format!("reading snapshot {}", path.display()),
+                    context: format!("reading snapshot {}", self.files.describe(&name)),
                     source,
                 })
             }
@@ -143,43 +149,33 @@ impl DirectorySnapshotStore {
             Some(snapshot) if snapshot.stream == *stream => Ok(Some(snapshot)),
             Some(_) => Ok(None),
             None => {
-                tracing::warn!(path = %path.display(), "ignoring a damaged snapshot");
+                tracing::warn!(path = %self.files.describe(&name), "ignoring a damaged snapshot");
                 Ok(None)
             }
         }
     }
 
+    /// Snapshots are derived data: written atomically (never read half-written), not synced.
     fn write(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        let path = self.path_of(&snapshot.stream);
-        let io = |context: &str| {
-            let context = format!("{context} {}", path.display());
-            move |source| StoreError::Io { context, source }
-        };
-        let parent = path.parent().expect("a file under a subdirectory");
-        std::fs::create_dir_all(parent).map_err(io("creating the directory of"))?;
-        let mut file = tempfile::NamedTempFile::new_in(parent).map_err(io("creating"))?;
-        file.write_all(&encode_file(snapshot))
-            .map_err(io("writing"))?;
-        file.persist(&path)
-            .map_err(|error| error.error)
-            .map_err(io("renaming into"))?;
-        Ok(())
+        let name = Self::name_of(&snapshot.stream);
+        self.files
+            .replace_file(&name, &encode_file(snapshot), false)
+            .map_err(|source| StoreError::Io {
+                context: format!("writing snapshot {}", self.files.describe(&name)),
+                source,
+            })
     }
 
     fn remove(&self, stream: &StreamName) -> Result<(), StoreError> {
-        let path = self.path_of(stream);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(StoreError::Io {
-                context: format!("removing snapshot {}", path.display()),
+        let name = Self::name_of(stream);
+        self.files
+            .remove_file(&name)
+            .map_err(|source| StoreError::Io {
+                context: format!("removing snapshot {}", self.files.describe(&name)),
                 source,
-            }),
-        }
+            })
     }
-}
 
-impl DirectorySnapshotStore {
     /// Runs file work on the blocking pool, off the async runtime's threads.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -187,6 +183,7 @@ impl DirectorySnapshotStore {
     ) -> Result<T, StoreError> {
         let store = Self {
             dir: self.dir.clone(),
+            files: self.files.clone(),
         };
         tokio::task::spawn_blocking(move || work(&store))
             .await
@@ -312,7 +309,7 @@ mod tests {
         let store = DirectorySnapshotStore::open(dir.path()).unwrap();
         let a = StreamName::new("account-a").unwrap();
         store.save(snapshot("account-a", 9)).await.unwrap();
-        let path = store.path_of(&a);
+        let path = store.dir().join(DirectorySnapshotStore::name_of(&a));
         let mut bytes = std::fs::read(&path).unwrap();
         let last = bytes.len() - 3;
         bytes[last] ^= 0x40;

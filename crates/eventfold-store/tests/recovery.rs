@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use eventfold_store::embedded::io::{DirectoryStorage, SegmentFile, Storage};
-use eventfold_store::embedded::recovery::{recover, Mode};
+use eventfold_store::embedded::internals::{
+    recover, remove_snapshot, DirectoryLock, DirectoryStorage, Files, Mode, SegmentFile, Storage,
+    DURABLE_END_FILE, SNAPSHOT_FILE,
+};
 use eventfold_store::embedded::{EmbeddedStore, Options, LOG_DIR};
 use eventfold_store::{
     AllFrom, EventStore, ExpectedRevision, NewEvent, Position, ReadAll, ReadStream, StoreError,
@@ -77,9 +79,9 @@ async fn write_preallocated_log(dir: &Path) {
 
 /// Where the data of the last segment ends (its length may include preallocated zeros).
 fn data_end(dir: &Path) -> u64 {
-    let storage = DirectoryStorage::new(&dir.join(LOG_DIR)).unwrap();
+    let storage = DirectoryStorage::new(dir).unwrap();
     let (index, _) = recover(&storage, Mode::CheckOnly).unwrap();
-    index.segments.last().unwrap().end
+    index.log_end().unwrap().end
 }
 
 /// Writes `appends` appends of 3 events each, then closes.
@@ -101,6 +103,22 @@ async fn write_log(
     }
     store.close().await;
     results
+}
+
+/// Like [`write_log`], but as if the last append's write reached the disk and the machine
+/// stopped before it was acknowledged: the durable-end record is the one from before it.
+async fn write_log_with_unacknowledged_last(dir: &Path, options: Options, appends: u64) {
+    write_log(dir, options.clone(), appends - 1).await;
+    let before = std::fs::read(dir.join(DURABLE_END_FILE)).unwrap();
+    let store = EmbeddedStore::open(dir, options).unwrap();
+    let events = (0..3).map(|i| event(appends * 10 + i)).collect();
+    store
+        .append(&stream(0), ExpectedRevision::Any, events)
+        .await
+        .unwrap();
+    store.close().await;
+    drop(store);
+    std::fs::write(dir.join(DURABLE_END_FILE), before).unwrap();
 }
 
 async fn all_positions(store: &EmbeddedStore) -> Vec<u64> {
@@ -148,7 +166,7 @@ async fn clean_log_reopens_with_the_same_answers() {
 #[tokio::test]
 async fn a_partial_last_write_is_cut_at_every_possible_length() {
     let dir = tempfile::tempdir().unwrap();
-    write_log(dir.path(), exact_files(), 3).await;
+    write_log_with_unacknowledged_last(dir.path(), exact_files(), 3).await;
     let segment = segments(dir.path()).pop().unwrap();
     let full = std::fs::read(&segment).unwrap();
     // The last append (3 events) occupies the end of the file; find its start by writing a
@@ -270,9 +288,14 @@ async fn damage_in_the_middle_stops_the_open_naming_file_and_offset() {
     }
     // Nothing was changed: the file is as damaged as before.
     assert_eq!(std::fs::read(&segment).unwrap(), bytes);
-    let storage = DirectoryStorage::new(&dir.path().join(LOG_DIR)).unwrap();
-    // Checking only (verify, read-only opens), damage in the last segment is reported rather
-    // than fatal: beside a live writer it may be a read racing a write.
+    let storage = DirectoryStorage::new(dir.path()).unwrap();
+    // Below the durable-end record, checking only fails too: those bytes were synced.
+    let checked = recover(&storage, Mode::CheckOnly).err().expect("damage");
+    assert!(checked.to_string().contains("middle"), "{checked}");
+    // Without the record (a store from before it), checking only (verify, read-only opens)
+    // reports damage in the last segment rather than failing: beside a live writer it may be
+    // a read racing a write.
+    std::fs::remove_file(dir.path().join(DURABLE_END_FILE)).unwrap();
     let (_, checked) = recover(&storage, Mode::CheckOnly).unwrap();
     let tail = checked.torn_tail.expect("reported");
     assert_eq!(
@@ -347,7 +370,35 @@ struct FaultyFile {
     fail_sync: Arc<AtomicBool>,
 }
 
+impl Files for FaultyStorage {
+    fn read_file(&self, name: &str) -> io::Result<Option<Vec<u8>>> {
+        self.inner.read_file(name)
+    }
+    fn replace_file(&self, name: &str, bytes: &[u8], sync: bool) -> io::Result<()> {
+        if sync && self.fail_sync.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected fsync failure"));
+        }
+        self.inner.replace_file(name, bytes, sync)
+    }
+    fn remove_file(&self, name: &str) -> io::Result<()> {
+        self.inner.remove_file(name)
+    }
+    fn describe(&self, name: &str) -> String {
+        self.inner.describe(name)
+    }
+}
+
 impl Storage for FaultyStorage {
+    fn open_record_file(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentFile>> {
+        let inner = self.inner.open_record_file(name, len)?;
+        Ok(Arc::new(FaultyFile {
+            inner,
+            fail_sync: self.fail_sync.clone(),
+        }))
+    }
+    fn lock(&self) -> io::Result<Option<DirectoryLock>> {
+        self.inner.lock()
+    }
     fn list_segments(&self) -> io::Result<Vec<Position>> {
         self.inner.list_segments()
     }
@@ -395,14 +446,48 @@ impl SegmentFile for FaultyFile {
 }
 
 #[tokio::test]
+async fn the_index_snapshot_and_the_durable_end_record_go_through_the_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let fail_sync = Arc::new(AtomicBool::new(false));
+    let storage = Arc::new(FaultyStorage {
+        inner: DirectoryStorage::new(dir.path()).unwrap(),
+        fail_sync: fail_sync.clone(),
+    });
+    let options = snapshot_always();
+    let store = EmbeddedStore::open_with_storage(storage.clone(), options.clone()).unwrap();
+    store
+        .append(&stream(1), ExpectedRevision::Any, vec![event(1)])
+        .await
+        .unwrap();
+    // The snapshot at close fails to sync: it is not written, and the next open scans the log.
+    fail_sync.store(true, Ordering::SeqCst);
+    store.close().await;
+    drop(store);
+    assert!(!dir.path().join(SNAPSHOT_FILE).exists());
+    fail_sync.store(false, Ordering::SeqCst);
+    let store = EmbeddedStore::open_with_storage(storage.clone(), options.clone()).unwrap();
+    assert_eq!(store.recovery_report().events_from_snapshot, 0);
+    assert_eq!(all_positions(&store).await, vec![0]);
+    store.close().await;
+    drop(store);
+    // Opening syncs the durable-end record through the storage: a failure stops the open.
+    fail_sync.store(true, Ordering::SeqCst);
+    let refused = EmbeddedStore::open_with_storage(storage, options).err();
+    assert!(
+        refused.is_some_and(|e| e.to_string().contains("injected")),
+        "the open fails"
+    );
+}
+
+#[tokio::test]
 async fn a_failed_sync_poisons_the_writer_until_reopened() {
     let dir = tempfile::tempdir().unwrap();
     let fail_sync = Arc::new(AtomicBool::new(false));
     let storage = Arc::new(FaultyStorage {
-        inner: DirectoryStorage::new(&dir.path().join(LOG_DIR)).unwrap(),
+        inner: DirectoryStorage::new(dir.path()).unwrap(),
         fail_sync: fail_sync.clone(),
     });
-    let store = EmbeddedStore::open_with_storage(storage, dir.path(), Options::default()).unwrap();
+    let store = EmbeddedStore::open_with_storage(storage, Options::default()).unwrap();
     store
         .append(&stream(1), ExpectedRevision::Any, vec![event(1)])
         .await
@@ -515,7 +600,7 @@ async fn everything(store: &EmbeddedStore) -> Vec<eventfold_store::RecordedEvent
 async fn the_index_snapshot_gives_the_same_answers_as_a_full_rebuild() {
     let dir = tempfile::tempdir().unwrap();
     write_log(dir.path(), snapshot_always(), 20).await;
-    let snapshot = eventfold_store::embedded::snapshot::path(dir.path());
+    let snapshot = dir.path().join(SNAPSHOT_FILE);
     assert!(snapshot.exists(), "a clean close saves the snapshot");
     // More writes after the snapshot, then a crash (no close): the snapshot is now a prefix.
     {
@@ -543,7 +628,7 @@ async fn the_index_snapshot_gives_the_same_answers_as_a_full_rebuild() {
         .await
         .unwrap();
     drop(from_snapshot);
-    eventfold_store::embedded::snapshot::remove(dir.path()).unwrap();
+    remove_snapshot(&DirectoryStorage::new(dir.path()).unwrap()).unwrap();
     let rebuilt = EmbeddedStore::open(dir.path(), snapshot_always()).unwrap();
     assert_eq!(rebuilt.recovery_report().events_from_snapshot, 0);
     assert_eq!(everything(&rebuilt).await, with_snapshot);
@@ -565,7 +650,7 @@ async fn the_index_snapshot_gives_the_same_answers_as_a_full_rebuild() {
 async fn a_damaged_snapshot_is_ignored_and_the_index_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
     write_log(dir.path(), snapshot_always(), 10).await;
-    let snapshot = eventfold_store::embedded::snapshot::path(dir.path());
+    let snapshot = dir.path().join(SNAPSHOT_FILE);
     let mut bytes = std::fs::read(&snapshot).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
@@ -587,10 +672,11 @@ async fn a_damaged_snapshot_is_ignored_and_the_index_rebuilt() {
 async fn a_snapshot_that_does_not_match_the_log_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     write_log(dir.path(), snapshot_always(), 10).await;
-    let saved = std::fs::read(eventfold_store::embedded::snapshot::path(dir.path())).unwrap();
+    let saved = std::fs::read(dir.path().join(SNAPSHOT_FILE)).unwrap();
     // Replace the log with a different one of the same shape, then put the old snapshot back.
     std::fs::remove_dir_all(dir.path().join(LOG_DIR)).unwrap();
-    eventfold_store::embedded::snapshot::remove(dir.path()).unwrap();
+    std::fs::remove_file(dir.path().join(DURABLE_END_FILE)).unwrap();
+    remove_snapshot(&DirectoryStorage::new(dir.path()).unwrap()).unwrap();
     {
         let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
         for n in 0..30 {
@@ -600,7 +686,7 @@ async fn a_snapshot_that_does_not_match_the_log_is_ignored() {
                 .unwrap();
         }
     }
-    std::fs::write(eventfold_store::embedded::snapshot::path(dir.path()), saved).unwrap();
+    std::fs::write(dir.path().join(SNAPSHOT_FILE), saved).unwrap();
     let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
     assert!(store.recovery_report().snapshot_unusable.is_some());
     let events = everything(&store).await;
@@ -675,7 +761,7 @@ async fn retries_are_recognised_after_a_reopen() {
 
 #[tokio::test]
 async fn a_frame_hidden_in_event_data_does_not_turn_a_torn_write_into_damage() {
-    use eventfold_store::embedded::format::{encode_event, EventParts, Salt};
+    use eventfold_store::embedded::internals::{encode_event, EventParts, Salt};
     let dir = tempfile::tempdir().unwrap();
     write_log(dir.path(), exact_files(), 1).await;
     let segment = segments(dir.path()).pop().unwrap();
@@ -698,6 +784,7 @@ async fn a_frame_hidden_in_event_data_does_not_turn_a_torn_write_into_damage() {
         encode_event(&mut crafted, Salt(guess), &parts, 1);
     }
     crafted.extend_from_slice(&[7u8; 64]);
+    let acknowledged_end = std::fs::read(dir.path().join(DURABLE_END_FILE)).unwrap();
     {
         let store = EmbeddedStore::open(dir.path(), exact_files()).unwrap();
         let binary =
@@ -708,7 +795,8 @@ async fn a_frame_hidden_in_event_data_does_not_turn_a_torn_write_into_damage() {
             .unwrap();
         store.close().await;
     }
-    // A SIGKILL tears that write right after the crafted bytes.
+    // A power loss tears that write right after the crafted bytes, before it was acknowledged.
+    std::fs::write(dir.path().join(DURABLE_END_FILE), acknowledged_end).unwrap();
     let full = std::fs::read(&segment).unwrap();
     let cut = full.len() - 32;
     assert!(
@@ -730,11 +818,10 @@ async fn a_failed_sync_right_before_close_or_drop_still_cuts_the_tail() {
         let dir = tempfile::tempdir().unwrap();
         let fail_sync = Arc::new(AtomicBool::new(false));
         let storage = Arc::new(FaultyStorage {
-            inner: DirectoryStorage::new(&dir.path().join(LOG_DIR)).unwrap(),
+            inner: DirectoryStorage::new(dir.path()).unwrap(),
             fail_sync: fail_sync.clone(),
         });
-        let store =
-            EmbeddedStore::open_with_storage(storage, dir.path(), Options::default()).unwrap();
+        let store = EmbeddedStore::open_with_storage(storage, Options::default()).unwrap();
         store
             .append(&stream(1), ExpectedRevision::Any, vec![event(1)])
             .await

@@ -12,20 +12,20 @@ use super::io::SegmentFile;
 use crate::rules;
 
 /// One in this many positions has its `recorded_at` kept in memory, to find a time quickly.
-pub const TIME_MARK_EVERY: u64 = 4096;
+pub(crate) const TIME_MARK_EVERY: u64 = 4096;
 
 /// A segment and where each of its events starts.
-pub struct SegmentIndex {
+pub(crate) struct SegmentIndex {
     /// The position of the segment's first event.
-    pub first_position: Position,
+    pub(crate) first_position: Position,
     /// The file.
-    pub file: Arc<dyn SegmentFile>,
+    pub(crate) file: Arc<dyn SegmentFile>,
     /// Offset of each event (position `first_position + i`) in the file.
-    pub offsets: Vec<u32>,
+    pub(crate) offsets: Vec<u32>,
     /// Length of the file's durable, complete content.
-    pub end: u64,
+    pub(crate) end: u64,
     /// The segment's checksum seed.
-    pub salt: Salt,
+    pub(crate) salt: Salt,
 }
 
 /// A stream's state beyond its events (stored in the log as JSON).
@@ -33,32 +33,32 @@ pub use crate::rules::StreamState;
 
 /// What the index knows of one stream.
 #[derive(Default)]
-pub struct StreamEntry {
+pub(crate) struct StreamEntry {
     /// The global position of each revision (`positions[r]` is revision `r`).
-    pub positions: Vec<u64>,
+    pub(crate) positions: Vec<u64>,
     /// Metadata and deletion; shared, so the writer's view of a head costs no copy.
-    pub state: Arc<StreamState>,
+    pub(crate) state: Arc<StreamState>,
 }
 
 impl StreamEntry {
     /// The number of revisions ever written (the next revision).
-    pub fn next_revision(&self) -> u64 {
+    pub(crate) fn next_revision(&self) -> u64 {
         self.positions.len() as u64
     }
 
     /// True when the stream has events not removed by a soft delete, and no tombstone.
-    pub fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         rules::stream_exists(self.next_revision(), &self.state)
     }
 
     /// The first revision reads may return, by truncate-before, max-count and soft delete.
-    pub fn first_visible_revision(&self) -> u64 {
+    pub(crate) fn first_visible_revision(&self) -> u64 {
         rules::first_visible_revision(self.next_revision(), &self.state)
     }
 
     /// True when an event of this stream at `revision`, recorded at `recorded_at_secs`, is
     /// visible at `now_secs`.
-    pub fn is_visible(&self, revision: u64, recorded_at_secs: i64, now_secs: i64) -> bool {
+    pub(crate) fn is_visible(&self, revision: u64, recorded_at_secs: i64, now_secs: i64) -> bool {
         !self.state.tombstoned
             && revision >= self.first_visible_revision()
             && rules::within_max_age(&self.state.metadata, recorded_at_secs, now_secs)
@@ -69,38 +69,38 @@ impl StreamEntry {
 #[derive(Default)]
 pub struct Index {
     /// Segments in position order.
-    pub segments: Vec<SegmentIndex>,
+    pub(crate) segments: Vec<SegmentIndex>,
     /// Streams by name.
-    pub streams: HashMap<StreamName, StreamEntry>,
+    pub(crate) streams: HashMap<StreamName, StreamEntry>,
     /// Positions by event type.
-    pub types: HashMap<Box<str>, Vec<u64>>,
+    pub(crate) types: HashMap<Box<str>, Vec<u64>>,
     /// Positions by stream category.
-    pub categories: HashMap<Box<str>, Vec<u64>>,
+    pub(crate) categories: HashMap<Box<str>, Vec<u64>>,
     /// `recorded_at` (Unix nanoseconds) of every [`TIME_MARK_EVERY`]th position.
-    pub time_marks: Vec<i64>,
+    pub(crate) time_marks: Vec<i64>,
     /// The next position to assign (the number of events in the log).
-    pub next_position: u64,
+    pub(crate) next_position: u64,
     /// `recorded_at` of the last event (Unix nanoseconds); the next is never earlier.
-    pub last_recorded_at_nanos: i64,
+    pub(crate) last_recorded_at_nanos: i64,
     /// How many streams have a state that hides events (0 lets `$all` reads skip the check).
-    pub streams_hiding_events: usize,
+    pub(crate) streams_hiding_events: usize,
 }
 
 /// Where an event is, for a read.
 #[derive(Clone)]
-pub struct Location {
-    pub file: Arc<dyn SegmentFile>,
-    pub offset: u64,
+pub(crate) struct Location {
+    pub(crate) file: Arc<dyn SegmentFile>,
+    pub(crate) offset: u64,
     /// The end of the range to read: the next event's offset in the same segment, or the
     /// segment's end. The event's frame lies at the start of `[offset, end)`.
-    pub end: u64,
+    pub(crate) end: u64,
     /// The segment's checksum seed.
-    pub salt: Salt,
+    pub(crate) salt: Salt,
 }
 
 impl Index {
     /// Records a new segment (empty so far).
-    pub fn add_segment(
+    pub(crate) fn add_segment(
         &mut self,
         first_position: Position,
         file: Arc<dyn SegmentFile>,
@@ -124,7 +124,7 @@ impl Index {
     /// `offsets` of the last segment; `type_runs` gives their types in order, as runs (a type
     /// and how many events in a row have it). One lookup per stream and per run, not three
     /// per event: the sync thread applies this before it answers.
-    pub fn add_append<'a>(
+    pub(crate) fn add_append<'a>(
         &mut self,
         stream: &StreamName,
         first_revision: u64,
@@ -171,12 +171,23 @@ impl Index {
     }
 
     /// Marks the end of durable, complete content in the last segment.
-    pub fn set_segment_end(&mut self, end: u64) {
+    /// Where the indexed log ends (`None` before its first segment).
+    pub fn log_end(&self) -> Option<super::durable_end::LogEnd> {
+        self.segments
+            .last()
+            .map(|segment| super::durable_end::LogEnd {
+                segment: segment.first_position,
+                end: segment.end,
+                next_position: self.next_position,
+            })
+    }
+
+    pub(crate) fn set_segment_end(&mut self, end: u64) {
         self.segments.last_mut().expect("a segment exists").end = end;
     }
 
     /// Replaces a stream's state.
-    pub fn set_stream_state(&mut self, stream: &StreamName, state: Arc<StreamState>) {
+    pub(crate) fn set_stream_state(&mut self, stream: &StreamName, state: Arc<StreamState>) {
         let entry = match self.streams.get_mut(stream.as_str()) {
             Some(entry) => entry,
             None => self.streams.entry(stream.clone()).or_default(),
@@ -192,7 +203,7 @@ impl Index {
     }
 
     /// Where the event at `position` is, or `None` beyond the end.
-    pub fn location(&self, position: u64) -> Option<Location> {
+    pub(crate) fn location(&self, position: u64) -> Option<Location> {
         let segment = &self.segments[self.segment_of(position)?];
         let i = (position - segment.first_position.0) as usize;
         let offset = u64::from(*segment.offsets.get(i)?);
@@ -210,7 +221,7 @@ impl Index {
 
     /// Where the frame of the event at `position` ends at the latest (the next event's offset,
     /// or the segment's end). `position` must be indexed.
-    pub fn event_end(&self, position: u64) -> u64 {
+    pub(crate) fn event_end(&self, position: u64) -> u64 {
         let segment = &self.segments[self.segment_of(position).expect("an indexed position")];
         let i = (position - segment.first_position.0) as usize;
         segment
@@ -221,7 +232,7 @@ impl Index {
 
     /// The bytes the frame of the event at `position` takes in its segment (an upper bound of
     /// what reading it holds in memory).
-    pub fn event_bytes(&self, position: u64) -> u64 {
+    pub(crate) fn event_bytes(&self, position: u64) -> u64 {
         let Some(segment) = self.segment_of(position).map(|i| &self.segments[i]) else {
             return 0;
         };
@@ -238,7 +249,7 @@ impl Index {
 
     /// The bytes the frames of the consecutive positions `first..=last` take, when one segment
     /// holds them all (two lookups, however many positions).
-    pub fn span_bytes(&self, first: u64, last: u64) -> Option<u64> {
+    pub(crate) fn span_bytes(&self, first: u64, last: u64) -> Option<u64> {
         let segment = &self.segments[self.segment_of(first)?];
         let i = (first - segment.first_position.0) as usize;
         let j = (last.checked_sub(segment.first_position.0)?) as usize;
@@ -252,7 +263,7 @@ impl Index {
     }
 
     /// The positions held by the segment that holds `position` (empty if none).
-    pub fn segment_range(&self, position: u64) -> std::ops::Range<u64> {
+    pub(crate) fn segment_range(&self, position: u64) -> std::ops::Range<u64> {
         match self.segment_of(position) {
             Some(i) => {
                 let segment = &self.segments[i];
@@ -271,7 +282,7 @@ impl Index {
 
     /// The first position whose block of [`TIME_MARK_EVERY`] events may hold the first event
     /// recorded at or after `nanos`.
-    pub fn time_search_start(&self, nanos: i64) -> u64 {
+    pub(crate) fn time_search_start(&self, nanos: i64) -> u64 {
         let marks_before = self.time_marks.partition_point(|mark| *mark < nanos);
         marks_before.saturating_sub(1) as u64 * TIME_MARK_EVERY
     }

@@ -1,5 +1,6 @@
-//! All file I/O of the embedded engine goes through these two small traits, so tests can inject
-//! failed writes, failed syncs and torn files at any step.
+//! All file I/O of the embedded engine goes through these small traits, so tests can inject
+//! failed writes, failed syncs and torn files at any step: the segments, the derived files
+//! beside them (the index snapshot, the durable-end record, SDK snapshots) and the lock.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -9,7 +10,10 @@ use std::sync::Arc;
 
 use eventfold_core::Position;
 
-/// One log segment file.
+use crate::files::sync_dir;
+pub use crate::files::{DirectoryFiles, Files};
+
+/// One file written in place: a log segment, or the durable-end record.
 pub trait SegmentFile: Send + Sync {
     /// Reads exactly `buf.len()` bytes at `offset`.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
@@ -25,8 +29,11 @@ pub trait SegmentFile: Send + Sync {
     fn name(&self) -> &str;
 }
 
-/// The directory of segment files (and the derived index files beside them).
-pub trait Storage: Send + Sync {
+/// The writer lock of a data directory, held until dropped.
+pub type DirectoryLock = Box<dyn Send + Sync>;
+
+/// A data directory: the log's segment files, the small files beside them, and its lock.
+pub trait Storage: Files {
     /// The first positions of the segments present, in ascending order.
     fn list_segments(&self) -> io::Result<Vec<Position>>;
     /// Opens an existing segment.
@@ -35,21 +42,33 @@ pub trait Storage: Send + Sync {
     fn create_segment(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>>;
     /// Removes a segment that holds nothing acknowledged (a half-created last segment).
     fn remove_segment(&self, first_position: Position) -> io::Result<()>;
+    /// Opens a small file written in place (the durable-end record), creating it durably with
+    /// `len` zero bytes when it does not exist.
+    fn open_record_file(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentFile>>;
+    /// Takes the exclusive writer lock: `Ok(None)` when another process holds it.
+    fn lock(&self) -> io::Result<Option<DirectoryLock>>;
 }
 
-/// The real thing: files in a directory.
-pub struct DirectoryStorage {
-    dir: PathBuf,
-}
-
+/// The sub-directory of the data directory that holds the log segments.
+pub const LOG_DIR: &str = "log";
+/// The lock file that keeps a second process out of the data directory.
+pub const LOCK_FILE: &str = "LOCK";
 const SEGMENT_SUFFIX: &str = ".seg";
 
+/// The real thing: a data directory, with the segments in its `log/` sub-directory.
+pub struct DirectoryStorage {
+    files: DirectoryFiles,
+    log: PathBuf,
+}
+
 impl DirectoryStorage {
-    /// Segment files live in `dir`, which is created if missing.
+    /// The data directory `dir`; it and its `log/` sub-directory are created if missing.
     pub fn new(dir: &Path) -> io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        let log = dir.join(LOG_DIR);
+        std::fs::create_dir_all(&log)?;
         Ok(Self {
-            dir: dir.to_owned(),
+            files: DirectoryFiles::new(dir)?,
+            log,
         })
     }
 
@@ -59,18 +78,32 @@ impl DirectoryStorage {
     }
 
     fn segment_path(&self, first_position: Position) -> PathBuf {
-        self.dir.join(Self::segment_file_name(first_position))
+        self.log.join(Self::segment_file_name(first_position))
+    }
+}
+
+impl Files for DirectoryStorage {
+    fn read_file(&self, name: &str) -> io::Result<Option<Vec<u8>>> {
+        self.files.read_file(name)
     }
 
-    fn sync_dir(&self) -> io::Result<()> {
-        File::open(&self.dir)?.sync_all()
+    fn replace_file(&self, name: &str, bytes: &[u8], sync: bool) -> io::Result<()> {
+        self.files.replace_file(name, bytes, sync)
+    }
+
+    fn remove_file(&self, name: &str) -> io::Result<()> {
+        self.files.remove_file(name)
+    }
+
+    fn describe(&self, name: &str) -> String {
+        self.files.describe(name)
     }
 }
 
 impl Storage for DirectoryStorage {
     fn list_segments(&self) -> io::Result<Vec<Position>> {
         let mut positions = Vec::new();
-        for entry in std::fs::read_dir(&self.dir)? {
+        for entry in std::fs::read_dir(&self.log)? {
             let name = entry?.file_name();
             let Some(name) = name.to_str() else { continue };
             if let Some(number) = name.strip_suffix(SEGMENT_SUFFIX) {
@@ -88,12 +121,7 @@ impl Storage for DirectoryStorage {
     }
 
     fn open_segment(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>> {
-        let path = self.segment_path(first_position);
-        let file = OpenOptions::new().read(true).write(true).open(&path)?;
-        Ok(Arc::new(OsSegmentFile {
-            file,
-            name: path.display().to_string(),
-        }))
+        OsFile::open(self.segment_path(first_position))
     }
 
     fn create_segment(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>> {
@@ -103,8 +131,8 @@ impl Storage for DirectoryStorage {
             .write(true)
             .create_new(true)
             .open(&path)?;
-        self.sync_dir()?;
-        Ok(Arc::new(OsSegmentFile {
+        sync_dir(&self.log)?;
+        Ok(Arc::new(OsFile {
             file,
             name: path.display().to_string(),
         }))
@@ -112,16 +140,49 @@ impl Storage for DirectoryStorage {
 
     fn remove_segment(&self, first_position: Position) -> io::Result<()> {
         std::fs::remove_file(self.segment_path(first_position))?;
-        self.sync_dir()
+        sync_dir(&self.log)
+    }
+
+    fn open_record_file(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentFile>> {
+        let path = self.files.path_of(name);
+        if !path.exists() {
+            self.files
+                .replace_file(name, &vec![0; len as usize], true)?;
+        }
+        OsFile::open(path)
+    }
+
+    fn lock(&self) -> io::Result<Option<DirectoryLock>> {
+        let path = self.files.path_of(LOCK_FILE);
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Box::new(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
     }
 }
 
-struct OsSegmentFile {
+struct OsFile {
     file: File,
     name: String,
 }
 
-impl SegmentFile for OsSegmentFile {
+impl OsFile {
+    fn open(path: PathBuf) -> io::Result<Arc<dyn SegmentFile>> {
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        Ok(Arc::new(OsFile {
+            file,
+            name: path.display().to_string(),
+        }))
+    }
+}
+
+impl SegmentFile for OsFile {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         self.file.read_exact_at(buf, offset)
     }

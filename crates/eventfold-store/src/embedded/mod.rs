@@ -5,22 +5,39 @@
 //! [`recovery`]), and reads that go straight to the files ([`reader`]). See
 //! docs/ARCHITECTURE.md and docs/FORMAT.md.
 
+mod durable_end;
 mod field_reader;
 mod follower;
-pub mod format;
+mod format;
 mod handoff;
-pub mod index;
-pub mod io;
+mod index;
+mod io;
 mod preallocator;
 mod reader;
 mod recent_ids;
-pub mod recovery;
-pub mod snapshot;
+mod recovery;
+mod snapshot;
 mod syncer;
 mod writer;
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+/// Engine internals for the CLI's maintenance commands (`verify`, `repair`), the PostgreSQL
+/// backend's time encoding and the tests. Not a stable API.
+#[doc(hidden)]
+pub mod internals {
+    pub use super::durable_end::{read as read_durable_end, LogEnd, Recorder, DURABLE_END_FILE};
+    pub use super::format::{
+        encode_event, nanos_to_time, time_to_nanos, EventParts, Salt, SEGMENT_HEADER_BYTES,
+    };
+    pub use super::index::Index;
+    pub use super::io::{
+        DirectoryFiles, DirectoryLock, DirectoryStorage, Files, SegmentFile, Storage, LOCK_FILE,
+    };
+    pub use super::lock_storage;
+    pub use super::recovery::{recover, Evidence, Loss, Mode, RecoveryReport, TornTail};
+    pub use super::snapshot::{remove as remove_snapshot, SNAPSHOT_FILE};
+}
+
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -35,15 +52,13 @@ use eventfold_core::{
 
 use crate::rules;
 use crate::{subscription, DeleteMode, EventStore, Subscription};
+use durable_end::{LogEnd, Recorder};
 use index::Index;
-use io::{DirectoryStorage, Storage};
-pub use recovery::{Mode as RecoveryMode, RecoveryReport, TornTail};
+pub use io::LOG_DIR;
+use io::{DirectoryLock, DirectoryStorage, Storage};
+use recovery::Mode as RecoveryMode;
+pub use recovery::{RecoveryReport, TornTail};
 use writer::{Command, Writer};
-
-/// The sub-directory of the data directory that holds the log segments.
-pub const LOG_DIR: &str = "log";
-/// The lock file that keeps a second process out of the data directory.
-const LOCK_FILE: &str = "LOCK";
 
 /// How the embedded engine is set up.
 #[derive(Clone, Debug)]
@@ -122,7 +137,7 @@ pub struct EmbeddedStore {
 }
 
 struct Inner {
-    dir: PathBuf,
+    storage: Arc<dyn Storage>,
     limits: Limits,
     index: Arc<RwLock<Index>>,
     head_position: watch::Receiver<Position>,
@@ -134,70 +149,28 @@ struct Inner {
     recovery: RecoveryReport,
     snapshot_after_events: u64,
     /// The directory lock, held by a writing store only.
-    _lock: Option<File>,
-}
-
-/// Recovers from the index snapshot if there is a usable one, from the whole log otherwise.
-fn recover_with_snapshot(
-    storage: &dyn Storage,
-    dir: &Path,
-    mode: RecoveryMode,
-) -> Result<(Index, RecoveryReport), StoreError> {
-    let problem = match snapshot::load(dir, storage) {
-        Ok(None) => None,
-        Ok(Some(index)) => match recovery::recover_from(storage, mode, index) {
-            Ok(recovered) => return Ok(recovered),
-            Err(error) => Some(error.to_string()),
-        },
-        Err(reason) => Some(reason),
-    };
-    if let Some(reason) = &problem {
-        tracing::warn!(%reason, "index snapshot not used; rebuilding the index from the log");
-    }
-    let (index, report) = recovery::recover(storage, mode)?;
-    Ok((
-        index,
-        RecoveryReport {
-            snapshot_unusable: problem,
-            ..report
-        },
-    ))
+    _lock: Option<DirectoryLock>,
 }
 
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`, recovering from a crash if needed.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self, StoreError> {
-        options.validate()?;
-        let dir = dir.as_ref().to_owned();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
-        let lock = lock_directory(&dir)?;
+        let dir = dir.as_ref();
         let storage: Arc<dyn Storage> = Arc::new(
-            DirectoryStorage::new(&dir.join(LOG_DIR))
+            DirectoryStorage::new(dir)
                 .map_err(|e| StoreError::io(format!("creating {}/{LOG_DIR}", dir.display()), e))?,
         );
-        Self::open_on(storage, dir, lock, options)
+        Self::open_with_storage(storage, options)
     }
 
     /// Opens the store on any [`Storage`] (tests inject faults this way).
     pub fn open_with_storage(
         storage: Arc<dyn Storage>,
-        dir: &Path,
         options: Options,
     ) -> Result<Self, StoreError> {
         options.validate()?;
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir.display().to_string(), e))?;
-        let lock = lock_directory(dir)?;
-        Self::open_on(storage, dir.to_owned(), lock, options)
-    }
-
-    fn open_on(
-        storage: Arc<dyn Storage>,
-        dir: PathBuf,
-        lock: File,
-        options: Options,
-    ) -> Result<Self, StoreError> {
-        let (mut index, report) = recover_with_snapshot(&*storage, &dir, RecoveryMode::Repair)?;
+        let lock = lock_storage(&*storage)?;
+        let (mut index, report) = recovery::open_log(&*storage, RecoveryMode::Repair)?;
         if let Some(tail) = &report.torn_tail {
             tracing::warn!(file = %tail.file, offset = tail.offset, bytes = tail.bytes, reason = %tail.reason,
                 "cut a torn tail left by a crash (it was never acknowledged)");
@@ -218,6 +191,14 @@ impl EmbeddedStore {
             .sync_data()
             .map_err(|e| StoreError::io(format!("syncing {}", last.file.name()), e))?;
         let file_end = last.end;
+        let recorder = Arc::new(Mutex::new(Recorder::open(
+            &*storage,
+            LogEnd {
+                segment: last.first_position,
+                end: last.end,
+                next_position: index.next_position,
+            },
+        )?));
         let file_len = last
             .file
             .size_bytes()
@@ -234,15 +215,15 @@ impl EmbeddedStore {
         let (head_tx, head_rx) = watch::channel(Position(index.next_position));
         let index = Arc::new(RwLock::new(index));
         let recent_ids = writer::RecentIds::load(&index, options.recent_ids_max)?;
-        let pipeline = syncer::Pipeline::start(index.clone(), head_tx)?;
+        let pipeline = syncer::Pipeline::start(index.clone(), head_tx, recorder.clone())?;
         let writer = Writer::new(
-            storage,
+            storage.clone(),
             index.clone(),
             pipeline,
             preallocator,
-            file_end,
             options.segment_bytes_max,
             recent_ids,
+            recorder,
         );
         let (commands_tx, commands_rx) = mpsc::channel(options.queue_commands_max);
         let writer_thread = std::thread::Builder::new()
@@ -251,7 +232,7 @@ impl EmbeddedStore {
             .map_err(|e| StoreError::io("starting the writer thread", e))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                dir,
+                storage,
                 limits: options.limits,
                 index,
                 head_position: head_rx,
@@ -281,23 +262,23 @@ impl EmbeddedStore {
             )));
         }
         let storage: Arc<dyn Storage> = Arc::new(
-            DirectoryStorage::new(&log)
+            DirectoryStorage::new(&dir)
                 .map_err(|e| StoreError::io(log.display().to_string(), e))?,
         );
-        let (index, report) = recover_with_snapshot(&*storage, &dir, RecoveryMode::CheckOnly)?;
+        let (index, report) = recovery::open_log(&*storage, RecoveryMode::CheckOnly)?;
         // Damage in the last segment may be a read racing a live writer's write; with no writer
         // running, it is damage.
         if let Some(damage) = report.torn_tail.as_ref().and_then(|tail| tail.damage()) {
-            if lock_directory(&dir).is_ok() {
+            if lock_storage(&*storage).is_ok() {
                 return Err(damage);
             }
         }
         let (head_tx, head_rx) = watch::channel(Position(index.next_position));
         let index = Arc::new(RwLock::new(index));
-        let follower = follower::Follower::start(storage, index.clone(), head_tx)?;
+        let follower = follower::Follower::start(storage.clone(), index.clone(), head_tx)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                dir,
+                storage,
                 limits: options.limits,
                 index,
                 head_position: head_rx,
@@ -343,7 +324,7 @@ impl EmbeddedStore {
             if uncovered == 0 || uncovered < inner.snapshot_after_events {
                 return Ok(());
             }
-            snapshot::write(&inner.dir, &index)
+            snapshot::write(&*inner.storage, &index)
         })
         .await;
         if let Ok(Err(error)) = saved {
@@ -388,25 +369,17 @@ impl EmbeddedStore {
     }
 }
 
-/// Takes the writer lock of the data directory `dir` (the `LOCK` file), held until the file is
-/// dropped; `Locked` when another process holds it. Stores take it when opened to write; tools
-/// that check or cut files take it so no store opens meanwhile.
-pub fn lock_directory(dir: &Path) -> Result<File, StoreError> {
-    let path = dir.join(LOCK_FILE);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(StoreError::Locked(dir.display().to_string()))
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(StoreError::io(format!("locking {}", path.display()), e))
-        }
+/// Takes the writer lock of the data directory (the `LOCK` file), held until dropped; `Locked`
+/// when another process holds it. Stores take it when opened to write; tools that check or cut
+/// files take it so no store opens meanwhile.
+pub fn lock_storage(storage: &dyn Storage) -> Result<DirectoryLock, StoreError> {
+    match storage.lock() {
+        Ok(Some(lock)) => Ok(lock),
+        Ok(None) => Err(StoreError::Locked(storage.describe(""))),
+        Err(e) => Err(StoreError::io(
+            format!("locking {}", storage.describe(io::LOCK_FILE)),
+            e,
+        )),
     }
 }
 

@@ -4,6 +4,7 @@
 //!
 //! | what is found                                              | what happens                    |
 //! |------------------------------------------------------------|---------------------------------|
+//! | the log ends below its durable-end evidence (any cause)    | `Corrupted` naming what is missing; nothing is changed |
 //! | every frame valid, last frame ends a write                 | open                            |
 //! | … followed only by zero bytes (preallocated space)          | open (the zeros stay)           |
 //! | last segment: damage, and no valid frame anywhere after it | torn tail: cut at the last complete write |
@@ -15,6 +16,8 @@
 //!
 //! Only the last write can be torn: every earlier write was followed by an fdatasync before it
 //! was acknowledged, and a segment is sealed (fully synced) before the next one is created.
+//! The durable-end evidence (the [durable-end record](super::durable_end), and the index
+//! snapshot's end) tells a torn tail from loss: the other rows apply only above it.
 
 use std::sync::Arc;
 
@@ -22,11 +25,13 @@ use bytes::Bytes;
 
 use eventfold_core::{Position, StoreError, StreamName};
 
+use super::durable_end::{self, LogEnd};
 use super::format::{
     self, check_frame, decode_record, NameCache, Record, Salt, SEGMENT_HEADER_BYTES,
 };
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
+use super::snapshot;
 
 /// What recovery found besides the index.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -45,6 +50,84 @@ pub struct RecoveryReport {
     pub events_from_snapshot: u64,
     /// Why an index snapshot was present but not used.
     pub snapshot_unusable: Option<String>,
+    /// How far the log is known to have been acknowledged, and what says so; `None` for a log
+    /// that has no such evidence (a store that never wrote, or one from before the record).
+    pub evidence: Option<Evidence>,
+    /// Why the durable-end record could not be read, if it could not.
+    pub evidence_problem: Option<String>,
+    /// Acknowledged writes missing from the end of the log. Only the modes that accept loss
+    /// ([`Mode::PlanDamagedTail`], [`Mode::AcceptLoss`]) report it; the others fail with it.
+    pub loss: Option<Loss>,
+}
+
+/// Evidence of how far the log was acknowledged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    /// Where the log ended at least.
+    pub end: LogEnd,
+    /// What says so: `"the durable-end record"` or `"the index snapshot"`.
+    pub source: &'static str,
+}
+
+/// Acknowledged writes missing from the end of the log.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Loss {
+    /// Where the complete log ends now (`None`: no segment is left).
+    pub found: Option<LogEnd>,
+    /// How far it had been acknowledged.
+    pub acknowledged: Evidence,
+    /// The damage found where the log now ends, if any (otherwise it was cut or removed).
+    pub damage: Option<String>,
+}
+
+impl Loss {
+    /// Events acknowledged but missing.
+    pub fn events(&self) -> u64 {
+        let found = self.found.map_or(0, |end| end.next_position);
+        self.acknowledged.end.next_position.saturating_sub(found)
+    }
+
+    /// The error an open fails with.
+    pub fn error(&self) -> StoreError {
+        let ack = &self.acknowledged.end;
+        let (file, offset, found) = match &self.found {
+            Some(end) => (
+                super::io::DirectoryStorage::segment_file_name(end.segment),
+                end.end,
+                format!(
+                    "the log ends at position {} (offset {} of segment {})",
+                    end.next_position,
+                    end.end,
+                    super::io::DirectoryStorage::segment_file_name(end.segment)
+                ),
+            ),
+            None => ("log".to_owned(), 0, "no segment is left".to_owned()),
+        };
+        let damage = self
+            .damage
+            .as_ref()
+            .map_or(String::new(), |damage| format!(" (found there: {damage})"));
+        StoreError::Corrupted {
+            file,
+            offset,
+            reason: format!(
+                "acknowledged writes are missing from the end of the log: {found}{damage}, but {} \
+                 shows it reached position {} (offset {} of segment {}): {} acknowledged events \
+                 are gone{}. Nothing was changed. Restore the data directory from a backup, or \
+                 run `eventfold repair --accept-loss` to open it without them",
+                self.acknowledged.source,
+                ack.next_position,
+                ack.end,
+                super::io::DirectoryStorage::segment_file_name(ack.segment),
+                self.events(),
+                if self.events() == 0 {
+                    " (stream-state records, such as metadata or deletes, are)"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
 }
 
 /// An incomplete last write: never acknowledged, so it is safe to cut.
@@ -90,23 +173,87 @@ pub enum Mode {
     /// (`eventfold repair --yes`): what a power loss can leave when the disk wrote later pages
     /// of unsynced writes before earlier ones. Only an operator chooses this.
     CutDamagedTail,
-    /// What `CutDamagedTail` would do, changing nothing (`eventfold repair` without `--yes`).
+    /// What `CutDamagedTail` would do, changing nothing (`eventfold repair` without `--yes`);
+    /// loss below the evidence is reported, not an error.
     PlanDamagedTail,
+    /// Like `CutDamagedTail`, and accepts that the log ends below its durable-end evidence
+    /// (`eventfold repair --accept-loss`). Only an operator chooses this.
+    AcceptLoss,
 }
 
 impl Mode {
     fn changes_files(self) -> bool {
-        matches!(self, Mode::Repair | Mode::CutDamagedTail)
+        matches!(self, Mode::Repair | Mode::CutDamagedTail | Mode::AcceptLoss)
     }
 
     fn cuts_damage(self) -> bool {
-        matches!(self, Mode::CutDamagedTail | Mode::PlanDamagedTail)
+        matches!(
+            self,
+            Mode::CutDamagedTail | Mode::PlanDamagedTail | Mode::AcceptLoss
+        )
+    }
+
+    fn reports_loss(self) -> bool {
+        matches!(self, Mode::PlanDamagedTail | Mode::AcceptLoss)
     }
 }
 
-/// Reads every segment, checks every frame and returns the index of the log.
+/// Reads every segment, checks every frame and returns the index of the log (the index
+/// snapshot is not used, but its end counts as evidence).
 pub fn recover(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryReport), StoreError> {
-    recover_from(storage, mode, Index::default())
+    let claimed_end = snapshot::load(storage).claimed_end;
+    recover_from(storage, mode, Index::default(), claimed_end)
+}
+
+/// Opens the log as a store does: from the index snapshot if there is a usable one (scanning
+/// only the log after it), from the whole log otherwise.
+pub fn open_log(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryReport), StoreError> {
+    let loaded = snapshot::load(storage);
+    let problem = match loaded.index {
+        Ok(None) => None,
+        Ok(Some(index)) => match recover_from(storage, mode, index, loaded.claimed_end) {
+            Ok(recovered) => return Ok(recovered),
+            Err(error) => Some(error.to_string()),
+        },
+        Err(reason) => Some(reason),
+    };
+    if let Some(reason) = &problem {
+        tracing::warn!(%reason, "index snapshot not used; rebuilding the index from the log");
+    }
+    let (index, report) = recover_from(storage, mode, Index::default(), loaded.claimed_end)?;
+    Ok((
+        index,
+        RecoveryReport {
+            snapshot_unusable: problem,
+            ..report
+        },
+    ))
+}
+
+/// The strongest evidence of how far the log was acknowledged: the durable-end record or the
+/// index snapshot's end, whichever is further.
+fn gather_evidence(
+    storage: &dyn Storage,
+    snapshot_end: Option<LogEnd>,
+    report: &mut RecoveryReport,
+) -> Option<Evidence> {
+    let record = durable_end::read(storage).unwrap_or_else(|problem| {
+        tracing::warn!(%problem, "the durable-end record is unreadable; only the index snapshot's end is evidence");
+        report.evidence_problem = Some(problem);
+        None
+    });
+    let from_record = record.map(|end| Evidence {
+        end,
+        source: "the durable-end record",
+    });
+    let from_snapshot = snapshot_end.map(|end| Evidence {
+        end,
+        source: "the index snapshot",
+    });
+    match (from_record, from_snapshot) {
+        (Some(record), Some(snapshot)) if snapshot.end > record.end => Some(snapshot),
+        (record, snapshot) => record.or(snapshot),
+    }
 }
 
 /// Bytes a follower reads first from where its index ends; the window grows (×4) only when a
@@ -236,18 +383,25 @@ fn open_next_segment(storage: &dyn Storage, index: &mut Index) -> Result<bool, S
 /// Like [`recover`], but starts from `index`, which already describes a prefix of the log (its
 /// segments are the first ones, each complete up to its `end`; see [`super::snapshot`]). Only
 /// what follows that prefix is read and checked.
-pub fn recover_from(
+/// `snapshot_end` is the index snapshot's end, evidence of how far the log was acknowledged.
+/// Files are changed (a torn tail cut, a half-created segment removed) only once the whole log
+/// is checked and found to end at or beyond its evidence.
+fn recover_from(
     storage: &dyn Storage,
     mode: Mode,
     mut index: Index,
+    snapshot_end: Option<LogEnd>,
 ) -> Result<(Index, RecoveryReport), StoreError> {
-    let firsts = storage
-        .list_segments()
-        .map_err(|e| StoreError::io("listing segments", e))?;
     let mut report = RecoveryReport {
         events_from_snapshot: index.next_position,
         ..RecoveryReport::default()
     };
+    // The evidence is read before the log: next to a live writer, the log only grows past it.
+    let evidence = gather_evidence(storage, snapshot_end, &mut report);
+    let firsts = storage
+        .list_segments()
+        .map_err(|e| StoreError::io("listing segments", e))?;
+    let mut change = None;
     let known = index.segments.len();
     for (i, first) in firsts.iter().enumerate() {
         let is_last = i + 1 == firsts.len();
@@ -270,11 +424,7 @@ pub fn recover_from(
                 Err(reason) if is_last && len <= SEGMENT_HEADER_BYTES => {
                     // Created but its header never became durable: nothing in it was acknowledged.
                     report.removed_segment = Some(format!("{}: {reason}", file.name()));
-                    if mode.changes_files() {
-                        storage
-                            .remove_segment(*first)
-                            .map_err(|e| StoreError::io(file.name(), e))?;
-                    }
+                    change = Some(Change::Remove(*first, file));
                     break;
                 }
                 Err(reason) => return Err(corrupted(&*file, 0, reason)),
@@ -299,10 +449,7 @@ pub fn recover_from(
             } else if !is_last {
                 return Err(corrupted(&*file, tail.offset, tail.reason));
             }
-            if mode.changes_files() {
-                file.truncate(tail.offset)
-                    .map_err(|e| StoreError::io(file.name(), e))?;
-            }
+            change = Some(Change::Truncate(file.clone(), tail.offset));
             report.torn_tail = Some(tail);
         }
     }
@@ -316,7 +463,41 @@ pub fn recover_from(
             ),
         });
     }
+    let found = index.log_end();
+    if let Some(acknowledged) = evidence.clone().filter(|ack| found < Some(ack.end)) {
+        let loss = Loss {
+            found,
+            acknowledged,
+            damage: report.torn_tail.as_ref().map(|tail| tail.reason.clone()),
+        };
+        if !mode.reports_loss() {
+            // Damage that valid frames follow is reported as such: it is in the middle.
+            let damage = report.torn_tail.as_ref().and_then(|tail| tail.damage());
+            return Err(damage.unwrap_or_else(|| loss.error()));
+        }
+        report.loss = Some(loss);
+    }
+    report.evidence = evidence;
+    if mode.changes_files() {
+        match change {
+            Some(Change::Remove(first, file)) => storage
+                .remove_segment(first)
+                .map_err(|e| StoreError::io(file.name(), e))?,
+            Some(Change::Truncate(file, offset)) => file
+                .truncate(offset)
+                .map_err(|e| StoreError::io(file.name(), e))?,
+            None => {}
+        }
+    }
     Ok((index, report))
+}
+
+/// The one file change recovery may make, at the end of the log.
+enum Change {
+    /// Remove a half-created last segment.
+    Remove(Position, Arc<dyn SegmentFile>),
+    /// Cut the last segment after its last complete write.
+    Truncate(Arc<dyn SegmentFile>, u64),
 }
 
 fn check_header(index: &Index, first: Position, header: &[u8]) -> Result<Salt, String> {

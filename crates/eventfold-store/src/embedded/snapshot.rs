@@ -4,11 +4,9 @@
 //! what it describes (every segment it knows is at least as long as it says, and the last 4 KiB
 //! before its end in each segment hash the same). See docs/FORMAT.md.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
 use eventfold_core::{Position, StreamName};
 
+use super::durable_end::LogEnd;
 use super::field_reader::FieldReader;
 use super::format::Salt;
 use super::index::{Index, SegmentIndex, StreamEntry, StreamState};
@@ -21,8 +19,8 @@ const VERSION: u32 = 3;
 /// Bytes before each segment's end whose checksum ties the snapshot to the log.
 const TAIL_CHECK_BYTES: u64 = 4096;
 
-/// Writes `index` as the snapshot of the log in `dir`, atomically (temporary file, sync, rename).
-pub fn write(dir: &Path, index: &Index) -> std::io::Result<()> {
+/// Writes `index` as the snapshot of the log, atomically (temporary file, sync, rename).
+pub fn write(storage: &dyn Storage, index: &Index) -> std::io::Result<()> {
     let mut out = Vec::with_capacity(64 + index.next_position as usize * 28);
     out.extend_from_slice(&MAGIC);
     put_u32(&mut out, VERSION);
@@ -65,34 +63,35 @@ pub fn write(dir: &Path, index: &Index) -> std::io::Result<()> {
     let crc = crc32c::crc32c(&out);
     put_u32(&mut out, crc);
 
-    let path = dir.join(SNAPSHOT_FILE);
-    let temporary = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
-    let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(&out)?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, &path)?;
-    std::fs::File::open(dir)?.sync_all()
+    storage.replace_file(SNAPSHOT_FILE, &out, true)
 }
 
 /// Removes the snapshot (it is rebuilt at the next clean close).
-pub fn remove(dir: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(dir.join(SNAPSHOT_FILE)) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
-        _ => Ok(()),
-    }
+pub fn remove(storage: &dyn Storage) -> std::io::Result<()> {
+    storage.remove_file(SNAPSHOT_FILE)
 }
 
-/// The path of the snapshot in `dir`.
-pub fn path(dir: &Path) -> PathBuf {
-    dir.join(SNAPSHOT_FILE)
+/// What was found in the snapshot file.
+pub struct Loaded {
+    /// Where the log ended when the snapshot was written, if its checksum matches: evidence of
+    /// how far the log was acknowledged, even when the snapshot cannot be used.
+    pub claimed_end: Option<LogEnd>,
+    /// The index, `Ok(None)` when there is no snapshot, `Err` with the reason when it cannot be
+    /// used (the caller then rebuilds from the log).
+    pub index: Result<Option<Index>, String>,
 }
 
-/// Loads the snapshot in `dir`: `Ok(None)` when there is none, `Err` with the reason when it
-/// cannot be used (the caller then rebuilds from the log).
-pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> {
-    let bytes = match std::fs::read(path(dir)) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+/// Loads the snapshot.
+pub fn load(storage: &dyn Storage) -> Loaded {
+    let mut claimed_end = None;
+    let index = parse(storage, &mut claimed_end);
+    Loaded { claimed_end, index }
+}
+
+fn parse(storage: &dyn Storage, claimed_end: &mut Option<LogEnd>) -> Result<Option<Index>, String> {
+    let bytes = match storage.read_file(SNAPSHOT_FILE) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
         Err(error) => return Err(format!("cannot read it: {error}")),
     };
     if bytes.len() < MAGIC.len() + 8 || bytes[..8] != MAGIC {
@@ -112,6 +111,7 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
         ..Index::default()
     };
     let segment_count = reader.u64()?;
+    let mut segments = Vec::new();
     for _ in 0..segment_count {
         let first_position = Position(reader.u64()?);
         let end = reader.u64()?;
@@ -121,6 +121,14 @@ pub fn load(dir: &Path, storage: &dyn Storage) -> Result<Option<Index>, String> 
             .into_iter()
             .map(|offset| u32::try_from(offset).map_err(|_| "an offset beyond 4 GiB".to_owned()))
             .collect::<Result<Vec<_>, _>>()?;
+        segments.push((first_position, end, salt, tail_crc, offsets));
+    }
+    *claimed_end = segments.last().map(|(segment, end, ..)| LogEnd {
+        segment: *segment,
+        end: *end,
+        next_position: index.next_position,
+    });
+    for (first_position, end, salt, tail_crc, offsets) in segments {
         let file = storage
             .open_segment(first_position)
             .map_err(|e| format!("segment {first_position} is gone: {e}"))?;

@@ -6,6 +6,9 @@
 //! syncs, the writer thread is already framing and writing the next groups, so the disk is
 //! kept busy and appenders arriving during a sync ride on the next one.
 //!
+//! Between the sync and the answers it writes the [durable-end record](super::durable_end), so
+//! no answered write can later vanish from the end of the log unnoticed.
+//!
 //! A failed fdatasync poisons the store: the kernel may have dropped the dirty pages, and a
 //! second fdatasync would "succeed" without proving anything. Every group not yet answered —
 //! and every later one — fails with `Poisoned` until the store is reopened and recovery runs.
@@ -19,6 +22,7 @@ use tokio::sync::{oneshot, watch};
 
 use eventfold_core::{Position, StoreError};
 
+use super::durable_end::{LogEnd, Recorder};
 use super::handoff;
 use super::index::Index;
 use super::io::SegmentFile;
@@ -33,8 +37,8 @@ pub struct WrittenGroup {
     pub seq: u64,
     /// The segment written to.
     pub file: Arc<dyn SegmentFile>,
-    /// The segment's length after this group.
-    pub end: u64,
+    /// Where the log ends after this group.
+    pub log_end: LogEnd,
     /// False when every command of the group failed its checks (nothing to sync).
     pub wrote: bool,
     /// Index changes, in log order.
@@ -72,6 +76,7 @@ impl Pipeline {
     pub fn start(
         index: Arc<RwLock<Index>>,
         head_position: watch::Sender<Position>,
+        recorder: Arc<Mutex<Recorder>>,
     ) -> Result<Self, StoreError> {
         let (messages, inbox) = sync_channel(GROUPS_IN_FLIGHT_MAX);
         let progress = Arc::new(Progress {
@@ -83,6 +88,7 @@ impl Pipeline {
             index,
             head_position,
             progress: progress.clone(),
+            recorder,
         };
         let thread = std::thread::Builder::new()
             .name("eventfold-sync".into())
@@ -163,6 +169,7 @@ struct Syncer {
     index: Arc<RwLock<Index>>,
     head_position: watch::Sender<Position>,
     progress: Arc<Progress>,
+    recorder: Arc<Mutex<Recorder>>,
 }
 
 impl Syncer {
@@ -188,6 +195,12 @@ impl Syncer {
                 }
             }
             self.make_durable(&mut groups);
+            if let Err(error) = self.recorder.lock().sync_if_due() {
+                poison(&self.progress, error.to_string());
+            }
+        }
+        if let Err(error) = self.recorder.lock().sync() {
+            tracing::error!(%error, "could not sync the durable-end record at close");
         }
         // Dropping the head sender here ends every subscription cleanly.
         if let Some(Some(reply)) = stop {
@@ -201,7 +214,7 @@ impl Syncer {
         };
         let outcome = match self.progress.poisoned.lock().clone() {
             Some(reason) => Err(reason),
-            None => sync_files(groups),
+            None => sync_files(groups).and_then(|()| self.record_end(groups)),
         };
         match &outcome {
             Ok(()) => self.apply(groups),
@@ -217,6 +230,19 @@ impl Syncer {
                 }
             }
         }
+    }
+
+    /// Records where the log now ends, before anything is answered. The groups are durable
+    /// already, so a failure here poisons the store (like a failed write) and fails the
+    /// answers: the writes may stand, as with any poisoned group.
+    fn record_end(&self, groups: &[WrittenGroup]) -> Result<(), String> {
+        let Some(group) = groups.iter().rev().find(|group| group.wrote) else {
+            return Ok(());
+        };
+        self.recorder
+            .lock()
+            .record(group.log_end)
+            .map_err(|error| error.to_string())
     }
 
     fn apply(&self, groups: &mut [WrittenGroup]) {
@@ -242,7 +268,7 @@ impl Syncer {
                 }
             }
             if group.wrote {
-                index.set_segment_end(group.end);
+                index.set_segment_end(group.log_end.end);
             }
         }
         let head = Position(index.next_position);

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
 use eventfold_core::{
@@ -18,6 +18,7 @@ use eventfold_core::{
     StreamName,
 };
 
+use super::durable_end::{LogEnd, Recorder};
 use super::format::{
     self, EventParts, Salt, FLAG_CREATED_STREAM, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES,
 };
@@ -145,30 +146,33 @@ pub struct Writer {
     buffer: Vec<u8>,
     /// Set once the tail past the durable end was cut after a failure.
     tail_cut: bool,
+    /// The durable-end record, moved to a new segment as soon as it exists.
+    recorder: Arc<Mutex<Recorder>>,
 }
 
 /// Prune heads of durable groups once the in-flight map holds this many streams.
 const IN_FLIGHT_HEADS_PRUNE_AT: usize = 4096;
 
 impl Writer {
-    /// A writer appending to `file` (the last segment) from `file_end`, syncing through
-    /// `pipeline`.
+    /// A writer appending to the last segment of `index` where its data ends, syncing
+    /// through `pipeline`.
     pub fn new(
         storage: Arc<dyn Storage>,
         index: Arc<RwLock<Index>>,
         pipeline: Pipeline,
         preallocator: Preallocator,
-        file_end: u64,
         segment_bytes_max: u64,
         recent_ids: RecentIds,
+        recorder: Arc<Mutex<Recorder>>,
     ) -> Self {
-        let (segment, salt, file, next_position, last_recorded_at_nanos) = {
+        let (segment, salt, file, file_end, next_position, last_recorded_at_nanos) = {
             let index = index.read();
             let last = index.segments.last().expect("a segment exists");
             (
                 last.first_position,
                 last.salt,
                 last.file.clone(),
+                last.end,
                 index.next_position,
                 index.last_recorded_at_nanos,
             )
@@ -189,6 +193,7 @@ impl Writer {
             last_recorded_at_nanos,
             buffer: Vec::with_capacity(1 << 20),
             tail_cut: false,
+            recorder,
         }
     }
 
@@ -318,7 +323,11 @@ impl Writer {
         self.pipeline.submit(WrittenGroup {
             seq,
             file: self.file.clone(),
-            end: self.file_end,
+            log_end: LogEnd {
+                segment: self.segment,
+                end: self.file_end,
+                next_position: self.next_position,
+            },
             wrote: !self.buffer.is_empty(),
             staged,
             recorded_at_nanos: self.last_recorded_at_nanos,
@@ -586,6 +595,13 @@ impl Writer {
             }
             return Err(error);
         }
+        // The new segment's header is durable: from now on the log ends in it, and a log that
+        // lost it has lost something acknowledged.
+        self.recorder.lock().record(LogEnd {
+            segment: first_position,
+            end: SEGMENT_HEADER_BYTES,
+            next_position: self.next_position,
+        })?;
         self.index
             .write()
             .add_segment(first_position, file.clone(), SEGMENT_HEADER_BYTES, salt);
