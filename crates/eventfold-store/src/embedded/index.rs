@@ -84,6 +84,8 @@ pub struct Index {
     pub(crate) last_recorded_at_nanos: i64,
     /// How many streams have a state that hides events (0 lets `$all` reads skip the check).
     pub(crate) streams_hiding_events: usize,
+    /// Every event id, when this index is for a writer (taken by the writer while it runs).
+    pub(crate) ids: Option<super::ids::IdTable>,
 }
 
 /// Where an event is, for a read.
@@ -170,7 +172,6 @@ impl Index {
         self.next_position += offsets.len() as u64;
     }
 
-    /// Marks the end of durable, complete content in the last segment.
     /// Where the indexed log ends (`None` before its first segment).
     pub fn log_end(&self) -> Option<super::durable_end::LogEnd> {
         self.segments
@@ -182,6 +183,7 @@ impl Index {
             })
     }
 
+    /// Marks the end of durable, complete content in the last segment.
     pub(crate) fn set_segment_end(&mut self, end: u64) {
         self.segments.last_mut().expect("a segment exists").end = end;
     }

@@ -10,11 +10,11 @@ mod field_reader;
 mod follower;
 mod format;
 mod handoff;
+mod ids;
 mod index;
 mod io;
 mod preallocator;
 mod reader;
-mod recent_ids;
 mod recovery;
 mod snapshot;
 mod syncer;
@@ -75,9 +75,9 @@ pub struct Options {
     pub snapshot_after_events: u64,
     /// Appends waiting for the writer; more make callers wait (back-pressure).
     pub queue_commands_max: usize,
-    /// How many recent event ids are kept to recognise a retried append with expected
-    /// revision `any` or `exists` (retries with `no_stream` or an exact revision are always
-    /// recognised). Loaded from the end of the log at open, so it survives restarts.
+    /// How many recent events are kept whole in memory (ids and appends), so retries of
+    /// recent appends are answered without reading the log. Every id of the log is known
+    /// either way: retries are recognised, and ids kept unique, for ever.
     pub recent_ids_max: usize,
 }
 
@@ -214,7 +214,7 @@ impl EmbeddedStore {
         .map_err(|e| StoreError::io("starting the preallocation thread", e))?;
         let (head_tx, head_rx) = watch::channel(Position(index.next_position));
         let index = Arc::new(RwLock::new(index));
-        let recent_ids = writer::RecentIds::load(&index, options.recent_ids_max)?;
+        let ids = ids::Ids::load(&index, options.recent_ids_max)?;
         let pipeline = syncer::Pipeline::start(index.clone(), head_tx, recorder.clone())?;
         let writer = Writer::new(
             storage.clone(),
@@ -222,7 +222,7 @@ impl EmbeddedStore {
             pipeline,
             preallocator,
             options.segment_bytes_max,
-            recent_ids,
+            ids,
             recorder,
         );
         let (commands_tx, commands_rx) = mpsc::channel(options.queue_commands_max);

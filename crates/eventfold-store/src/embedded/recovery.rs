@@ -29,6 +29,7 @@ use super::durable_end::{self, LogEnd};
 use super::format::{
     self, check_frame, decode_record, NameCache, Record, Salt, SEGMENT_HEADER_BYTES,
 };
+use super::ids::IdTable;
 use super::index::{Index, StreamState};
 use super::io::{SegmentFile, Storage};
 use super::snapshot;
@@ -398,6 +399,12 @@ fn recover_from(
     };
     // The evidence is read before the log: next to a live writer, the log only grows past it.
     let evidence = gather_evidence(storage, snapshot_end, &mut report);
+    // Only a store opened to write needs every id (to keep them unique); the others drop them.
+    if mode != Mode::Repair {
+        index.ids = None;
+    } else if index.ids.is_none() {
+        index.ids = Some(IdTable::default());
+    }
     let firsts = storage
         .list_segments()
         .map_err(|e| StoreError::io("listing segments", e))?;
@@ -528,6 +535,7 @@ fn corrupted(file: &dyn SegmentFile, offset: u64, reason: String) -> StoreError 
 
 /// An event of a write whose end has not been seen yet.
 struct PendingEvent {
+    id: uuid::Uuid,
     stream: StreamName,
     revision: u64,
     event_type: String,
@@ -601,6 +609,7 @@ fn scan_segment(
                     ));
                 }
                 pending.push(PendingEvent {
+                    id: event.id,
                     stream: event.stream,
                     revision: event.revision.0,
                     event_type: event.event_type,
@@ -629,6 +638,10 @@ fn scan_segment(
         if ends_write {
             report.events += pending.len() as u64;
             for event in pending.drain(..) {
+                let position = index.next_position;
+                if let Some(ids) = index.ids.as_mut() {
+                    ids.add_scanned(event.id, position);
+                }
                 index.add_append(
                     &event.stream,
                     event.revision,

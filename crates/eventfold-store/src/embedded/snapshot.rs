@@ -9,18 +9,22 @@ use eventfold_core::{Position, StreamName};
 use super::durable_end::LogEnd;
 use super::field_reader::FieldReader;
 use super::format::Salt;
+use super::ids::{IdKey, IdTable};
 use super::index::{Index, SegmentIndex, StreamEntry, StreamState};
 use super::io::{SegmentFile, Storage};
 
 /// The snapshot's file name in the data directory.
 pub const SNAPSHOT_FILE: &str = "index.snapshot";
 const MAGIC: [u8; 8] = *b"EVFOLDIX";
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 /// Bytes before each segment's end whose checksum ties the snapshot to the log.
 const TAIL_CHECK_BYTES: u64 = 4096;
 
 /// Writes `index` as the snapshot of the log, atomically (temporary file, sync, rename).
 pub fn write(storage: &dyn Storage, index: &Index) -> std::io::Result<()> {
+    let Some(ids) = index.ids.as_ref().filter(|ids| ids.is_resolved()) else {
+        return Err(std::io::Error::other("the index holds no id table to save"));
+    };
     let mut out = Vec::with_capacity(64 + index.next_position as usize * 28);
     out.extend_from_slice(&MAGIC);
     put_u32(&mut out, VERSION);
@@ -60,6 +64,7 @@ pub fn write(storage: &dyn Storage, index: &Index) -> std::io::Result<()> {
             put_ascending(&mut out, positions.iter().copied(), positions.len());
         }
     }
+    put_ids(&mut out, ids);
     let crc = crc32c::crc32c(&out);
     put_u32(&mut out, crc);
 
@@ -171,6 +176,7 @@ fn parse(storage: &dyn Storage, claimed_end: &mut Option<LogEnd>) -> Result<Opti
             map.insert(key.into(), ascending(&mut reader)?);
         }
     }
+    index.ids = Some(ids(&mut reader, index.next_position)?);
     if reader.remaining() != 0 {
         return Err("trailing bytes".into());
     }
@@ -179,6 +185,52 @@ fn parse(storage: &dyn Storage, claimed_end: &mut Option<LogEnd>) -> Result<Opti
         return Err("segment offsets do not add up to the head position".into());
     }
     Ok(Some(index))
+}
+
+/// The id table: its key, then each fingerprint with its position (ascending positions, as
+/// differences), then the collided ids with theirs.
+fn put_ids(out: &mut Vec<u8>, ids: &IdTable) {
+    let key = ids.key();
+    put_u64(out, key.0);
+    put_u64(out, key.1);
+    let (fingerprints, collided) = ids.entries();
+    put_ascending(
+        out,
+        fingerprints.iter().map(|(position, _)| *position),
+        fingerprints.len(),
+    );
+    out.reserve(fingerprints.len() * 8);
+    for (_, fingerprint) in &fingerprints {
+        put_u64(out, *fingerprint);
+    }
+    put_u64(out, collided.len() as u64);
+    for (id, position) in &collided {
+        out.extend_from_slice(id.as_bytes());
+        put_u64(out, *position);
+    }
+}
+
+fn ids(reader: &mut FieldReader<'_>, next_position: u64) -> Result<IdTable, String> {
+    let key = IdKey(reader.u64()?, reader.u64()?);
+    let positions = ascending(reader)?;
+    if positions.len() as u64 > next_position
+        || positions.last().is_some_and(|p| *p >= next_position)
+    {
+        return Err("the id table names positions beyond the head".into());
+    }
+    if positions.len() * 8 > reader.remaining() {
+        return Err("the id table runs past the end of the snapshot".into());
+    }
+    let mut table = IdTable::with_key(key, positions.len());
+    for position in positions {
+        table.add_fingerprint(reader.u64()?, position);
+    }
+    let collided = count(reader, 24)?;
+    for _ in 0..collided {
+        let id = uuid::Uuid::from_slice(reader.take(16)?).map_err(|e| e.to_string())?;
+        table.add_collided(id, reader.u64()?);
+    }
+    Ok(table)
 }
 
 fn check_segment(file: &dyn SegmentFile, end: u64, tail_crc: u32) -> Result<(), String> {

@@ -23,13 +23,12 @@ use super::format::{
     self, EventParts, Salt, FLAG_CREATED_STREAM, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES,
 };
 use super::handoff;
+use super::ids::Ids;
 use super::index::Index;
 use super::io::{SegmentFile, Storage};
 use super::preallocator::Preallocator;
-use super::reader;
-pub use super::recent_ids::RecentIds;
 use super::syncer::{Pipeline, WrittenGroup};
-use crate::rules::{self, delete_state, Retry, StreamHead, StreamState};
+use crate::rules::{delete_state, Retry, StreamHead, StreamState};
 use crate::DeleteMode;
 
 /// The most bytes of events one group commit writes; the rest waits for the next group.
@@ -138,7 +137,7 @@ pub struct Writer {
     file: Arc<dyn SegmentFile>,
     file_end: u64,
     segment_bytes_max: u64,
-    recent_ids: RecentIds,
+    ids: Ids,
     /// Heads changed by groups not yet applied to the index, with the group that changed them.
     in_flight_heads: HashMap<StreamName, (Head, u64)>,
     next_position: u64,
@@ -162,7 +161,7 @@ impl Writer {
         pipeline: Pipeline,
         preallocator: Preallocator,
         segment_bytes_max: u64,
-        recent_ids: RecentIds,
+        ids: Ids,
         recorder: Arc<Mutex<Recorder>>,
     ) -> Self {
         let (segment, salt, file, file_end, next_position, last_recorded_at_nanos) = {
@@ -187,7 +186,7 @@ impl Writer {
             file,
             file_end,
             segment_bytes_max,
-            recent_ids,
+            ids,
             in_flight_heads: HashMap::new(),
             next_position,
             last_recorded_at_nanos,
@@ -231,6 +230,8 @@ impl Writer {
             self.cut_unsynced_tail();
         }
         self.pipeline.finish(shutdown);
+        // Everything is durable: the ids go back to the index for the snapshot.
+        self.ids.put_back(&self.index);
     }
 
     /// Stages and writes the commands of one group and hands it to the sync thread; returns
@@ -392,7 +393,9 @@ impl Writer {
         if head.state.tombstoned {
             return Err(StoreError::StreamDeleted(stream));
         }
-        let retry = self.find_retry(&stream, expected, &events, &head)?;
+        let retry = self
+            .ids
+            .find_retry(&self.index, &stream, expected, &events)?;
         if let Retry::Original(original) = retry {
             return Ok(original);
         }
@@ -436,12 +439,14 @@ impl Writer {
             format::encode_event(&mut self.buffer, self.salt, &parts, flags);
             offsets.push(offset);
         }
-        self.recent_ids.insert_append(
+        let durable = self.index.read().next_position;
+        self.ids.insert_append(
             stream.clone(),
             first_revision,
             first_position,
             !head.exists(),
             events.iter().map(|event| event.id),
+            durable,
         );
         staged.push(Staged::Append {
             stream: stream.clone(),
@@ -461,95 +466,6 @@ impl Writer {
             first_position: Position(first_position),
             last_position: Position(first_position + count - 1),
         })
-    }
-
-    /// Whether this append repeats one already written. A retry repeats a whole earlier
-    /// append (the same ids in the same order, in the same stream) with an expectation that
-    /// append could have had; it gets the original result. Any other reuse of a written id is
-    /// refused, so an id is never stored twice.
-    fn find_retry(
-        &self,
-        stream: &StreamName,
-        expected: ExpectedRevision,
-        events: &[NewEvent],
-        head: &Head,
-    ) -> Result<Retry, StoreError> {
-        let written_at = |id: &uuid::Uuid| self.recent_ids.get(id);
-        if let Some(retry) = rules::retry_by_ids(stream, expected, events, written_at) {
-            return Ok(retry);
-        }
-        // The first id is older than the window (or new). A retry that names where it went is
-        // checked against the log itself; where the original went before a soft delete,
-        // `no_stream` names revision 0.
-        let candidates = match expected {
-            ExpectedRevision::Exact(n) => n.checked_add(1).into_iter().collect(),
-            ExpectedRevision::NoStream => vec![0, head.state.deleted_before],
-            _ => Vec::new(),
-        };
-        for candidate in candidates {
-            if let Some(original) = self.retry_in_log(stream, candidate, expected, events, head)? {
-                return Ok(Retry::Original(original));
-            }
-        }
-        Ok(rules::taken_id(events, written_at))
-    }
-
-    /// The original result if the durable events of `stream` from revision `candidate` on are
-    /// exactly one whole append with the ids of `events`.
-    fn retry_in_log(
-        &self,
-        stream: &StreamName,
-        candidate: u64,
-        expected: ExpectedRevision,
-        events: &[NewEvent],
-        head: &Head,
-    ) -> Result<Option<AppendResult>, StoreError> {
-        let count = events.len() as u64;
-        if candidate.saturating_add(count) > head.next_revision {
-            return Ok(None);
-        }
-        // The revision before the candidate too: it must end an append.
-        let from = candidate.saturating_sub(1);
-        let positions = {
-            let index = self.index.read();
-            let Some(entry) = index.streams.get(stream.as_str()) else {
-                return Ok(None);
-            };
-            match entry
-                .positions
-                .get(from as usize..(candidate + count) as usize)
-            {
-                Some(positions) => positions.to_vec(),
-                None => return Ok(None), // still in flight: not durable yet
-            }
-        };
-        let mut stored = Vec::with_capacity(positions.len());
-        reader::visit_events(&self.index, &positions, |body| {
-            let identity = format::peek_event_identity(&body)?;
-            stored.push((identity.id, identity.ends_write, identity.created_stream));
-            Ok(())
-        })?;
-        let (before, span) = stored.split_at(usize::from(candidate > 0));
-        let starts_an_append = before.first().is_none_or(|(_, ends, _)| *ends);
-        let one_whole_append = span
-            .iter()
-            .enumerate()
-            .all(|(i, (_, ends, _))| *ends == (i + 1 == span.len()));
-        let same_ids = span
-            .iter()
-            .zip(events)
-            .all(|((id, _, _), event)| *id == event.id);
-        let could_expect = expected != ExpectedRevision::NoStream || span[0].2;
-        if !(starts_an_append && one_whole_append && same_ids && could_expect) {
-            return Ok(None);
-        }
-        let span_positions = &positions[positions.len() - span.len()..];
-        Ok(Some(AppendResult {
-            first_revision: Revision(candidate),
-            last_revision: Revision(candidate + count - 1),
-            first_position: Position(span_positions[0]),
-            last_position: Position(span_positions[span_positions.len() - 1]),
-        }))
     }
 
     fn stage_state(
