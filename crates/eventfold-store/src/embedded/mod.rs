@@ -9,6 +9,7 @@ mod durable_end;
 mod field_reader;
 mod follower;
 mod format;
+mod group;
 mod handoff;
 mod ids;
 mod index;

@@ -22,32 +22,14 @@ use tokio::sync::{oneshot, watch};
 
 use eventfold_core::{Position, StoreError};
 
-use super::durable_end::{LogEnd, Recorder};
+use super::durable_end::Recorder;
+use super::group::{Staged, WrittenGroup};
 use super::handoff;
 use super::index::Index;
 use super::io::SegmentFile;
-use super::writer::{Reply, Staged};
 
 /// Groups written but not yet handed to the sync thread; the writer waits beyond this.
 const GROUPS_IN_FLIGHT_MAX: usize = 64;
-
-/// A group written to its segment, waiting for its fdatasync.
-pub struct WrittenGroup {
-    /// Groups are numbered from 1 in the order they are written.
-    pub seq: u64,
-    /// The segment written to.
-    pub file: Arc<dyn SegmentFile>,
-    /// Where the log ends after this group.
-    pub log_end: LogEnd,
-    /// False when every command of the group failed its checks (nothing to sync).
-    pub wrote: bool,
-    /// Index changes, in log order.
-    pub staged: Vec<Staged>,
-    /// `recorded_at` of the group's events.
-    pub recorded_at_nanos: i64,
-    /// Answers, sent once the group is durable.
-    pub replies: Vec<Reply>,
-}
 
 enum Message {
     Group(WrittenGroup),

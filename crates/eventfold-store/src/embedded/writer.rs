@@ -22,12 +22,13 @@ use super::durable_end::{LogEnd, Recorder};
 use super::format::{
     self, EventParts, Salt, FLAG_CREATED_STREAM, FLAG_END_OF_WRITE, SEGMENT_HEADER_BYTES,
 };
+use super::group::{Reply, Staged, WrittenGroup};
 use super::handoff;
 use super::ids::Ids;
 use super::index::Index;
 use super::io::{SegmentFile, Storage};
 use super::preallocator::Preallocator;
-use super::syncer::{Pipeline, WrittenGroup};
+use super::syncer::Pipeline;
 use crate::rules::{delete_state, Retry, StreamHead, StreamState};
 use crate::DeleteMode;
 
@@ -70,55 +71,6 @@ impl Command {
             _ => 256,
         }
     }
-}
-
-/// An answer waiting for the group's fdatasync.
-pub enum Reply {
-    Append(
-        oneshot::Sender<Result<AppendResult, StoreError>>,
-        Result<AppendResult, StoreError>,
-    ),
-    Unit(
-        oneshot::Sender<Result<(), StoreError>>,
-        Result<(), StoreError>,
-    ),
-}
-
-impl Reply {
-    /// Sends the answer.
-    pub fn send(self) {
-        // A caller that went away no longer needs the answer; the write stands.
-        match self {
-            Reply::Append(tx, result) => drop(tx.send(result)),
-            Reply::Unit(tx, result) => drop(tx.send(result)),
-        }
-    }
-
-    /// Sends `error` instead of a success (errors found earlier are sent as they are).
-    pub fn fail(self, error: impl Fn() -> StoreError) {
-        match self {
-            Reply::Append(tx, Ok(_)) => drop(tx.send(Err(error()))),
-            Reply::Unit(tx, Ok(())) => drop(tx.send(Err(error()))),
-            other => other.send(),
-        }
-    }
-}
-
-/// A change to the index, applied in log order once the group is durable.
-pub enum Staged {
-    /// The events of one append, from `first_revision` on, at `offsets` of the group's
-    /// segment file; their types as runs (a type and how many events in a row have it).
-    Append {
-        stream: StreamName,
-        first_revision: u64,
-        offsets: Vec<u64>,
-        type_runs: Vec<(String, usize)>,
-    },
-    /// A stream's new state.
-    State {
-        stream: StreamName,
-        state: Arc<StreamState>,
-    },
 }
 
 /// A stream's head as this group sees it: the index plus the group's own earlier changes.
