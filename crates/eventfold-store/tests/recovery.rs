@@ -399,6 +399,15 @@ impl Storage for FaultyStorage {
     fn lock(&self) -> io::Result<Option<DirectoryLock>> {
         self.inner.lock()
     }
+    fn create_rewrite(&self, first: Position) -> io::Result<Arc<dyn SegmentFile>> {
+        self.inner.create_rewrite(first)
+    }
+    fn replace_segment(&self, first: Position) -> io::Result<Arc<dyn SegmentFile>> {
+        self.inner.replace_segment(first)
+    }
+    fn discard_rewrites(&self) -> io::Result<()> {
+        self.inner.discard_rewrites()
+    }
     fn list_segments(&self) -> io::Result<Vec<Position>> {
         self.inner.list_segments()
     }

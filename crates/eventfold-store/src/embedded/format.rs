@@ -43,6 +43,10 @@ pub const FRAME_BODY_BYTES_MAX: usize = 4 << 20;
 const KIND_EVENT: u8 = 1;
 /// Record kind: a stream's state (metadata, soft delete, tombstone) as JSON.
 const KIND_STREAM_STATE: u8 = 2;
+/// Record kind: an event erased by a scavenge. It keeps the event's place in the log (flags,
+/// position, revision, `recorded_at`, id and stream, in an event record's layout) and nothing
+/// of its content: the type, content type, metadata and data are empty, `occurred_at` unset.
+const KIND_ERASED: u8 = 3;
 /// Flag: the last record of an atomic write.
 pub const FLAG_END_OF_WRITE: u8 = 1;
 /// Flag: the append this event belongs to was made when its stream did not exist (so it could
@@ -146,6 +150,45 @@ pub fn encode_event(out: &mut Vec<u8>, salt: Salt, event: &EventParts<'_>, flags
     end_frame(out, start, salt);
 }
 
+/// Appends the erased form of the event record `body` (a checked event body) to `out`.
+pub fn encode_erased(out: &mut Vec<u8>, salt: Salt, body: &[u8]) -> Result<(), String> {
+    if body.len() < EVENT_FIXED_BYTES || body[0] != KIND_EVENT {
+        return Err("only an event can be erased".into());
+    }
+    let stream_len = u16::from_le_bytes(body[50..52].try_into().expect("2 bytes")) as usize;
+    let stream = body
+        .get(EVENT_FIXED_BYTES..EVENT_FIXED_BYTES + stream_len)
+        .ok_or("stream name runs past the record")?;
+    let start = begin_frame(out, EVENT_FIXED_BYTES + stream_len);
+    out.put_u8(KIND_ERASED);
+    out.put_slice(&body[1..26]); // flags, position, revision, recorded_at
+    out.put_i64_le(NO_TIME);
+    out.put_slice(&body[34..52]); // id, stream name length
+    out.put_u16_le(0);
+    out.put_u16_le(0);
+    out.put_u32_le(0);
+    out.put_u32_le(0);
+    out.put_slice(stream);
+    end_frame(out, start, salt);
+    Ok(())
+}
+
+/// True for an event read from an erased record (only those have an empty type: appends
+/// refuse one).
+pub fn is_erased(event: &RecordedEvent) -> bool {
+    event.event_type.is_empty()
+}
+
+/// `recorded_at` of a checked event body (erased or not), in Unix nanoseconds.
+pub fn recorded_at_nanos(body: &[u8]) -> i64 {
+    i64::from_le_bytes(body[18..26].try_into().expect("8 bytes"))
+}
+
+/// True when a checked frame body is an erased event.
+pub fn body_is_erased(body: &[u8]) -> bool {
+    body.first() == Some(&KIND_ERASED)
+}
+
 /// Appends one framed stream-state record (always the end of its write) to `out`.
 pub fn encode_stream_state(out: &mut Vec<u8>, salt: Salt, stream: &str, state_json: &[u8]) {
     let body_len = STREAM_STATE_FIXED_BYTES + stream.len() + state_json.len();
@@ -245,7 +288,7 @@ impl Record {
 
 /// The kind of a checked frame's body without decoding it, and its position if an event.
 pub fn peek_event_position(body: &[u8]) -> Option<Position> {
-    (body.len() >= 10 && body[0] == KIND_EVENT)
+    (body.len() >= 10 && (body[0] == KIND_EVENT || body[0] == KIND_ERASED))
         .then(|| Position(u64::from_le_bytes(body[2..10].try_into().expect("8 bytes"))))
 }
 
@@ -263,7 +306,7 @@ pub struct EventIdentity<'a> {
 
 /// The identity of an event record without decoding the rest.
 pub fn peek_event_identity(body: &[u8]) -> Result<EventIdentity<'_>, String> {
-    if body.len() < EVENT_FIXED_BYTES || body[0] != KIND_EVENT {
+    if body.len() < EVENT_FIXED_BYTES || !(body[0] == KIND_EVENT || body[0] == KIND_ERASED) {
         return Err("not an event record".into());
     }
     let stream_len = u16::from_le_bytes(body[50..52].try_into().expect("2 bytes")) as usize;
@@ -286,8 +329,12 @@ pub fn decode_record(body: Bytes, names: &mut NameCache) -> Result<Record, Strin
     let kind = fields.u8()?;
     let flags = fields.u8()?;
     match kind {
-        KIND_EVENT => {
-            decode_event(&body, fields, names).map(|event| Record::Event { event, flags })
+        KIND_EVENT | KIND_ERASED => {
+            let event = decode_event(&body, fields, names)?;
+            if (kind == KIND_ERASED) != event.event_type.is_empty() {
+                return Err("an event record without a type, or an erased one with one".into());
+            }
+            Ok(Record::Event { event, flags })
         }
         KIND_STREAM_STATE => {
             let stream_len = fields.u16()? as usize;

@@ -84,6 +84,8 @@ pub struct Index {
     pub(crate) last_recorded_at_nanos: i64,
     /// How many streams have a state that hides events (0 lets `$all` reads skip the check).
     pub(crate) streams_hiding_events: usize,
+    /// Events erased by a scavenge (their records stay, empty; reads skip them).
+    pub(crate) erased_events: u64,
     /// Every event id, when this index is for a writer (taken by the writer while it runs).
     pub(crate) ids: Option<super::ids::IdTable>,
 }
@@ -157,11 +159,16 @@ impl Index {
         entry.positions.extend(positions.clone());
         let mut run_start = first;
         for (event_type, count) in type_runs {
-            extend(
-                &mut self.types,
-                event_type,
-                run_start..run_start + count as u64,
-            );
+            // Erased events (no type) are in no type's list.
+            if event_type.is_empty() {
+                self.erased_events += count as u64;
+            } else {
+                extend(
+                    &mut self.types,
+                    event_type,
+                    run_start..run_start + count as u64,
+                );
+            }
             run_start += count as u64;
         }
         assert_eq!(run_start, positions.end, "a type for every event");

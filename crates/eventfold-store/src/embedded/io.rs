@@ -42,6 +42,15 @@ pub trait Storage: Files {
     fn create_segment(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>>;
     /// Removes a segment that holds nothing acknowledged (a half-created last segment).
     fn remove_segment(&self, first_position: Position) -> io::Result<()>;
+    /// Creates the file that is to replace segment `first_position` (a scavenge's rewrite),
+    /// empty, replacing any a crash left behind. It is not a segment until
+    /// [`Storage::replace_segment`] puts it in place.
+    fn create_rewrite(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>>;
+    /// Puts the rewrite of segment `first_position` (synced by the caller) in its place,
+    /// atomically and durably (rename, directory sync); returns the file now under its name.
+    fn replace_segment(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>>;
+    /// Removes rewrites a crash left behind.
+    fn discard_rewrites(&self) -> io::Result<()>;
     /// Opens a small file written in place (the durable-end record), creating it durably with
     /// `len` zero bytes when it does not exist.
     fn open_record_file(&self, name: &str, len: u64) -> io::Result<Arc<dyn SegmentFile>>;
@@ -54,6 +63,7 @@ pub const LOG_DIR: &str = "log";
 /// The lock file that keeps a second process out of the data directory.
 pub const LOCK_FILE: &str = "LOCK";
 const SEGMENT_SUFFIX: &str = ".seg";
+const REWRITE_SUFFIX: &str = ".seg.rewrite";
 
 /// The real thing: a data directory, with the segments in its `log/` sub-directory.
 pub struct DirectoryStorage {
@@ -79,6 +89,11 @@ impl DirectoryStorage {
 
     fn segment_path(&self, first_position: Position) -> PathBuf {
         self.log.join(Self::segment_file_name(first_position))
+    }
+
+    fn rewrite_path(&self, first_position: Position) -> PathBuf {
+        self.log
+            .join(format!("{:020}{REWRITE_SUFFIX}", first_position.0))
     }
 }
 
@@ -140,6 +155,41 @@ impl Storage for DirectoryStorage {
 
     fn remove_segment(&self, first_position: Position) -> io::Result<()> {
         std::fs::remove_file(self.segment_path(first_position))?;
+        sync_dir(&self.log)
+    }
+
+    fn create_rewrite(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>> {
+        let path = self.rewrite_path(first_position);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        Ok(Arc::new(OsFile {
+            file,
+            name: path.display().to_string(),
+        }))
+    }
+
+    fn replace_segment(&self, first_position: Position) -> io::Result<Arc<dyn SegmentFile>> {
+        let path = self.segment_path(first_position);
+        std::fs::rename(self.rewrite_path(first_position), &path)?;
+        sync_dir(&self.log)?;
+        OsFile::open(path)
+    }
+
+    fn discard_rewrites(&self) -> io::Result<()> {
+        for entry in std::fs::read_dir(&self.log)? {
+            let entry = entry?;
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .ends_with(REWRITE_SUFFIX)
+            {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
         sync_dir(&self.log)
     }
 

@@ -17,6 +17,7 @@ mod io;
 mod preallocator;
 mod reader;
 mod recovery;
+mod scavenge;
 mod snapshot;
 mod syncer;
 mod writer;
@@ -59,6 +60,7 @@ pub use io::LOG_DIR;
 use io::{DirectoryLock, DirectoryStorage, Storage};
 use recovery::Mode as RecoveryMode;
 pub use recovery::{RecoveryReport, TornTail};
+pub use scavenge::ScavengeProgress;
 use writer::{Command, Writer};
 
 /// How the embedded engine is set up.
@@ -149,6 +151,11 @@ struct Inner {
     follower: Mutex<Option<follower::Follower>>,
     recovery: RecoveryReport,
     snapshot_after_events: u64,
+    /// Set while a scavenge runs (one at a time).
+    scavenging: std::sync::atomic::AtomicBool,
+    /// Set once a scavenge rewrote a segment: the index snapshot is gone, so the next clean
+    /// close writes one whatever it covers.
+    snapshot_stale: std::sync::atomic::AtomicBool,
     /// The directory lock, held by a writing store only.
     _lock: Option<DirectoryLock>,
 }
@@ -242,6 +249,8 @@ impl EmbeddedStore {
                 follower: Mutex::new(None),
                 recovery: report,
                 snapshot_after_events: options.snapshot_after_events,
+                scavenging: Default::default(),
+                snapshot_stale: Default::default(),
                 _lock: Some(lock),
             }),
         })
@@ -288,6 +297,8 @@ impl EmbeddedStore {
                 follower: Mutex::new(Some(follower)),
                 recovery: report,
                 snapshot_after_events: options.snapshot_after_events,
+                scavenging: Default::default(),
+                snapshot_stale: Default::default(),
                 _lock: None,
             }),
         })
@@ -322,7 +333,10 @@ impl EmbeddedStore {
             // would otherwise scan much of the log.
             let index = inner.index.read();
             let uncovered = index.next_position - inner.recovery.events_from_snapshot;
-            if uncovered == 0 || uncovered < inner.snapshot_after_events {
+            let stale = inner
+                .snapshot_stale
+                .load(std::sync::atomic::Ordering::SeqCst);
+            if !stale && (uncovered == 0 || uncovered < inner.snapshot_after_events) {
                 return Ok(());
             }
             snapshot::write(&*inner.storage, &index)
@@ -331,6 +345,45 @@ impl EmbeddedStore {
         if let Ok(Err(error)) = saved {
             tracing::warn!(%error, "could not save the index snapshot; the next open scans the log");
         }
+    }
+
+    /// Erases what deletes, truncation and expiry hide, beside live reads and writes: seals
+    /// the segment being written, then rewrites every closed segment that holds a hidden event,
+    /// one at a time, with the hidden events erased (see docs/FORMAT.md, "Scavenging").
+    /// Positions, revisions and ids stay; reads answer as before. `progress` is called after
+    /// each segment. One scavenge runs at a time; a second is refused.
+    pub async fn scavenge(
+        &self,
+        mut progress: impl FnMut(&ScavengeProgress) + Send + 'static,
+    ) -> Result<ScavengeProgress, StoreError> {
+        use std::sync::atomic::Ordering;
+        let inner = self.inner.clone();
+        if inner
+            .scavenging
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Err(StoreError::InvalidRequest(
+                "a scavenge is running already".into(),
+            ));
+        }
+        struct Running(Arc<Inner>);
+        impl Drop for Running {
+            fn drop(&mut self) {
+                self.0.scavenging.store(false, Ordering::SeqCst);
+            }
+        }
+        let running = Running(inner.clone());
+        self.send(|reply| Command::Seal { reply }).await?;
+        let now = chrono::Utc::now().timestamp();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let _running = running;
+            scavenge::run(&*inner.storage, &inner.index, now, &mut progress)
+        })
+        .await;
+        // The index snapshot may be gone: the next clean close writes one.
+        self.inner.snapshot_stale.store(true, Ordering::SeqCst);
+        outcome.map_err(|e| StoreError::Backend(format!("the scavenge task failed: {e}")))?
     }
 
     async fn send<T>(

@@ -265,12 +265,15 @@ pub fn read_stream(
         });
         let at_bottom = page.last().is_some_and(|last| last.revision.0 == 0);
         let kept_from = events.len();
-        events.extend(page.into_iter().filter(|event| match max_age {
-            Some(age) => {
-                now_secs.saturating_sub(event.recorded_at.timestamp())
-                    <= i64::try_from(age).unwrap_or(i64::MAX)
-            }
-            None => true,
+        events.extend(page.into_iter().filter(|event| {
+            !format::is_erased(event)
+                && match max_age {
+                    Some(age) => {
+                        now_secs.saturating_sub(event.recorded_at.timestamp())
+                            <= i64::try_from(age).unwrap_or(i64::MAX)
+                    }
+                    None => true,
+                }
         }));
         let kept = if events.len() - kept_from == positions.len() {
             used
@@ -478,19 +481,20 @@ fn keep_matching(
 ) {
     let index = index.read();
     let check_visibility = index.streams_hiding_events > 0;
-    if filter.is_empty() && !check_visibility {
+    if filter.is_empty() && !check_visibility && index.erased_events == 0 {
         return;
     }
     let mut kept = from;
     for i in from..events.len() {
         let event = &events[i];
-        let visible = !check_visibility
-            || index
-                .streams
-                .get(event.stream.as_str())
-                .is_none_or(|entry| {
-                    entry.is_visible(event.revision.0, event.recorded_at.timestamp(), now_secs)
-                });
+        let visible = !format::is_erased(event)
+            && (!check_visibility
+                || index
+                    .streams
+                    .get(event.stream.as_str())
+                    .is_none_or(|entry| {
+                        entry.is_visible(event.revision.0, event.recorded_at.timestamp(), now_secs)
+                    }));
         if visible && filter.matches(event) {
             events.swap(kept, i);
             kept += 1;

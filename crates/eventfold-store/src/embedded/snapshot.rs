@@ -65,6 +65,7 @@ pub fn write(storage: &dyn Storage, index: &Index) -> std::io::Result<()> {
         }
     }
     put_ids(&mut out, ids);
+    put_u64(&mut out, index.erased_events);
     let crc = crc32c::crc32c(&out);
     put_u32(&mut out, crc);
 
@@ -177,6 +178,7 @@ fn parse(storage: &dyn Storage, claimed_end: &mut Option<LogEnd>) -> Result<Opti
         }
     }
     index.ids = Some(ids(&mut reader, index.next_position)?);
+    index.erased_events = reader.u64()?;
     if reader.remaining() != 0 {
         return Err("trailing bytes".into());
     }

@@ -60,6 +60,11 @@ pub enum Command {
         mode: DeleteMode,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// Finish what came before, then close the segment being written (if it holds anything)
+    /// and start the next, so everything written so far is in closed segments.
+    Seal {
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
     /// Finish what came before, then stop.
     Shutdown { reply: oneshot::Sender<()> },
 }
@@ -209,6 +214,7 @@ impl Writer {
         let mut staged = Vec::new();
         let mut replies = Vec::with_capacity(group.len());
         let mut shutdown = None;
+        let mut seals = Vec::new();
         self.buffer.clear();
         for command in group.drain(..) {
             match command {
@@ -216,6 +222,7 @@ impl Writer {
                     shutdown = Some(reply);
                     break;
                 }
+                Command::Seal { reply } => seals.push(reply),
                 Command::Append {
                     stream,
                     expected,
@@ -286,7 +293,33 @@ impl Writer {
             recorded_at_nanos: self.last_recorded_at_nanos,
             replies,
         });
+        if !seals.is_empty() {
+            let sealed = self.seal();
+            if let Err(error) = &sealed {
+                self.pipeline.poison(error);
+            }
+            for reply in seals {
+                let answer = match &sealed {
+                    Ok(()) => Ok(()),
+                    Err(error) => Err(StoreError::Poisoned(error.to_string())),
+                };
+                let _ = reply.send(answer);
+            }
+        }
         shutdown
+    }
+
+    /// Closes the segment being written, once everything in it is durable, if it holds
+    /// anything.
+    fn seal(&mut self) -> Result<(), StoreError> {
+        self.pipeline.wait_until_idle();
+        if let Some(reason) = self.pipeline.poisoned() {
+            return Err(StoreError::Poisoned(reason));
+        }
+        if self.file_end > SEGMENT_HEADER_BYTES {
+            self.roll_segment()?;
+        }
+        Ok(())
     }
 
     /// After a failed write or sync, cuts the segment back to its last durable end (once).
@@ -446,6 +479,11 @@ impl Writer {
         if self.file_end < self.segment_bytes_max {
             return Ok(());
         }
+        self.roll_segment()
+    }
+
+    /// Starts a new segment, once every group written to the current one is durable.
+    fn roll_segment(&mut self) -> Result<(), StoreError> {
         self.pipeline.wait_until_idle();
         if let Some(reason) = self.pipeline.poisoned() {
             return Err(StoreError::Poisoned(reason));
@@ -539,9 +577,9 @@ fn refuse_all(
 fn refuse(command: Command, error: impl Fn() -> StoreError) {
     match command {
         Command::Append { reply, .. } => drop(reply.send(Err(error()))),
-        Command::SetMetadata { reply, .. } | Command::Delete { reply, .. } => {
-            drop(reply.send(Err(error())))
-        }
+        Command::SetMetadata { reply, .. }
+        | Command::Delete { reply, .. }
+        | Command::Seal { reply } => drop(reply.send(Err(error()))),
         Command::Shutdown { reply } => drop(reply.send(())),
     }
 }
