@@ -7,6 +7,7 @@ mod config;
 mod groups;
 mod output;
 mod repair;
+mod scavenge;
 mod serve;
 mod target;
 mod verify;
@@ -63,6 +64,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Cut the log at damage a power loss can leave, after showing what would be cut.
     Repair(repair::RepairArgs),
+    /// Erase what deletes, truncation and expiry hide (the bytes leave the disk), on the data
+    /// directory or, with --server, on a running server; progress on stderr.
+    Scavenge,
     /// Consumer groups on a server (--server): save, list, describe, delete, fetch, tail, ack,
     /// nack, parked, replay-parked.
     #[command(subcommand)]
@@ -141,6 +145,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Delete(args) => commands::delete(&target, args).await,
         Command::Verify(args) => verify::verify(&data, args),
         Command::Repair(args) => repair::repair(&data, args),
+        Command::Scavenge => scavenge::scavenge(&target).await,
         Command::Group(command) => groups::run(cli.server.as_deref(), command).await,
         Command::Bus(command) => buses::run(cli.server.as_deref(), command).await,
         Command::Bench(args) => bench::bench(args, cli.server.as_deref()).await,

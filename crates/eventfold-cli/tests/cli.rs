@@ -586,6 +586,74 @@ fn loss_at_the_end_of_the_log_stops_everything_until_accepted() {
     assert_eq!(next[0]["first_revision"], 2);
 }
 
+/// The files under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read(&path)
+                .unwrap()
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes())
+            {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn scavenge_erases_a_hard_deleted_payload_offline_and_through_a_server() {
+    let secret = "SECRET-7d2e91";
+    // Offline, on the data directory.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let payload = format!(r#"{{"ssn": "{secret}"}}"#);
+    ok_lines(&eventfold(
+        data,
+        &["append", "person-1", "Registered", &payload],
+    ));
+    ok_lines(&eventfold(
+        data,
+        &["append", "account-1", "Deposited", "{}"],
+    ));
+    ok_lines(&eventfold(data, &["delete", "person-1", "--hard"]));
+    assert!(!files_containing(data, secret).is_empty());
+    let done = ok_lines(&eventfold(data, &["scavenge"]));
+    assert_eq!(done[0]["events_erased"], 1, "{done:?}");
+    assert!(done[0]["bytes_reclaimed"].as_u64().unwrap() > 0);
+    assert_eq!(files_containing(data, secret), Vec::<String>::new());
+    assert_eq!(ok_lines(&eventfold(data, &["read", "account-1"])).len(), 1);
+    assert!(eventfold(data, &["verify"]).status.success());
+
+    // Through a running server, which keeps serving.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Served::start(dir.path());
+    ok_lines(&server.run(&["append", "person-2", "Registered", &payload]));
+    ok_lines(&server.run(&["append", "account-2", "Deposited", "{}"]));
+    ok_lines(&server.run(&["delete", "person-2", "--hard"]));
+    let refused = eventfold(dir.path(), &["scavenge"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--server URL scavenge"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let output = server.run(&["scavenge"]);
+    let done = ok_lines(&output);
+    assert_eq!(done[0]["events_erased"], 1, "{done:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("events erased"));
+    assert_eq!(files_containing(dir.path(), secret), Vec::<String>::new());
+    assert_eq!(ok_lines(&server.run(&["read", "account-2"])).len(), 1);
+    ok_lines(&server.run(&["append", "account-2", "Deposited", "{}"]));
+    assert!(server.stop().success());
+}
+
 /// The commands a test runs against a [`Served`] server.
 impl Served {
     fn run(&self, args: &[&str]) -> Output {

@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod buses;
 mod groups;
 mod sse;
@@ -258,6 +259,13 @@ impl EventStore for Client {
             .call(self.request(Method::GET, &["health"]), None)
             .await?;
         Ok(health.head_position)
+    }
+
+    async fn scavenge(
+        &self,
+        progress: eventfold_store::OnProgress,
+    ) -> Result<eventfold_store::ScavengeProgress, StoreError> {
+        self.scavenge_on_server(progress).await
     }
 }
 

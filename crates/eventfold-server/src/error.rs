@@ -131,6 +131,26 @@ impl ApiError {
         )
     }
 
+    /// A scavenge is running already (one at a time).
+    pub fn scavenge_running(started_at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "scavenge_running",
+            format!(
+                "a scavenge is running already (started at {started_at}); see GET /admin/scavenge"
+            ),
+        )
+    }
+
+    /// No scavenge has run since the server started.
+    pub fn scavenge_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "scavenge_not_found",
+            "no scavenge has run since the server started (POST /admin/scavenge starts one)",
+        )
+    }
+
     /// Someone else changed the same thing at the same time.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message)

@@ -5,6 +5,7 @@
 //! Every error is one HTTP status and one stable code, as JSON: `{"error": code, "message": …}`
 //! (see [`ApiError`]).
 
+mod admin;
 mod all;
 mod backoff;
 mod buses;
@@ -119,6 +120,7 @@ struct AppState {
     metrics: Arc<metrics::Metrics>,
     groups: Arc<groups::Groups>,
     buses: Arc<buses::Buses>,
+    scavenges: Arc<admin::Scavenges>,
 }
 
 /// The API's routes. Subscriptions end when `shutting_down` turns true.
@@ -138,6 +140,7 @@ fn router(
         pages: pages::Pages::new(config.page_bytes_max, config.pages_in_flight_max),
         shutting_down,
         metrics: Arc::default(),
+        scavenges: Arc::default(),
     };
     let timeout = config.request_timeout;
     let requests = Router::new()
@@ -195,6 +198,7 @@ fn router(
             "/groups/{group}/parked/replay",
             post(groups::routes::replay_parked),
         )
+        .route("/admin/scavenge", post(admin::start).get(admin::status))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -297,8 +301,7 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     metrics::render_groups(&mut body, &groups);
     let mut rules = Vec::new();
     for ((bus, rule), stats) in state.buses.stats() {
-        let stream = reserved::Reserved::BusArchive(&bus).stream();
-        let Ok(end) = streams::next_revision(&*state.store, &stream).await else {
+        let Ok(end) = buses::cursors::Cursors::end_of(&*state.store, &bus).await else {
             continue;
         };
         rules.push((bus.to_string(), rule.to_string(), end, stats));

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::buses::cursors::Cursors;
+use crate::buses::rule::RuleStats;
+
 /// Upper bounds of the append-latency buckets, in seconds.
 const LATENCY_BUCKETS_SECS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
@@ -215,18 +218,15 @@ pub fn render_groups(out: &mut String, groups: &[(String, crate::groups::actor::
     write_families(out, &families, &rows);
 }
 
-/// Appends each bus rule's lag and counters, labelled by bus and rule; `end` is the number of
-/// events in the rule's bus.
-pub fn render_rules(
-    out: &mut String,
-    rules: &[(String, String, u64, Arc<crate::buses::rule::RuleStats>)],
-) {
-    type Row = (u64, Arc<crate::buses::rule::RuleStats>);
+/// Appends each bus rule's lag and counters, labelled by bus and rule; `end` is where the
+/// rule's bus ends (its archive and replays stream).
+pub fn render_rules(out: &mut String, rules: &[(String, String, Cursors, Arc<RuleStats>)]) {
+    type Row = (Cursors, Arc<RuleStats>);
     let families: [Family<Row>; 6] = [
         (
             "eventfold_rule_lag_events",
             "gauge",
-            "Events of the bus the rule has not considered yet.",
+            "Events of the bus (put or replayed) the rule has not considered yet.",
             |(end, s)| s.lag(*end) as f64,
         ),
         (
@@ -256,7 +256,7 @@ pub fn render_rules(
         (
             "eventfold_rule_expired_total",
             "counter",
-            "Events that aged out of the archive before the rule considered them.",
+            "Events that aged out of the bus before the rule considered them.",
             |(_, s)| count(&s.expired),
         ),
     ];

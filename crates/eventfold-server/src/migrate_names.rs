@@ -390,8 +390,10 @@ async fn shift_checkpoint(
     if marked {
         return Ok(());
     }
-    let saved = checkpoints::load(store, &stream, "next", rule.incarnation).await?;
-    let next = saved.unwrap_or(rule.start).saturating_sub(shift);
+    let saved: Option<SavedNext> = checkpoints::load(store, &stream, rule.incarnation).await?;
+    let next = saved
+        .map_or(rule.start, |saved| saved.next)
+        .saturating_sub(shift);
     tracing::info!(bus = %rule.bus, rule = %rule.rule, next, "rule checkpoint moved with its archive");
     let checkpoint =
         serde_json::json!({"next": next, "incarnation": rule.incarnation, MOVED_MARK: true});
@@ -400,6 +402,12 @@ async fn shift_checkpoint(
         .append(&stream, ExpectedRevision::Any, vec![event])
         .await
         .map(drop)
+}
+
+/// The archive cursor of a rule checkpoint (servers of the old scheme saved nothing else).
+#[derive(serde::Deserialize)]
+struct SavedNext {
+    next: u64,
 }
 
 /// Marks a rule checkpoint that the move of its archive already shifted.

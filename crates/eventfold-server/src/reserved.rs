@@ -16,6 +16,7 @@
 //! | a group's checkpoints | `$group:<group>:checkpoint` |
 //! | a group's parked events | `$group:<group>:parked` |
 //! | a bus's archive | `$bus:<bus>:archive` |
+//! | the copies a bus's replays put back | `$bus:<bus>:replays` |
 //! | a rule's checkpoints | `$bus:<bus>:rule:<rule>:checkpoint` |
 //! | a rule's dead letters | `$bus:<bus>:rule:<rule>:dead` |
 //!
@@ -123,8 +124,10 @@ pub enum Reserved<'a> {
     GroupCheckpoint(&'a Name),
     /// A group's parked events.
     GroupParked(&'a Name),
-    /// A bus's archive: every event put on it.
+    /// A bus's archive: every event put on it, once.
     BusArchive(&'a Name),
+    /// The copies replays of a bus's archive put back on it (its rules follow them too).
+    BusReplays(&'a Name),
     /// A rule's checkpoints (bus, rule).
     RuleCheckpoint(&'a Name, &'a Name),
     /// A rule's dead letters (bus, rule).
@@ -141,6 +144,7 @@ impl Reserved<'_> {
             Self::GroupCheckpoint(group) => format!("$group:{group}:checkpoint"),
             Self::GroupParked(group) => format!("$group:{group}:parked"),
             Self::BusArchive(bus) => format!("$bus:{bus}:archive"),
+            Self::BusReplays(bus) => format!("$bus:{bus}:replays"),
             Self::RuleCheckpoint(bus, rule) => format!("$bus:{bus}:rule:{rule}:checkpoint"),
             Self::RuleDeadLetters(bus, rule) => format!("$bus:{bus}:rule:{rule}:dead"),
         };
@@ -151,9 +155,24 @@ impl Reserved<'_> {
     fn stream_parts_are_names(self) -> bool {
         match self {
             Self::Groups | Self::Buses | Self::Migrations => true,
-            Self::GroupCheckpoint(n) | Self::GroupParked(n) | Self::BusArchive(n) => is_valid(n),
+            Self::GroupCheckpoint(n)
+            | Self::GroupParked(n)
+            | Self::BusArchive(n)
+            | Self::BusReplays(n) => is_valid(n),
             Self::RuleCheckpoint(b, r) | Self::RuleDeadLetters(b, r) => is_valid(b) && is_valid(r),
         }
+    }
+}
+
+/// Whether `stream` holds the checkpoints of a group or a rule. The server writes one whenever
+/// such a task gets further, so no task may take passing one for progress: it would write
+/// again, for ever.
+pub fn holds_checkpoints(stream: &StreamName) -> bool {
+    let parts: Vec<&str> = stream.as_str().split(':').collect();
+    match parts.as_slice() {
+        ["$group", group, "checkpoint"] => is_valid(group),
+        ["$bus", bus, "rule", rule, "checkpoint"] => is_valid(bus) && is_valid(rule),
+        _ => false,
     }
 }
 
@@ -167,6 +186,7 @@ pub enum ParsedReserved {
     GroupCheckpoint(Name),
     GroupParked(Name),
     BusArchive(Name),
+    BusReplays(Name),
     RuleCheckpoint(Name, Name),
     RuleDeadLetters(Name, Name),
 }
@@ -187,6 +207,7 @@ impl ParsedReserved {
             ["$group", group, "checkpoint"] => name(group).map(Self::GroupCheckpoint),
             ["$group", group, "parked"] => name(group).map(Self::GroupParked),
             ["$bus", bus, "archive"] => name(bus).map(Self::BusArchive),
+            ["$bus", bus, "replays"] => name(bus).map(Self::BusReplays),
             ["$bus", bus, "rule", rule, "checkpoint"] => {
                 Some(Self::RuleCheckpoint(name(bus)?, name(rule)?))
             }
@@ -206,6 +227,7 @@ impl ParsedReserved {
             Self::GroupCheckpoint(g) => Reserved::GroupCheckpoint(g),
             Self::GroupParked(g) => Reserved::GroupParked(g),
             Self::BusArchive(b) => Reserved::BusArchive(b),
+            Self::BusReplays(b) => Reserved::BusReplays(b),
             Self::RuleCheckpoint(b, r) => Reserved::RuleCheckpoint(b, r),
             Self::RuleDeadLetters(b, r) => Reserved::RuleDeadLetters(b, r),
         }
@@ -255,7 +277,9 @@ mod tests {
         for other in ["orders-eu", "orders.", "orders_", "order", "orders-archive"] {
             let other = n(other);
             let streams = [
+                Reserved::BusReplays(&orders).stream(),
                 Reserved::BusArchive(&other).stream(),
+                Reserved::BusReplays(&other).stream(),
                 Reserved::RuleCheckpoint(&other, &orders).stream(),
                 Reserved::RuleDeadLetters(&other, &orders).stream(),
                 Reserved::RuleCheckpoint(&orders, &other).stream(),
@@ -275,6 +299,7 @@ mod tests {
             Just("dead".to_owned()),
             Just("parked".to_owned()),
             Just("archive".to_owned()),
+            Just("replays".to_owned()),
             Just("s".to_owned()),
             Just("bus".to_owned()),
             Just("group".to_owned()),
@@ -303,6 +328,7 @@ mod tests {
             }
             for bus in &buses {
                 objects.push(Reserved::BusArchive(bus));
+                objects.push(Reserved::BusReplays(bus));
                 for rule in &rules {
                     objects.push(Reserved::RuleCheckpoint(bus, rule));
                     objects.push(Reserved::RuleDeadLetters(bus, rule));
@@ -313,6 +339,11 @@ mod tests {
             let mut owners = BTreeMap::new();
             for object in objects {
                 let stream = object.stream();
+                let checkpoints = matches!(
+                    object,
+                    Reserved::GroupCheckpoint(_) | Reserved::RuleCheckpoint(..)
+                );
+                prop_assert_eq!(holds_checkpoints(&stream), checkpoints, "{}", stream);
                 let parsed = ParsedReserved::parse(stream.as_str());
                 prop_assert_eq!(parsed.as_ref().map(ParsedReserved::as_reserved), Some(object));
                 if let Some(earlier) = owners.insert(stream.clone(), object) {
@@ -325,6 +356,9 @@ mod tests {
         #[test]
         fn only_dollar_names_are_reserved(name in "[^$][ -~]{0,40}") {
             prop_assert!(ParsedReserved::parse(&name).is_none());
+            if let Ok(stream) = StreamName::new(&name) {
+                prop_assert!(!holds_checkpoints(&stream));
+            }
         }
     }
 }

@@ -1,57 +1,13 @@
 //! Event buses over HTTP: policies, rules with every kind of target, webhook retries and dead
-//! letters, order, archive replays, and bad input.
+//! letters, order, and bad input (replays: `replays.rs`).
 
 mod common;
 
-use std::sync::Arc;
-
-use axum::http::{HeaderMap, StatusCode};
-use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use common::hook::Hook;
 use common::{delete, eventually, get, post, put, start, stream_events, Server};
 use eventfold_server::ServerConfig;
-
-/// A webhook endpoint that records what it receives and answers with the statuses it is given
-/// (then 200).
-#[derive(Clone, Default)]
-struct Hook {
-    received: Arc<Mutex<Vec<(HeaderMap, Value)>>>,
-    answers: Arc<Mutex<Vec<u16>>>,
-}
-
-impl Hook {
-    async fn serve(answers: &[u16]) -> (Self, String) {
-        let hook = Self::default();
-        *hook.answers.lock() = answers.iter().rev().copied().collect();
-        let state = hook.clone();
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(
-                move |headers: HeaderMap, axum::Json(body): axum::Json<Value>| {
-                    let state = state.clone();
-                    async move {
-                        state.received.lock().push((headers, body));
-                        let status = state.answers.lock().pop().unwrap_or(200);
-                        StatusCode::from_u16(status).unwrap()
-                    }
-                },
-            ),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (hook, url)
-    }
-
-    fn bodies(&self) -> Vec<Value> {
-        self.received
-            .lock()
-            .iter()
-            .map(|(_, b)| b.clone())
-            .collect()
-    }
-}
 
 async fn put_events(server: &Server, bus: &str, events: Value) -> (u16, Value) {
     post(
@@ -360,65 +316,4 @@ async fn webhooks_are_retried_with_backoff_and_dead_lettered() {
     let (_, described) = get(&server, "/buses/hooks/rules/down").await;
     assert_eq!(described["status"]["dead_lettered"], 1);
     assert_eq!(described["status"]["retried"], 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn archived_events_are_replayed_marked_as_replays() {
-    let server = start(ServerConfig::default()).await;
-    put(&server, "/buses/archive", json!({"archive_days": 30})).await;
-    let before = chrono::Utc::now();
-    let events: Vec<Value> = (0..5)
-        .map(|n| json!({"source": "app", "type": "Tick", "data": {"n": n}}))
-        .collect();
-    put_events(&server, "archive", json!(events)).await;
-    // A rule made afterwards sees only new events: the replay brings the old ones to it.
-    let (hook, url) = Hook::serve(&[]).await;
-    put(
-        &server,
-        "/buses/archive/rules/r",
-        json!({"pattern": {"type": ["Tick"]}, "targets": [{"webhook": {"url": url}}]}),
-    )
-    .await;
-    let (status, started) = post(
-        &server,
-        "/buses/archive/replays",
-        json!({"name": "fix-1", "from": before}),
-    )
-    .await;
-    assert_eq!(status, 202, "{started}");
-    let replay = eventually("replay completed", async || {
-        let (_, replay) = get(&server, "/buses/archive/replays/fix-1").await;
-        (replay["state"] == "completed").then_some(replay)
-    })
-    .await;
-    assert_eq!(replay["replayed"], 5);
-    eventually("replayed events delivered", async || {
-        (hook.received.lock().len() == 5).then_some(())
-    })
-    .await;
-    let bodies = hook.bodies();
-    assert!(bodies.iter().all(|b| b["replay"] == "fix-1"), "{bodies:?}");
-    let numbers: Vec<u64> = bodies
-        .iter()
-        .map(|b| b["data"]["n"].as_u64().unwrap())
-        .collect();
-    assert_eq!(numbers, [0, 1, 2, 3, 4]);
-    let (_, metadata) = get(&server, "/streams/$bus:archive:archive/metadata").await;
-    assert_eq!(metadata["max_age_secs"], 30 * 86_400);
-
-    for (body, code) in [
-        (
-            json!({"name": "x", "from": "2030-01-01T00:00:00Z", "to": "2029-01-01T00:00:00Z"}),
-            "invalid_request",
-        ),
-        (
-            json!({"name": "bad name", "from": before}),
-            "invalid_request",
-        ),
-        (json!({"from": before}), "invalid_request"),
-    ] {
-        let (status, error) = post(&server, "/buses/archive/replays", body).await;
-        assert_eq!((status, error["error"].as_str()), (400, Some(code)));
-    }
-    assert_eq!(get(&server, "/buses/archive/replays/none").await.0, 404);
 }

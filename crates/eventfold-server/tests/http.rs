@@ -482,6 +482,7 @@ async fn the_openapi_document_describes_every_route() {
         ("/buses/{bus}/rules/{rule}/dead-letters", &["get"]),
         ("/buses/{bus}/replays", &["post"]),
         ("/buses/{bus}/replays/{replay}", &["get"]),
+        ("/admin/scavenge", &["post", "get"]),
     ];
     assert_eq!(paths.len(), routes.len(), "no undocumented or stale paths");
     for (path, methods) in routes {
@@ -507,6 +508,50 @@ async fn the_openapi_document_describes_every_route() {
         error_codes.contains(&error["error"]),
         "error codes are documented"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scavenge_runs_in_the_background_and_reports_what_it_erased() {
+    let server = start(ServerConfig::default()).await;
+    let (status, none) = get(&server, "/admin/scavenge").await;
+    assert_eq!(
+        (status, none["error"].as_str()),
+        (404, Some("scavenge_not_found"))
+    );
+    for n in 0..3 {
+        let (status, _) = post(
+            &server,
+            "/streams/person-1",
+            json!({"events": [{"type": "Registered", "data": {"n": n}}]}),
+        )
+        .await;
+        assert!(status == 200 || status == 201, "{status}");
+    }
+    let deleted = client()
+        .delete(format!("{}/streams/person-1?hard=true", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let (status, started) = post(&server, "/admin/scavenge", json!(null)).await;
+    assert_eq!(status, 202, "{started}");
+    assert!(["running", "done"].contains(&started["state"].as_str().unwrap()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let done = loop {
+        let (status, now) = get(&server, "/admin/scavenge").await;
+        assert_eq!(status, 200);
+        if now["state"] != "running" {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "it ends");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["events_erased"], 3, "{done}");
+    assert!(done["bytes_reclaimed"].as_u64().unwrap() > 0, "{done}");
+    assert!(done["finished_at"].is_string());
+    let (_, head) = get(&server, "/health").await;
+    assert_eq!(head["head_position"], 3, "positions stay");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

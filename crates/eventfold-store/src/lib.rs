@@ -10,11 +10,12 @@ mod subscription;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use embedded::ScavengeProgress;
 pub use eventfold_core::*;
 pub use snapshots::{
     DirectorySnapshotStore, MemorySnapshotStore, Snapshot, SnapshotStore, SNAPSHOT_STATE_BYTES_MAX,
 };
-pub use store::{DeleteMode, EventStore, Subscription, SubscriptionMessage};
+pub use store::{DeleteMode, EventStore, OnProgress, Subscription, SubscriptionMessage};
 pub use subscription::{
     subscribe_all_by_polling, subscribe_stream_by_polling, SUBSCRIPTION_PAGE_BYTES,
     SUBSCRIPTION_PAGE_EVENTS,

@@ -1,6 +1,11 @@
 //! The contract of an event store, whatever its backend.
 
 use async_trait::async_trait;
+
+use crate::embedded::ScavengeProgress;
+
+/// What a long job calls as it goes (a scavenge: after each segment).
+pub type OnProgress = Box<dyn FnMut(&ScavengeProgress) + Send + 'static>;
 use futures::stream::BoxStream;
 
 use eventfold_core::{
@@ -98,4 +103,14 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The position the next appended event will get (the number of positions used so far).
     async fn head_position(&self) -> Result<Position, StoreError>;
+
+    /// Erases what deletes, truncation and expiry hide, beside live reads and writes (see
+    /// [`crate::embedded::EmbeddedStore::scavenge`]); `progress` is called as it goes. Backends
+    /// that keep no hidden bytes of their own to erase refuse with `invalid_request`.
+    async fn scavenge(&self, progress: OnProgress) -> Result<ScavengeProgress, StoreError> {
+        drop(progress);
+        Err(StoreError::InvalidRequest(
+            "this backend does not scavenge: scavenging is for the embedded store".into(),
+        ))
+    }
 }

@@ -15,7 +15,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use eventfold_client::{BusEvent, Client, GroupOptions, NackAction};
-use eventfold_store::{Direction, EventStore, ReadStream, StoreError, StreamFrom, StreamName};
+use eventfold_store::{
+    Direction, EventStore, ReadStream, RecordedEvent, StoreError, StreamFrom, StreamName,
+};
 
 /// One of the company's services.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,7 +118,9 @@ impl Platform {
         Ok(Self { client, service })
     }
 
-    /// Every event the service ever published, oldest first (its state's history).
+    /// Every event the service ever published, oldest first (its state's history): the bus's
+    /// archive, which holds each event once. Servers before the bus's replays stream put replayed
+    /// copies into the archive too, marked as replays: they are not history, and are skipped.
     async fn history(&self) -> anyhow::Result<Vec<Incoming>> {
         let stream = StreamName::new(&format!("$bus:{}:archive", self.service.name()))?;
         let mut events = Vec::new();
@@ -135,7 +139,7 @@ impl Platform {
             };
             let Some(last) = page.last() else { break };
             from = StreamFrom::Revision(eventfold_store::Revision(last.revision.0 + 1));
-            for event in &page {
+            for event in page.iter().filter(|event| !is_replayed_copy(event)) {
                 events.push(Incoming {
                     id: event.id,
                     event_type: event.event_type.clone(),
@@ -218,6 +222,13 @@ impl Platform {
             }
         }
     }
+}
+
+/// Whether an archived event is a replay's copy (its bus envelope has `replay`), which servers
+/// before the bus's replays stream put into the archive.
+fn is_replayed_copy(event: &RecordedEvent) -> bool {
+    serde_json::from_slice::<Value>(&event.metadata)
+        .is_ok_and(|envelope| !envelope["replay"].is_null())
 }
 
 /// The id of the event a service publishes because of `cause`: the same on every redelivery.

@@ -2,10 +2,13 @@
 //! what), rules (an event pattern and targets: another bus, a stream, a consumer group's
 //! stream, a webhook), an archive (the bus's own stream) and replays of it.
 //!
-//! An event put on a bus is stored in its archive, `$bus:<name>:archive`, before it is acknowledged; rules read it
-//! from there (see [`rule`]), so what leaves a bus always comes from committed history.
+//! An event put on a bus is stored in its archive, `$bus:<name>:archive`, before it is
+//! acknowledged; a replay puts copies back in `$bus:<name>:replays`, so the archive holds each
+//! event once. Rules read both (see [`rule`]), so what leaves a bus always comes from
+//! committed history.
 //! Definitions live in `$buses`, a [`ConfigLog`] every node follows.
 
+pub mod cursors;
 pub mod events;
 pub mod replay;
 pub mod routes;
@@ -26,6 +29,7 @@ use crate::config_log::{Apply, ConfigLog, Logged};
 use crate::groups::Groups;
 use crate::reserved::{Name, Reserved};
 use crate::ApiError;
+use cursors::{Cursors, Source};
 use rule::{RuleStats, RuleTask};
 use settings::{BusSettings, RuleRequest, RuleSettings, BUSES_MAX, RULES_MAX};
 
@@ -357,10 +361,13 @@ impl Buses {
                 "this server already has {BUSES_MAX} buses"
             )));
         }
-        let stream = Reserved::BusArchive(bus).stream();
-        let mut metadata = self.store.stream_metadata(&stream).await?;
-        metadata.max_age_secs = settings.archive_days.map(|days| days * 86_400);
-        self.store.set_stream_metadata(&stream, metadata).await?;
+        // Replayed copies age out as the archive's events do.
+        for source in Source::BOTH {
+            let stream = source.stream(bus);
+            let mut metadata = self.store.stream_metadata(&stream).await?;
+            metadata.max_age_secs = settings.archive_days.map(|days| days * 86_400);
+            self.store.set_stream_metadata(&stream, metadata).await?;
+        }
         let change = BusChange::BusSaved {
             bus: bus.clone(),
             settings,
@@ -391,7 +398,10 @@ impl Buses {
             .rules
             .lock()
             .get(&(bus.clone(), rule.clone()))
-            .map(|handle| handle.settings.start);
+            .map(|handle| Cursors {
+                archive: handle.settings.start,
+                replays: handle.settings.replays_start,
+            });
         let start = match existing {
             Some(start) => start,
             None => {
@@ -400,8 +410,7 @@ impl Buses {
                         "bus {bus} already has {RULES_MAX} rules"
                     )));
                 }
-                let archive = Reserved::BusArchive(bus).stream();
-                crate::streams::next_revision(&*self.store, &archive).await?
+                Cursors::end_of(&*self.store, bus).await?
             }
         };
         let (settings, _) = request.settings(start)?;

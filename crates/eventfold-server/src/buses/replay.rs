@@ -1,7 +1,13 @@
 //! Replays of a bus's archive: the events put on the bus in a time range are put on it again,
 //! marked with the replay's name (`"replay"` in what rules match and webhooks receive), so
-//! rules deliver them again. A replayed copy's id is derived from the original's and the
+//! rules deliver them again. The copies go to the bus's replays stream, `$bus:<bus>:replays`,
+//! which the bus's rules follow besides the archive: the archive keeps each event once, so a
+//! fold of it is never changed by a replay. A copy's id is derived from the original's and the
 //! replay's name: running the same replay twice is recognised by the store as a retry.
+//!
+//! Servers before the replays stream put the copies into the archive. Those stay where they
+//! are, marked (their envelope has `replay`): a replay never replays them, and a fold of an
+//! archive written by such a server must skip them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +19,7 @@ use uuid::Uuid;
 
 use eventfold_store::{
     AllFrom, Direction, EventFilter, EventStore, ExpectedRevision, NewEvent, ReadAll, StoreError,
-    Timestamp,
+    StreamName, Timestamp,
 };
 
 use super::events::{Envelope, ReplayMark};
@@ -199,10 +205,11 @@ fn view((bus, name): &(String, String), replay: &Replay) -> ReplayView {
 
 /// Appends a batch of replayed copies. When part of it was appended by an earlier run of the
 /// same replay (in batches cut differently), the store refuses the batch as a whole; then each
-/// copy goes alone, and those already there are recognised as retries.
+/// copy goes alone, and one the store says is already in this stream (its id names the copy,
+/// see [`copy_id`]) is taken as written.
 async fn append_replayed(
     store: &dyn EventStore,
-    stream: &eventfold_store::StreamName,
+    stream: &StreamName,
     batch: Vec<NewEvent>,
     replayed: &AtomicU64,
 ) -> Result<(), StoreError> {
@@ -217,9 +224,14 @@ async fn append_replayed(
         Ok(_) => {}
         Err(StoreError::EventIdConflict { .. }) => {
             for copy in batch {
-                store
+                match store
                     .append(stream, ExpectedRevision::Any, vec![copy])
-                    .await?;
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(StoreError::EventIdConflict { stream: at, .. }) if at == *stream => {}
+                    Err(error) => return Err(error),
+                }
             }
         }
         Err(error) => return Err(error),
@@ -228,8 +240,8 @@ async fn append_replayed(
     Ok(())
 }
 
-/// Puts the bus's events recorded in `from..to` (not replays themselves, and none appended
-/// after the replay began) on the bus again.
+/// Puts the bus's events recorded in `from..to` (not replays themselves, and none put after
+/// the replay began) on the bus again, in its replays stream.
 async fn run(
     store: &dyn EventStore,
     bus: &Name,
@@ -240,6 +252,8 @@ async fn run(
 ) -> Result<(), StoreError> {
     // The archive's name is a prefix of no other stream (see `reserved`).
     let stream = Reserved::BusArchive(bus).stream();
+    let copies = Reserved::BusReplays(bus).stream();
+    age_copies_as_the_archive(store, bus).await?;
     let end = store.head_position().await?;
     let filter = EventFilter {
         stream_prefix: Some(stream.as_str().to_owned()),
@@ -266,16 +280,15 @@ async fn run(
             debug_assert_eq!(event.stream, stream);
             let mut envelope = Envelope::of(event)?;
             if envelope.replay.is_some() {
-                continue;
+                continue; // a copy an earlier server put into the archive
             }
             envelope.replay = Some(ReplayMark {
                 name: name.to_owned(),
                 of: event.id,
                 original_time: event.recorded_at,
             });
-            let id_name = format!("{}/replay/{name}", event.id);
             batch.push(NewEvent {
-                id: Uuid::new_v5(&Uuid::NAMESPACE_OID, id_name.as_bytes()),
+                id: copy_id(event.id, &copies, name),
                 event_type: event.event_type.clone(),
                 data: event.data.clone(),
                 content_type: event.content_type.clone().into_owned(),
@@ -285,10 +298,35 @@ async fn run(
                 occurred_at: event.occurred_at,
             });
         }
-        append_replayed(store, &stream, batch, replayed).await?;
+        append_replayed(store, &copies, batch, replayed).await?;
         if done {
             return Ok(());
         }
         at = AllFrom::Position(page.next);
     }
+}
+
+/// The id of replay `name`'s copy of event `original` in the replays stream `copies`. It names
+/// the stream: copies that servers before the replays stream put into the archive had ids
+/// derived from the original and the replay's name alone, and a replay of the same name run
+/// again now must not collide with them.
+fn copy_id(original: Uuid, copies: &StreamName, name: &str) -> Uuid {
+    let id_name = format!("{copies}/{original}/replay/{name}");
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, id_name.as_bytes())
+}
+
+/// Gives the replays stream the archive's age limit (`archive_days`), in case the bus was last
+/// saved by a server that had no replays stream.
+async fn age_copies_as_the_archive(store: &dyn EventStore, bus: &Name) -> Result<(), StoreError> {
+    let max_age_secs = store
+        .stream_metadata(&Reserved::BusArchive(bus).stream())
+        .await?
+        .max_age_secs;
+    let copies = Reserved::BusReplays(bus).stream();
+    let mut metadata = store.stream_metadata(&copies).await?;
+    if metadata.max_age_secs != max_age_secs {
+        metadata.max_age_secs = max_age_secs;
+        store.set_stream_metadata(&copies, metadata).await?;
+    }
+    Ok(())
 }

@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use eventfold_store::{Direction, ExpectedRevision, Revision, StreamFrom};
 
+use super::cursors::Cursors;
 use super::events::PutEvents;
 use super::replay::ReplayRequest;
 use super::settings::{BusSettings, RuleRequest, RuleSettings};
 use crate::json_body::JsonBody;
 use crate::reserved::{Name, Reserved};
-use crate::streams::next_revision;
 use crate::wire::{json_response, EventsPage};
 use crate::{ApiError, AppState};
 
@@ -66,20 +66,23 @@ pub async fn put(
     Ok((created_or_ok(created), Json(body)).into_response())
 }
 
-/// `GET /buses/{bus}`: settings, rules, replays and the archive's size.
+/// `GET /buses/{bus}`: settings, rules, replays, and the sizes of the archive and the replays
+/// stream.
 pub async fn describe(
     State(state): State<AppState>,
     Path(bus): Path<String>,
 ) -> Result<Response, ApiError> {
     let bus = Name::parse("bus", &bus)?;
     let settings = state.buses.bus(&bus)?;
-    let archived = next_revision(&*state.store, &Reserved::BusArchive(&bus).stream()).await?;
+    let end = Cursors::end_of(&*state.store, &bus).await?;
     Ok(json_response(&serde_json::json!({
         "name": bus,
         "policy": settings.policy,
         "archive_days": settings.archive_days,
         "archive_stream": Reserved::BusArchive(&bus).stream(),
-        "events_put": archived,
+        "events_put": end.archive,
+        "replays_stream": Reserved::BusReplays(&bus).stream(),
+        "events_replayed": end.replays,
         "rules": state.buses.rules_of(&bus),
         "replays": state.buses.replays.of_bus(&bus),
     })))
@@ -145,6 +148,7 @@ pub async fn rules(
 #[derive(Serialize)]
 struct RuleStatus {
     next_revision: u64,
+    replays_next_revision: u64,
     lag_events: u64,
     matched: u64,
     delivered: u64,
@@ -183,9 +187,11 @@ pub async fn describe_rule(
 ) -> Result<Response, ApiError> {
     let (bus, rule) = (Name::parse("bus", &bus)?, Name::parse("rule", &rule)?);
     let (settings, stats) = state.buses.rule(&bus, &rule)?;
-    let end = next_revision(&*state.store, &Reserved::BusArchive(&bus).stream()).await?;
+    let end = Cursors::end_of(&*state.store, &bus).await?;
+    let at = stats.at();
     let status = RuleStatus {
-        next_revision: stats.next.load(Ordering::Relaxed),
+        next_revision: at.archive,
+        replays_next_revision: at.replays,
         lag_events: stats.lag(end),
         matched: stats.matched.load(Ordering::Relaxed),
         delivered: stats.delivered.load(Ordering::Relaxed),

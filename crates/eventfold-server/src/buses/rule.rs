@@ -1,9 +1,12 @@
-//! One rule's task: it follows its bus's stream from its checkpoint, matches each event
-//! against the pattern, and delivers each match to every target in order before it looks at
-//! the next event — so a stream's order is kept on every target. Deliveries that keep failing
-//! go to the rule's dead-letter stream; the store being unavailable is waited out, never
-//! dead-lettered. The checkpoint is saved once a second: after a crash a few events are
-//! delivered again, with the same ids.
+//! One rule's task: it follows its bus's archive and replays stream (see [`cursors`]) from its
+//! checkpoint, matches each event against the pattern, and delivers each match to every target
+//! in order before it looks at the next event — so a stream's order is kept on every target.
+//! Deliveries that keep failing go to the rule's dead-letter stream; the store being
+//! unavailable is waited out, never dead-lettered. The checkpoint is saved once a second when
+//! the rule considered events: after a crash a few events are delivered again, with the same
+//! ids.
+//!
+//! [`cursors`]: super::cursors
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,16 +18,16 @@ use tokio::sync::watch;
 use eventfold_pattern::Pattern;
 use eventfold_store::{
     EventStore, ExpectedRevision, NewEvent, RecordedEvent, Revision, StoreError, StreamFrom,
-    StreamName, SubscriptionMessage,
+    StreamName, Subscription, SubscriptionMessage,
 };
 
+use super::cursors::{self, Cursors, Source};
 use super::events::{self, Envelope, Hop, FANOUT_COPIES_MAX, HOPS_MAX};
 use super::settings::{RuleSettings, Target, Webhook};
 use super::Directory;
-use crate::checkpoints;
 use crate::reserved::{Name, Reserved};
 
-/// How often the checkpoint is saved (when it moved).
+/// How often the checkpoint is saved (when the rule considered events).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// The largest event (data and metadata, in bytes) matched on the rule's own task.
 const MATCH_INLINE_BYTES_MAX: usize = 16 * 1024;
@@ -34,8 +37,10 @@ const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
 /// A rule's counters, shared with the API.
 #[derive(Debug, Default)]
 pub struct RuleStats {
-    /// The next revision of the bus stream to consider.
+    /// The next revision of the bus's archive to consider.
     pub next: AtomicU64,
+    /// The next revision of the bus's replays stream to consider.
+    pub replays_next: AtomicU64,
     /// Events that matched.
     pub matched: AtomicU64,
     /// Deliveries made (one per target).
@@ -44,14 +49,28 @@ pub struct RuleStats {
     pub retried: AtomicU64,
     /// Deliveries sent to the dead-letter stream.
     pub dead_lettered: AtomicU64,
-    /// Events that aged out of the archive (`archive_days`) before the rule considered them.
+    /// Events that aged out of the archive or the replays stream (`archive_days`) before the
+    /// rule considered them.
     pub expired: AtomicU64,
 }
 
 impl RuleStats {
-    /// Events of a bus holding `end` events that the rule has not considered yet.
-    pub fn lag(&self, end: u64) -> u64 {
-        end.saturating_sub(self.next.load(Ordering::Relaxed))
+    /// Where the rule is.
+    pub fn at(&self) -> Cursors {
+        Cursors {
+            archive: self.next.load(Ordering::Relaxed),
+            replays: self.replays_next.load(Ordering::Relaxed),
+        }
+    }
+
+    fn set(&self, at: Cursors) {
+        self.next.store(at.archive, Ordering::Relaxed);
+        self.replays_next.store(at.replays, Ordering::Relaxed);
+    }
+
+    /// Events of a bus whose streams end at `end` that the rule has not considered yet.
+    pub fn lag(&self, end: Cursors) -> u64 {
+        self.at().behind(end)
     }
 }
 
@@ -89,9 +108,17 @@ pub struct RuleTask {
 impl RuleTask {
     /// Runs until `stop` turns true, then saves the checkpoint.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut next = loop {
-            match self.load_checkpoint().await {
-                Ok(next) => break next,
+        let mut at = loop {
+            let loaded = cursors::load(
+                &*self.store,
+                &self.bus,
+                &self.rule,
+                &self.settings,
+                self.incarnation,
+            )
+            .await;
+            match loaded {
+                Ok(at) => break at,
                 Err(error) => {
                     tracing::error!(bus = %self.bus, rule = %self.rule, %error, "cannot load the rule's checkpoint; retrying");
                     if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
@@ -100,18 +127,17 @@ impl RuleTask {
                 }
             }
         };
-        self.stats.next.store(next, Ordering::Relaxed);
-        let mut saved = next;
-        let stream = Reserved::BusArchive(&self.bus).stream();
+        self.stats.set(at);
+        let mut saved = at;
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         'follow: loop {
             let opened = tokio::select! {
-                opened = self.store.subscribe_stream(&stream, StreamFrom::Revision(Revision(next))) => opened,
+                opened = self.open(at) => opened,
                 _ = stop.wait_for(|stopping| *stopping) => break 'follow,
             };
-            let mut source = match opened {
-                Ok(source) => source,
+            let (mut archive, mut replays) = match opened {
+                Ok(sources) => sources,
                 Err(error) => {
                     tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "cannot read the bus; retrying");
                     if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
@@ -121,35 +147,38 @@ impl RuleTask {
                 }
             };
             loop {
+                // Each stream in order; between the two, whichever has an event first.
                 let step = tokio::select! {
-                    message = source.next() => Step::Message(message),
+                    message = archive.next() => Step::Message(Source::Archive, message),
+                    message = replays.next() => Step::Message(Source::Replays, message),
                     _ = tick.tick() => Step::Tick,
                     _ = stop.wait_for(|stopping| *stopping) => Step::Stop,
                 };
                 match step {
-                    Step::Message(Some(Ok(SubscriptionMessage::Event(event)))) => {
+                    Step::Message(source, Some(Ok(SubscriptionMessage::Event(event)))) => {
+                        let next = at.get(source);
                         if event.revision.0 < next {
                             continue;
                         }
                         if event.revision.0 > next {
-                            // Aged out of the archive (archive_days) before the rule got to them.
+                            // Aged out (archive_days) before the rule got to them.
                             let missed = event.revision.0 - next;
                             self.stats.expired.fetch_add(missed, Ordering::Relaxed);
-                            tracing::warn!(bus = %self.bus, rule = %self.rule, missed, "events expired from the archive before the rule delivered them");
+                            tracing::warn!(bus = %self.bus, rule = %self.rule, missed, "events expired from the bus before the rule delivered them");
                         }
                         if !self.consider(&event, &mut stop).await {
                             break 'follow;
                         }
-                        next = event.revision.0 + 1;
-                        self.stats.next.store(next, Ordering::Relaxed);
+                        at.set(source, event.revision.0 + 1);
+                        self.stats.set(at);
                     }
-                    Step::Message(Some(Ok(_))) => {}
-                    Step::Message(Some(Err(error))) => {
+                    Step::Message(_, Some(Ok(_))) => {}
+                    Step::Message(_, Some(Err(error))) => {
                         tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "reading the bus failed; resuming");
                         break;
                     }
-                    Step::Message(None) => break,
-                    Step::Tick => self.save_checkpoint(next, &mut saved).await,
+                    Step::Message(_, None) => break,
+                    Step::Tick => self.save_checkpoint(at, &mut saved).await,
                     Step::Stop => break 'follow,
                 }
             }
@@ -157,22 +186,29 @@ impl RuleTask {
                 break 'follow;
             }
         }
-        self.save_checkpoint(next, &mut saved).await;
+        self.save_checkpoint(at, &mut saved).await;
     }
 
-    async fn load_checkpoint(&self) -> Result<u64, StoreError> {
-        let stream = Reserved::RuleCheckpoint(&self.bus, &self.rule).stream();
-        let saved = checkpoints::load(&*self.store, &stream, "next", self.incarnation).await?;
-        Ok(saved.unwrap_or(self.settings.start))
+    /// Subscribes to the bus's archive and replays stream from `at`.
+    async fn open(&self, at: Cursors) -> Result<(Subscription, Subscription), StoreError> {
+        let subscribe = |source: Source| {
+            let from = StreamFrom::Revision(Revision(at.get(source)));
+            let stream = source.stream(&self.bus);
+            async move { self.store.subscribe_stream(&stream, from).await }
+        };
+        Ok((
+            subscribe(Source::Archive).await?,
+            subscribe(Source::Replays).await?,
+        ))
     }
 
-    async fn save_checkpoint(&self, next: u64, saved: &mut u64) {
-        if next <= *saved {
+    /// Saves `at` when the rule considered events since `saved`.
+    async fn save_checkpoint(&self, at: Cursors, saved: &mut Cursors) {
+        if !at.passes(*saved) {
             return;
         }
-        let stream = Reserved::RuleCheckpoint(&self.bus, &self.rule).stream();
-        match checkpoints::save(&*self.store, &stream, "next", next, self.incarnation).await {
-            Ok(()) => *saved = next,
+        match cursors::save(&*self.store, &self.bus, &self.rule, at, self.incarnation).await {
+            Ok(()) => *saved = at,
             Err(error) => {
                 tracing::warn!(bus = %self.bus, rule = %self.rule, %error, "cannot save the rule's checkpoint")
             }
@@ -459,7 +495,7 @@ impl RuleTask {
 
 /// What woke the rule's loop.
 enum Step {
-    Message(Option<Result<SubscriptionMessage, StoreError>>),
+    Message(Source, Option<Result<SubscriptionMessage, StoreError>>),
     Tick,
     Stop,
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use eventfold_pattern::Pattern;
 use eventfold_store::StreamName;
 
+use super::cursors::Cursors;
 use crate::reserved::Name;
 use crate::ApiError;
 
@@ -275,13 +276,18 @@ pub struct RuleSettings {
     /// What the rule is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// The first revision of the bus's stream the rule considers (the bus's end at creation).
+    /// The first revision of the bus's archive the rule considers (its end at creation).
     pub start: u64,
+    /// The first revision of the bus's replays stream the rule considers (its end at creation;
+    /// 0 for rules made when replays were put into the archive).
+    #[serde(default)]
+    pub replays_start: u64,
 }
 
 impl RuleRequest {
-    /// Checks the request and builds the settings with `start`.
-    pub fn settings(self, start: u64) -> Result<(RuleSettings, Pattern), ApiError> {
+    /// Checks the request and builds the settings with `start`, where the rule begins on each
+    /// stream of its bus.
+    pub fn settings(self, start: Cursors) -> Result<(RuleSettings, Pattern), ApiError> {
         let pattern = Pattern::parse(&self.pattern)
             .map_err(|error| ApiError::invalid(format!("pattern: {error}")))?;
         if self.targets.is_empty() || self.targets.len() > TARGETS_MAX {
@@ -312,7 +318,8 @@ impl RuleRequest {
             targets: self.targets,
             enabled: self.enabled.unwrap_or(true),
             description: self.description,
-            start,
+            start: start.archive,
+            replays_start: start.replays,
         };
         Ok((settings, pattern))
     }
@@ -363,7 +370,7 @@ mod tests {
         assert!(error.to_string().contains("`a b`"), "{error}");
         for (json, fragment) in cases {
             let request: RuleRequest = serde_json::from_value(json.clone()).unwrap();
-            let error = request.settings(0).unwrap_err();
+            let error = request.settings(Cursors::default()).unwrap_err();
             let message = error.body()["message"].as_str().unwrap().to_owned();
             assert!(message.contains(fragment), "{json}: {message}");
         }

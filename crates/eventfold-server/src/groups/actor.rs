@@ -3,8 +3,9 @@
 //!
 //! It reads the source ahead (at most `buffer_size` unfinished events), hands events to
 //! consumers, times deliveries out, schedules retries with back-off, parks what exhausts its
-//! attempts, and checkpoints the first unfinished cursor once a second. Everything before the
-//! checkpoint is finished (acked, skipped or parked), so a restart resumes at-least-once.
+//! attempts, and checkpoints the first unfinished cursor once a second when the group got
+//! further (see [`super::progress`]). Everything before the checkpoint is finished (acked,
+//! skipped or parked), so a restart resumes at-least-once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -20,11 +21,12 @@ use eventfold_store::{
     StoreError, StreamFrom, StreamName, Subscription, SubscriptionMessage,
 };
 
+use super::progress::Progress;
 use super::settings::{GroupSettings, Strategy};
 use super::storage;
 use crate::reserved::Name;
 
-/// How often the checkpoint is saved (when it moved) and a lost source is re-opened.
+/// How often the checkpoint is saved (when the group got further) and a lost source is re-opened.
 const TICK: Duration = Duration::from_secs(1);
 /// The most parked events one replay request takes back.
 pub const PARKED_REPLAY_MAX: usize = 10_000;
@@ -250,6 +252,8 @@ pub struct Actor {
     source: Option<Subscription>,
     next_cursor: u64,
     saved: u64,
+    /// What moved since `saved`: whether the next save is worth writing.
+    progress: Progress,
     caught_up: bool,
     entries: BTreeMap<AckId, Entry>,
     source_entries: usize,
@@ -290,6 +294,7 @@ impl Actor {
             source: None,
             next_cursor: checkpoint,
             saved: checkpoint,
+            progress: Progress::new(checkpoint),
             caught_up: false,
             entries: BTreeMap::new(),
             source_entries: 0,
@@ -322,20 +327,20 @@ impl Actor {
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(Command::Stop { reply }) => {
-                        self.save_checkpoint().await;
+                        self.save_checkpoint(true).await;
                         let _ = reply.send(());
                         return;
                     }
                     Some(command) => self.on_command(command).await,
                     None => {
-                        self.save_checkpoint().await;
+                        self.save_checkpoint(true).await;
                         return;
                     }
                 },
                 message = next_message(&mut self.source), if room => self.on_source(message),
                 () = sleep_until(wake), if wake.is_some() => self.on_timers().await,
                 _ = tick.tick() => {
-                    self.save_checkpoint().await;
+                    self.save_checkpoint(false).await;
                     if self.source.is_none() {
                         self.open_source().await;
                     }
@@ -359,6 +364,7 @@ impl Actor {
                 Ok(checkpoint) => {
                     self.next_cursor = checkpoint;
                     self.saved = checkpoint;
+                    self.progress = Progress::new(checkpoint);
                     return true;
                 }
                 Err(error) => {
@@ -419,8 +425,9 @@ impl Actor {
                 }
                 Some(Ok(SubscriptionMessage::Event(event))) => self.load(event),
                 Some(Ok(SubscriptionMessage::Checkpoint(position))) => {
-                    if self.settings.stream.is_none() {
-                        self.next_cursor = self.next_cursor.max(position.0);
+                    if self.settings.stream.is_none() && position.0 > self.next_cursor {
+                        self.progress.skipped(self.next_cursor..position.0);
+                        self.next_cursor = position.0;
                     }
                 }
                 Some(Ok(SubscriptionMessage::CaughtUp)) => self.caught_up = true,
@@ -731,6 +738,7 @@ impl Actor {
     fn finish(&mut self, id: AckId, entry: &Entry) {
         match id {
             AckId::Source(cursor) => {
+                self.progress.finished(cursor, &entry.event.stream);
                 self.source_entries -= 1;
                 self.source_bytes -= eventfold_store::rules::event_bytes(&entry.event);
                 if self.settings.strategy == Strategy::Pinned {
@@ -849,15 +857,27 @@ impl Actor {
         }
     }
 
-    async fn save_checkpoint(&mut self) {
+    /// Saves the watermark if the group got further for a reason that counts (see
+    /// [`Progress`]); `stopping`, any delivery finished since the last save counts.
+    async fn save_checkpoint(&mut self, stopping: bool) {
         self.finish_replay().await;
         let watermark = self.watermark();
-        if watermark <= self.saved {
+        if let Err(error) = self
+            .progress
+            .look_at_skipped(&*self.store, self.saved, watermark)
+            .await
+        {
+            tracing::warn!(group = %self.name, %error, "cannot read what the filter skipped; retrying");
+        }
+        if !self.progress.worth_saving(self.saved, watermark, stopping) {
             return;
         }
         match storage::save_checkpoint(&*self.store, &self.name, watermark, self.incarnation).await
         {
-            Ok(()) => self.saved = watermark,
+            Ok(()) => {
+                self.saved = watermark;
+                self.progress.saved(watermark);
+            }
             Err(error) => {
                 tracing::warn!(group = %self.name, %error, "cannot save the checkpoint; retrying")
             }

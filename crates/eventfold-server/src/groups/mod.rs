@@ -7,6 +7,7 @@
 //! change, and every node follows `$groups` and starts, restarts or stops the group's task.
 
 pub mod actor;
+pub mod progress;
 pub mod routes;
 pub mod settings;
 pub mod storage;

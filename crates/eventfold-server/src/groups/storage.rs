@@ -43,6 +43,12 @@ fn checkpoint_stream(group: &Name) -> StreamName {
     Reserved::GroupCheckpoint(group).stream()
 }
 
+/// A group's checkpoint: every event before `cursor` is finished.
+#[derive(Serialize, Deserialize)]
+struct Checkpoint {
+    cursor: u64,
+}
+
 /// The cursor to resume from: the last checkpoint of this incarnation, or the group's start.
 pub async fn load_checkpoint(
     store: &dyn EventStore,
@@ -50,8 +56,9 @@ pub async fn load_checkpoint(
     settings: &GroupSettings,
     incarnation: u64,
 ) -> Result<u64, StoreError> {
-    let saved = checkpoints::load(store, &checkpoint_stream(group), "cursor", incarnation).await?;
-    Ok(saved.unwrap_or(settings.start))
+    let stream = checkpoint_stream(group);
+    let saved: Option<Checkpoint> = checkpoints::load(store, &stream, incarnation).await?;
+    Ok(saved.map_or(settings.start, |saved| saved.cursor))
 }
 
 /// Records that every event before `cursor` is finished, for this incarnation of the group.
@@ -61,14 +68,8 @@ pub async fn save_checkpoint(
     cursor: u64,
     incarnation: u64,
 ) -> Result<(), StoreError> {
-    checkpoints::save(
-        store,
-        &checkpoint_stream(group),
-        "cursor",
-        cursor,
-        incarnation,
-    )
-    .await
+    let checkpoint = Checkpoint { cursor };
+    checkpoints::save(store, &checkpoint_stream(group), &checkpoint, incarnation).await
 }
 
 /// Keeps only the last few checkpoints visible (set when a group is created).

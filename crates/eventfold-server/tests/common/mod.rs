@@ -1,6 +1,8 @@
 //! A server on the embedded store in a temporary directory, and small JSON-over-HTTP helpers.
 #![allow(dead_code)] // each test file uses its own share of the helpers
 
+pub mod hook;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -33,7 +35,15 @@ pub async fn start(config: ServerConfig) -> Server {
 
 /// A server on `dir` (which may hold an earlier server's data).
 pub async fn start_in(dir: Arc<tempfile::TempDir>, config: ServerConfig) -> Server {
-    let backend = backend(dir.path());
+    serve(backend(dir.path()).await, dir, config).await
+}
+
+/// Serves `backend` (`dir` is the directory the caller gets back from [`Server::stop`]).
+async fn serve(
+    backend: eventfold_server::Backend,
+    dir: Arc<tempfile::TempDir>,
+    config: ServerConfig,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -51,8 +61,63 @@ pub async fn start_in(dir: Arc<tempfile::TempDir>, config: ServerConfig) -> Serv
     }
 }
 
-fn backend(dir: &Path) -> eventfold_server::Backend {
-    let store = EmbeddedStore::open(dir, Options::default()).unwrap();
+/// A schema of its own in the PostgreSQL database named by `EVENTFOLD_TEST_POSTGRES`.
+pub struct Postgres {
+    url: String,
+    schema: String,
+}
+
+impl Postgres {
+    /// A fresh schema; `None` when `EVENTFOLD_TEST_POSTGRES` is unset (the test then returns).
+    pub fn from_env() -> Option<Self> {
+        let url = std::env::var("EVENTFOLD_TEST_POSTGRES").ok()?;
+        let schema = format!("eventfold_server_{}", uuid::Uuid::new_v4().simple());
+        Some(Self { url, schema })
+    }
+
+    /// A server node on the schema (which may hold an earlier node's data).
+    pub async fn start(&self, config: ServerConfig) -> Server {
+        let options = eventfold_postgres::PostgresOptions {
+            schema: Some(self.schema.clone()),
+            ..Default::default()
+        };
+        let store = eventfold_postgres::PostgresStore::connect(&self.url, options)
+            .await
+            .expect("PostgreSQL at EVENTFOLD_TEST_POSTGRES");
+        let backend = eventfold_server::Backend {
+            store: Arc::new(store.clone()),
+            snapshots: Arc::new(store),
+        };
+        serve(backend, Arc::new(tempfile::tempdir().unwrap()), config).await
+    }
+
+    /// Drops the schema.
+    pub async fn drop_schema(self) {
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .await
+            .unwrap();
+    }
+}
+
+/// The embedded store on `dir`. A server that just stopped may still be letting go of it (its
+/// last connection tasks end a moment after `serve` returns): a locked store is tried again for
+/// a few seconds.
+async fn backend(dir: &Path) -> eventfold_server::Backend {
+    let mut tries = 0;
+    let store = loop {
+        match EmbeddedStore::open(dir, Options::default()) {
+            Err(eventfold_store::StoreError::Locked(_)) if tries < 100 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            opened => break opened.unwrap(),
+        }
+    };
     eventfold_server::Backend::embedded(store, dir).unwrap()
 }
 

@@ -53,7 +53,7 @@ use eventfold_core::{
 };
 
 use crate::rules;
-use crate::{subscription, DeleteMode, EventStore, Subscription};
+use crate::{subscription, DeleteMode, EventStore, OnProgress, Subscription};
 use durable_end::{LogEnd, Recorder};
 use index::Index;
 pub use io::LOG_DIR;
@@ -551,5 +551,9 @@ impl EventStore for EmbeddedStore {
 
     async fn head_position(&self) -> Result<Position, StoreError> {
         Ok(*self.inner.head_position.borrow())
+    }
+
+    async fn scavenge(&self, mut progress: OnProgress) -> Result<ScavengeProgress, StoreError> {
+        EmbeddedStore::scavenge(self, move |at: &ScavengeProgress| progress(at)).await
     }
 }

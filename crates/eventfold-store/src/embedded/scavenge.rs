@@ -27,7 +27,7 @@ use super::io::{SegmentFile, Storage};
 use super::snapshot;
 
 /// Where a scavenge is.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScavengeProgress {
     /// Closed segments to examine.
     pub segments_total: u64,
