@@ -55,6 +55,14 @@ pub fn repair(data: &Path, args: RepairArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_NOT_REPAIRED));
         }
     };
+    if let Some(problem) = &plan.evidence_problem {
+        println!("{problem}: how far the log was acknowledged is unknown.");
+        if !args.accept_loss {
+            println!("Nothing was changed. Restore a backup, or run `eventfold repair --accept-loss` to rebuild the record from the log as it is.");
+            return Ok(ExitCode::from(EXIT_NOT_REPAIRED));
+        }
+        return accept_loss(&storage);
+    }
     if let Some(loss) = &plan.loss {
         describe_loss(loss);
         if !args.accept_loss {

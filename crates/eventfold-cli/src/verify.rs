@@ -32,7 +32,7 @@ fn check(storage: &DirectoryStorage, looks: usize) -> (Option<RecoveryReport>, O
             Ok((_, report)) => report,
             Err(error) => return (None, Some(error.to_string())),
         };
-        let Some(damage) = report.torn_tail.as_ref().and_then(|tail| tail.damage()) else {
+        let Some(damage) = report.problem() else {
             return (Some(report), None);
         };
         if look == looks {
@@ -76,6 +76,7 @@ pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 "file": t.file, "offset": t.offset, "bytes": t.bytes, "reason": t.reason,
             })),
             "removed_segment": report.as_ref().and_then(|r| r.removed_segment.clone()),
+            "evidence_problem": report.as_ref().and_then(|r| r.evidence_problem.clone()),
             "evidence": report.as_ref().and_then(|r| r.evidence.as_ref()).map(|e| serde_json::json!({
                 "source": e.source, "next_position": e.end.next_position,
                 "segment": e.end.segment.0, "offset": e.end.end,

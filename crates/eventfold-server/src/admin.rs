@@ -73,21 +73,36 @@ impl Scavenges {
         let beginning = began.clone();
         tokio::spawn(async move {
             let mut started_tx = Some(started_tx);
-            let outcome = store
-                .scavenge(Box::new(move |progress: &ScavengeProgress| {
-                    if let Some(started) = started_tx.take() {
-                        beginning.store(true, Ordering::SeqCst);
-                        let _ = started.send(());
-                    }
-                    let mut status = reporting.lock();
-                    status.progress = progress.clone();
-                    status.bytes_reclaimed = progress.bytes_reclaimed();
-                }))
-                .await;
+            let scavenge = tokio::spawn(async move {
+                store
+                    .scavenge(Box::new(move |progress: &ScavengeProgress| {
+                        if let Some(started) = started_tx.take() {
+                            beginning.store(true, Ordering::SeqCst);
+                            let _ = started.send(());
+                        }
+                        let mut status = reporting.lock();
+                        status.progress = progress.clone();
+                        status.bytes_reclaimed = progress.bytes_reclaimed();
+                    }))
+                    .await
+            });
+            // A panic inside ends the job as failed, never leaves it running.
+            let outcome = scavenge.await.unwrap_or_else(|panic| {
+                Err(eventfold_store::StoreError::Backend(format!(
+                    "the scavenge stopped: {panic}"
+                )))
+            });
             let job = running;
             let outcome = match outcome {
                 Err(error) if !began.load(Ordering::SeqCst) => {
-                    // Refused before it began: the caller gets the error, no job remains.
+                    // Refused before it began: the caller gets the error, no job remains
+                    // (and should the caller have stopped waiting, the job shows it failed).
+                    {
+                        let mut status = job.lock();
+                        status.state = "failed";
+                        status.error = Some(error.to_string());
+                        status.finished_at = Some(Utc::now());
+                    }
                     let _ = refused_tx.send(error);
                     return;
                 }

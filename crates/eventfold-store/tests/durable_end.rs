@@ -66,10 +66,8 @@ fn assert_loss(dir: &Path, options: Options, missing: &str) {
     );
     assert_eq!(files(dir), before, "a refused open changes nothing");
     let storage = DirectoryStorage::new(dir).unwrap();
-    assert!(
-        recover(&storage, Mode::CheckOnly).is_err(),
-        "verify reports it"
-    );
+    let (_, checked) = recover(&storage, Mode::CheckOnly).unwrap();
+    assert!(checked.problem().is_some(), "verify reports it");
     let (_, plan) = recover(&storage, Mode::PlanDamagedTail).unwrap();
     assert!(plan.loss.is_some(), "repair describes it");
 }
@@ -238,4 +236,43 @@ async fn accepting_the_loss_opens_the_log_and_moves_the_evidence() {
     drop(eventfold_store::embedded::internals::Recorder::open(&storage, end).unwrap());
     let store = EmbeddedStore::open(dir.path(), options()).unwrap();
     assert_eq!(store.head_position().await.unwrap().0, end.next_position);
+}
+
+#[tokio::test]
+async fn a_damaged_or_cut_durable_end_record_stops_the_open_until_rebuilt() {
+    for cut in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), options(), 10).await;
+        let record = dir.path().join(DURABLE_END_FILE);
+        if cut {
+            std::fs::write(&record, b"").unwrap();
+        } else {
+            let mut bytes = std::fs::read(&record).unwrap();
+            bytes[20] ^= 1;
+            bytes[4096 + 20] ^= 1;
+            std::fs::write(&record, &bytes).unwrap();
+        }
+        let error = EmbeddedStore::open(dir.path(), options())
+            .err()
+            .expect("refused");
+        assert!(
+            error.to_string().contains("durable.end")
+                && error.to_string().contains("--accept-loss"),
+            "{error}"
+        );
+        let storage = DirectoryStorage::new(dir.path()).unwrap();
+        let (_, checked) = recover(&storage, Mode::CheckOnly).unwrap();
+        assert!(checked.problem().is_some(), "verify reports it");
+        // What `eventfold repair --accept-loss` does: the record is rebuilt from the log.
+        let (index, _) = recover(&storage, Mode::AcceptLoss).unwrap();
+        drop(
+            eventfold_store::embedded::internals::Recorder::open(
+                &storage,
+                index.log_end().unwrap(),
+            )
+            .unwrap(),
+        );
+        let store = EmbeddedStore::open(dir.path(), options()).unwrap();
+        assert_eq!(store.head_position().await.unwrap().0, 100, "cut {cut}");
+    }
 }

@@ -92,6 +92,14 @@ pub fn read(storage: &dyn Storage) -> Result<Option<LogEnd>, String> {
     let Some(bytes) = bytes else {
         return Ok(None);
     };
+    if bytes.len() as u64 != 2 * SLOT_BYTES {
+        return Err(format!(
+            "{} is damaged: it has {} bytes, not {}",
+            storage.describe(DURABLE_END_FILE),
+            bytes.len(),
+            2 * SLOT_BYTES
+        ));
+    }
     let slot = |i: u64| {
         let start = (i * SLOT_BYTES) as usize;
         bytes
@@ -120,9 +128,20 @@ impl Recorder {
     /// Opens the record and sets it to `end` (where recovery found the log to end, made
     /// durable), in both slots.
     pub fn open(storage: &dyn Storage, end: LogEnd) -> Result<Self, StoreError> {
-        let file = storage
+        let io = |e| StoreError::io(storage.describe(DURABLE_END_FILE), e);
+        let mut file = storage
             .open_record_file(DURABLE_END_FILE, 2 * SLOT_BYTES)
-            .map_err(|e| StoreError::io(storage.describe(DURABLE_END_FILE), e))?;
+            .map_err(io)?;
+        if file.size_bytes().map_err(io)? != 2 * SLOT_BYTES {
+            // Damaged (and accepted as such): start again from zeros.
+            let zeros = vec![0; (2 * SLOT_BYTES) as usize];
+            storage
+                .replace_file(DURABLE_END_FILE, &zeros, true)
+                .map_err(io)?;
+            file = storage
+                .open_record_file(DURABLE_END_FILE, 2 * SLOT_BYTES)
+                .map_err(io)?;
+        }
         let mut recorder = Self {
             file,
             last: end,
@@ -143,6 +162,12 @@ impl Recorder {
         self.write(end)?;
         self.unsynced_since.get_or_insert_with(Instant::now);
         Ok(())
+    }
+
+    /// How long until the record is due for a sync (`None` when it is synced).
+    pub fn sync_due_in(&self) -> Option<Duration> {
+        self.unsynced_since
+            .map(|since| SYNC_EVERY.saturating_sub(since.elapsed()))
     }
 
     /// Syncs the record if it was last synced more than a second ago.

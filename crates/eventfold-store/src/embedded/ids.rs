@@ -4,8 +4,8 @@
 //! [`crate::rules`], shared with the other backends.
 //!
 //! Two parts:
-//! - [`IdTable`]: every id of the log, by a 64-bit keyed fingerprint (SipHash-1-3 under a random
-//!   key kept in the index snapshot), mapped to the position of the first event with that
+//! - [`IdTable`]: every id of the log, by a 64-bit keyed fingerprint (a mix of the id under a
+//!   random key kept in the index snapshot), mapped to the position of the first event with that
 //!   fingerprint. Ids whose fingerprint another id has already taken are kept whole beside it
 //!   (`collided`). A fingerprint hit is always checked against the full id, so a collision
 //!   costs one read and never a wrong answer. 16 bytes per event in a hash table (19–39 bytes
@@ -19,7 +19,6 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use parking_lot::RwLock;
-use siphasher::sip::SipHasher13;
 use uuid::Uuid;
 
 use eventfold_core::{ExpectedRevision, NewEvent, StoreError, StreamName};
@@ -39,6 +38,15 @@ impl IdKey {
         let bits = Uuid::new_v4().as_u128();
         Self(bits as u64, (bits >> 64) as u64)
     }
+}
+
+/// The finaliser of SplitMix64: every input bit moves about half of the output bits.
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// Fingerprints are keyed hashes already: the table uses them as they are.
@@ -61,10 +69,70 @@ impl Hasher for AsIs {
     }
 }
 
+type FingerprintMap = HashMap<u64, u64, BuildHasherDefault<AsIs>>;
+
+/// How many hash tables the fingerprints are spread over (by their top bits). A table doubles
+/// when it fills, rehashing everything in it while the writer waits: one table of millions of
+/// entries paused appends for 100–200 ms at each doubling; 64 tables pause a few milliseconds
+/// each, at different moments.
+const SHARDS: usize = 64;
+
+/// The fingerprints, by their top six bits.
+struct Fingerprints {
+    shards: Vec<FingerprintMap>,
+}
+
+impl Fingerprints {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    FingerprintMap::with_capacity_and_hasher(capacity / SHARDS, Default::default())
+                })
+                .collect(),
+        }
+    }
+
+    fn shard(&self, fingerprint: u64) -> &FingerprintMap {
+        &self.shards[(fingerprint >> 58) as usize]
+    }
+
+    fn shard_mut(&mut self, fingerprint: u64) -> &mut FingerprintMap {
+        &mut self.shards[(fingerprint >> 58) as usize]
+    }
+
+    fn get(&self, fingerprint: u64) -> Option<u64> {
+        self.shard(fingerprint).get(&fingerprint).copied()
+    }
+
+    /// Adds `fingerprint` at `position`; `Err` with the position that has it already.
+    fn try_insert(&mut self, fingerprint: u64, position: u64) -> Result<(), u64> {
+        match self.shard_mut(fingerprint).entry(fingerprint) {
+            std::collections::hash_map::Entry::Occupied(taken) => Err(*taken.get()),
+            std::collections::hash_map::Entry::Vacant(room) => {
+                room.insert(position);
+                Ok(())
+            }
+        }
+    }
+
+    fn remove(&mut self, fingerprint: u64) {
+        self.shard_mut(fingerprint).remove(&fingerprint);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.shards.iter().flat_map(|shard| {
+            shard
+                .iter()
+                .map(|(fingerprint, position)| (*fingerprint, *position))
+        })
+    }
+}
+
 /// Every event id of the log (see the module documentation).
 pub struct IdTable {
     key: IdKey,
-    first_at: HashMap<u64, u64, BuildHasherDefault<AsIs>>,
+    first_at: Fingerprints,
     collided: HashMap<Uuid, u64>,
     /// Ids met while scanning the log whose fingerprint was taken already: each is either a
     /// collision or an id a version before this table stored twice; [`Ids::load`] reads the
@@ -83,7 +151,7 @@ impl IdTable {
     pub fn with_key(key: IdKey, capacity: usize) -> Self {
         Self {
             key,
-            first_at: HashMap::with_capacity_and_hasher(capacity, Default::default()),
+            first_at: Fingerprints::with_capacity(capacity),
             collided: HashMap::new(),
             unresolved: Vec::new(),
         }
@@ -94,16 +162,21 @@ impl IdTable {
         self.key
     }
 
+    /// The id's fingerprint: a keyed mix of its 128 bits. Not SipHash: it is computed for
+    /// every event appended, and SipHash-1-3 cost w3 4–5% (BENCHMARKS.md, 2026-12-03). A
+    /// collision, crafted or not, costs one read of the log, never a wrong answer, so the mix
+    /// needs to spread ids well, not to resist an attacker.
     fn fingerprint(&self, id: &Uuid) -> u64 {
-        let mut hasher = SipHasher13::new_with_keys(self.key.0, self.key.1);
-        hasher.write(id.as_bytes());
-        hasher.finish()
+        let bits = id.as_u128();
+        let low = (bits as u64) ^ self.key.0;
+        let high = ((bits >> 64) as u64) ^ self.key.1;
+        mix(low.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ mix(high))
     }
 
     /// Adds an id met while scanning the log in order.
     pub fn add_scanned(&mut self, id: Uuid, position: u64) {
         let fingerprint = self.fingerprint(&id);
-        if let Err(taken) = self.first_at.try_insert_compat(fingerprint, position) {
+        if let Err(taken) = self.first_at.try_insert(fingerprint, position) {
             debug_assert!(taken < position);
             self.unresolved.push((id, position));
         }
@@ -111,7 +184,7 @@ impl IdTable {
 
     /// Adds a fingerprint read from the index snapshot.
     pub fn add_fingerprint(&mut self, fingerprint: u64, position: u64) {
-        self.first_at.entry(fingerprint).or_insert(position);
+        let _ = self.first_at.try_insert(fingerprint, position);
     }
 
     /// Adds a collided id read from the index snapshot.
@@ -125,7 +198,7 @@ impl IdTable {
         let mut fingerprints: Vec<(u64, u64)> = self
             .first_at
             .iter()
-            .map(|(fingerprint, position)| (*position, *fingerprint))
+            .map(|(fingerprint, position)| (position, fingerprint))
             .collect();
         fingerprints.sort_unstable();
         let mut collided: Vec<(Uuid, u64)> = self
@@ -147,23 +220,6 @@ impl IdTable {
 /// What [`IdTable::entries`] lists: `(position, fingerprint)` pairs, and collided ids with
 /// their positions.
 pub type TableEntries = (Vec<(u64, u64)>, Vec<(Uuid, u64)>);
-
-/// `HashMap::try_insert` is unstable: the same through the entry API.
-trait TryInsertCompat {
-    fn try_insert_compat(&mut self, key: u64, value: u64) -> Result<(), u64>;
-}
-
-impl TryInsertCompat for HashMap<u64, u64, BuildHasherDefault<AsIs>> {
-    fn try_insert_compat(&mut self, key: u64, value: u64) -> Result<(), u64> {
-        match self.entry(key) {
-            std::collections::hash_map::Entry::Occupied(taken) => Err(*taken.get()),
-            std::collections::hash_map::Entry::Vacant(room) => {
-                room.insert(value);
-                Ok(())
-            }
-        }
-    }
-}
 
 /// One append whose events are (partly) in the window.
 struct AppendRecord {
@@ -313,38 +369,59 @@ impl Ids {
         index.write().ids = Some(self.table);
     }
 
+    /// Takes the fingerprints of `ids` for the append at `first_position` if every one is
+    /// free: `true` then, and the table holds them. `false` (nothing changed) when one is taken
+    /// already: a retry, a conflict or a collision, for [`Ids::find_retry`] to decide.
+    pub fn claim_new(&mut self, ids: impl Iterator<Item = Uuid>, first_position: u64) -> bool {
+        let mut claimed: Vec<u64> = Vec::new();
+        for (i, id) in ids.enumerate() {
+            let fingerprint = self.table.fingerprint(&id);
+            if self
+                .table
+                .first_at
+                .try_insert(fingerprint, first_position + i as u64)
+                .is_err()
+            {
+                for fingerprint in claimed {
+                    self.table.first_at.remove(fingerprint);
+                }
+                return false;
+            }
+            claimed.push(fingerprint);
+        }
+        true
+    }
+
     /// Records the ids of one append to `stream`, in order, whose first event goes to
     /// `first_revision` at `first_position`; `durable` is the durable head (events below it may
-    /// leave the window). Every id must be new (checked by [`Ids::find_retry`]).
+    /// leave the window). Every id must be new (checked by [`Ids::claim_new`] — `claimed` when
+    /// it took them already — or [`Ids::find_retry`]).
+    #[allow(clippy::too_many_arguments)]
     pub fn insert_append(
         &mut self,
         stream: StreamName,
         first_revision: u64,
         first_position: u64,
         created_stream: bool,
-        ids: impl ExactSizeIterator<Item = Uuid>,
+        ids: impl ExactSizeIterator<Item = Uuid> + Clone,
+        claimed: bool,
         durable: u64,
     ) {
-        let ids: Vec<Uuid> = ids.collect();
-        for (i, id) in ids.iter().enumerate() {
-            let position = first_position + i as u64;
-            let fingerprint = self.table.fingerprint(id);
-            if self
-                .table
-                .first_at
-                .try_insert_compat(fingerprint, position)
-                .is_err()
-            {
-                self.table.collided.insert(*id, position);
+        if !claimed {
+            for (i, id) in ids.clone().enumerate() {
+                let position = first_position + i as u64;
+                let fingerprint = self.table.fingerprint(&id);
+                if self
+                    .table
+                    .first_at
+                    .try_insert(fingerprint, position)
+                    .is_err()
+                {
+                    self.table.collided.insert(id, position);
+                }
             }
         }
-        self.remember(
-            stream,
-            first_revision,
-            first_position,
-            created_stream,
-            ids.into_iter(),
-        );
+        self.remember(stream, first_revision, first_position, created_stream, ids);
         self.window.trim(durable);
     }
 
@@ -406,7 +483,10 @@ fn resolve(table: &mut IdTable, index: &RwLock<Index>) -> Result<(), StoreError>
     let unresolved = std::mem::take(&mut table.unresolved);
     let mut twice = 0u64;
     for (id, position) in unresolved {
-        let first = table.first_at[&table.fingerprint(&id)];
+        let first = table
+            .first_at
+            .get(table.fingerprint(&id))
+            .expect("an unresolved id's fingerprint is taken");
         let mut same = false;
         reader::visit_events(index, &[first], |body| {
             same = format::peek_event_identity(&body)?.id == id;
@@ -456,7 +536,7 @@ impl Lookup<'_> {
 
     fn try_written_at(&self, id: &Uuid) -> Result<Option<WrittenAt>, StoreError> {
         let table = &self.ids.table;
-        if let Some(&position) = table.first_at.get(&table.fingerprint(id)) {
+        if let Some(position) = table.first_at.get(table.fingerprint(id)) {
             if let Some(found) = self.at_if(position, id)? {
                 return Ok(Some(found));
             }
@@ -582,7 +662,7 @@ mod tests {
         };
         for n in 0..5u64 {
             let id = Uuid::from_u128(u128::from(n));
-            ids.insert_append(stream.clone(), n, n, n == 0, [id].into_iter(), 0);
+            ids.insert_append(stream.clone(), n, n, n == 0, [id].into_iter(), false, 0);
         }
         assert_eq!(ids.window.ids.len(), 5, "nothing durable yet: all kept");
         ids.window.trim(5);
@@ -600,7 +680,11 @@ mod tests {
         let fingerprint = table.fingerprint(&a);
         // Another id with the same fingerprint (forced: a collision is too rare to find).
         table.add_fingerprint(fingerprint, 5);
-        assert_eq!(table.first_at[&fingerprint], 0, "the first position stays");
+        assert_eq!(
+            table.first_at.get(fingerprint),
+            Some(0),
+            "the first position stays"
+        );
         table.add_scanned(a, 9);
         assert_eq!(table.unresolved, vec![(a, 9)]);
     }

@@ -275,14 +275,24 @@ impl EmbeddedStore {
             DirectoryStorage::new(&dir)
                 .map_err(|e| StoreError::io(log.display().to_string(), e))?,
         );
-        let (index, report) = recovery::open_log(&*storage, RecoveryMode::CheckOnly)?;
-        // Damage in the last segment may be a read racing a live writer's write; with no writer
-        // running, it is damage.
-        if let Some(damage) = report.torn_tail.as_ref().and_then(|tail| tail.damage()) {
-            if lock_storage(&*storage).is_ok() {
-                return Err(damage);
+        // Damage in the last segment, or a log ending below its evidence, may be a look
+        // racing a live writer (its write, or a scavenge's rename); with no writer running, or
+        // if it stays, it is the truth.
+        let mut looks = 0;
+        let (index, report) = loop {
+            let (index, report) = recovery::open_log(&*storage, RecoveryMode::CheckOnly)?;
+            let Some(problem) = report.problem() else {
+                break (index, report);
+            };
+            looks += 1;
+            if looks >= LOOKS_BESIDE_A_WRITER || lock_storage(&*storage).is_ok() {
+                return Err(problem);
             }
-        }
+            if report.loss.is_none() {
+                break (index, report); // damage the follower looks at again as it goes
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
         let (head_tx, head_rx) = watch::channel(Position(index.next_position));
         let index = Arc::new(RwLock::new(index));
         let follower = follower::Follower::start(storage.clone(), index.clone(), head_tx)?;
@@ -348,7 +358,7 @@ impl EmbeddedStore {
     }
 
     /// Erases what deletes, truncation and expiry hide, beside live reads and writes: seals
-    /// the segment being written, then rewrites every closed segment that holds a hidden event,
+    /// the segment being written if it may hold hidden events, then rewrites every closed segment that holds a hidden event,
     /// one at a time, with the hidden events erased (see docs/FORMAT.md, "Scavenging").
     /// Positions, revisions and ids stay; reads answer as before. `progress` is called after
     /// each segment. One scavenge runs at a time; a second is refused.
@@ -374,7 +384,10 @@ impl EmbeddedStore {
             }
         }
         let running = Running(inner.clone());
-        self.send(|reply| Command::Seal { reply }).await?;
+        // Hidden events in the segment being written can be erased only once it is closed.
+        if scavenge::last_segment_hides_events(&inner.index.read()) {
+            self.send(|reply| Command::Seal { reply }).await?;
+        }
         let now = chrono::Utc::now().timestamp();
         let outcome = tokio::task::spawn_blocking(move || {
             let _running = running;
@@ -422,6 +435,10 @@ impl EmbeddedStore {
         rules::check_read_limit(&self.inner.limits, limit)
     }
 }
+
+/// How many times a read-only open looks at a log that seems to end below its evidence while a
+/// writer runs, 200 ms apart, before it believes it.
+const LOOKS_BESIDE_A_WRITER: usize = 10;
 
 /// Takes the writer lock of the data directory (the `LOCK` file), held until dropped; `Locked`
 /// when another process holds it. Stores take it when opened to write; tools that check or cut

@@ -25,7 +25,7 @@ use bytes::Bytes;
 
 use eventfold_core::{Position, StoreError, StreamName};
 
-use super::durable_end::{self, LogEnd};
+use super::durable_end::{self, LogEnd, DURABLE_END_FILE};
 use super::format::{
     self, check_frame, decode_record, NameCache, Record, Salt, SEGMENT_HEADER_BYTES,
 };
@@ -56,9 +56,37 @@ pub struct RecoveryReport {
     pub evidence: Option<Evidence>,
     /// Why the durable-end record could not be read, if it could not.
     pub evidence_problem: Option<String>,
-    /// Acknowledged writes missing from the end of the log. Only the modes that accept loss
-    /// ([`Mode::PlanDamagedTail`], [`Mode::AcceptLoss`]) report it; the others fail with it.
+    /// Acknowledged writes missing from the end of the log. Only the modes that check or
+    /// accept loss ([`Mode::CheckOnly`], [`Mode::PlanDamagedTail`], [`Mode::AcceptLoss`])
+    /// report it; the others fail with it.
     pub loss: Option<Loss>,
+}
+
+impl RecoveryReport {
+    /// What stops a store from opening, as found checking only: damage that valid frames
+    /// follow in the last segment, acknowledged writes missing at the end, or a damaged
+    /// durable-end record. Beside a live writer the first two may be a look racing its
+    /// writes; with none, it is the truth.
+    pub fn problem(&self) -> Option<StoreError> {
+        self.torn_tail
+            .as_ref()
+            .and_then(|tail| tail.damage())
+            .or_else(|| self.loss.as_ref().map(Loss::error))
+            .or_else(|| self.evidence_problem.as_deref().map(evidence_error))
+    }
+}
+
+/// The error for a durable-end record that cannot be read.
+fn evidence_error(problem: &str) -> StoreError {
+    StoreError::Corrupted {
+        file: DURABLE_END_FILE.into(),
+        offset: 0,
+        reason: format!(
+            "{problem}: the end of the log cannot be checked against what was acknowledged. \
+             Restore the data directory from a backup, or run `eventfold repair --accept-loss` \
+             to rebuild the record from the log as it is"
+        ),
+    }
 }
 
 /// Evidence of how far the log was acknowledged.
@@ -194,16 +222,26 @@ impl Mode {
         )
     }
 
+    /// Checking only, next to a possibly live writer, a loss may be a look racing a change
+    /// of the files (a scavenge renaming a rewritten segment): it is reported, and the caller
+    /// decides (see [`RecoveryReport::problem`]).
     fn reports_loss(self) -> bool {
-        matches!(self, Mode::PlanDamagedTail | Mode::AcceptLoss)
+        matches!(
+            self,
+            Mode::CheckOnly | Mode::PlanDamagedTail | Mode::AcceptLoss
+        )
     }
 }
 
 /// Reads every segment, checks every frame and returns the index of the log (the index
 /// snapshot is not used, but its end counts as evidence).
 pub fn recover(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryReport), StoreError> {
-    let claimed_end = snapshot::load(storage).claimed_end;
-    recover_from(storage, mode, Index::default(), claimed_end)
+    recover_from(
+        storage,
+        mode,
+        Index::default(),
+        snapshot::claimed_end(storage),
+    )
 }
 
 /// Opens the log as a store does: from the index snapshot if there is a usable one (scanning
@@ -239,7 +277,6 @@ fn gather_evidence(
     report: &mut RecoveryReport,
 ) -> Option<Evidence> {
     let record = durable_end::read(storage).unwrap_or_else(|problem| {
-        tracing::warn!(%problem, "the durable-end record is unreadable; only the index snapshot's end is evidence");
         report.evidence_problem = Some(problem);
         None
     });
@@ -399,6 +436,13 @@ fn recover_from(
     };
     // The evidence is read before the log: next to a live writer, the log only grows past it.
     let evidence = gather_evidence(storage, snapshot_end, &mut report);
+    // Without its record, the end of the log cannot be checked: an open refuses (the same
+    // damage may have cut the log), checking reports it, accepting loss rebuilds the record.
+    if let Some(problem) = &report.evidence_problem {
+        if matches!(mode, Mode::Repair | Mode::CutDamagedTail) {
+            return Err(evidence_error(problem));
+        }
+    }
     // Only a store opened to write needs every id (to keep them unique); the others drop them.
     if mode != Mode::Repair {
         index.ids = None;

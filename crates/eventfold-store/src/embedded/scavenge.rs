@@ -37,7 +37,8 @@ pub struct ScavengeProgress {
     pub segments_rewritten: u64,
     /// Events erased.
     pub events_erased: u64,
-    /// Bytes of the rewritten segments before.
+    /// Bytes of the rewritten segments' files before (zeros preallocated after the data
+    /// included).
     pub bytes_before: u64,
     /// Bytes of the rewritten segments after.
     pub bytes_after: u64,
@@ -56,6 +57,28 @@ struct Closed {
     file: Arc<dyn SegmentFile>,
     salt: Salt,
     end: u64,
+}
+
+/// True when the segment being written may hold events hidden now (then the scavenge seals it
+/// first, so they can be erased too). Expiry is not known without reading the events: a
+/// stream with a `max_age` and events in that segment counts.
+pub fn last_segment_hides_events(index: &Index) -> bool {
+    let Some(last) = index.segments.last() else {
+        return false;
+    };
+    let first = last.first_position.0;
+    index.streams.values().any(|entry| {
+        let Some(&newest) = entry.positions.last() else {
+            return false;
+        };
+        if newest < first {
+            return false;
+        }
+        let hidden_before = entry.first_visible_revision() as usize;
+        entry.state.tombstoned
+            || entry.state.metadata.max_age_secs.is_some()
+            || (hidden_before > 0 && entry.positions[hidden_before - 1] >= first)
+    })
 }
 
 /// Scavenges every segment but the last of `index` (see the module documentation), calling
@@ -90,14 +113,20 @@ pub fn run(
     let mut snapshot_removed = false;
     for segment in closed {
         let hidden = hidden_events(index, &segment, now_secs)?;
-        if hidden.iter().any(|hide| *hide) {
+        // A segment sealed early keeps the zeros preallocated after its data: a rewrite drops
+        // them.
+        let len = segment
+            .file
+            .size_bytes()
+            .map_err(|e| StoreError::io(segment.file.name(), e))?;
+        if hidden.iter().any(|hide| *hide) || len > segment.end {
             if !snapshot_removed {
                 // It describes the segments as they were; the next clean close writes another.
                 snapshot::remove(storage)
                     .map_err(|e| StoreError::io("removing the index snapshot", e))?;
                 snapshot_removed = true;
             }
-            let erased = rewrite(storage, index, &segment, &hidden, &mut report)?;
+            let erased = rewrite(storage, index, &segment, &hidden, len, &mut report)?;
             report.events_erased += erased;
             report.segments_rewritten += 1;
         }
@@ -186,6 +215,7 @@ fn rewrite(
     index: &RwLock<Index>,
     segment: &Closed,
     hidden: &[bool],
+    len: u64,
     report: &mut ScavengeProgress,
 ) -> Result<u64, StoreError> {
     const FLUSH_AT: usize = 8 << 20;
@@ -251,7 +281,7 @@ fn rewrite(
     entry.offsets = offsets;
     entry.end = end;
     index.erased_events += erased;
-    report.bytes_before += segment.end;
+    report.bytes_before += len;
     report.bytes_after += end;
     Ok(erased)
 }

@@ -13,7 +13,9 @@
 //! second fdatasync would "succeed" without proving anything. Every group not yet answered —
 //! and every later one — fails with `Poisoned` until the store is reopened and recovery runs.
 
-use std::sync::mpsc::{sync_channel, Receiver, RecvError, SyncSender, TryRecvError};
+use std::sync::mpsc::{
+    sync_channel, Receiver, RecvError, RecvTimeoutError, SyncSender, TryRecvError,
+};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -160,7 +162,7 @@ impl Syncer {
         let mut groups = Vec::new();
         let mut waiter = handoff::Waiter::default();
         while stop.is_none() {
-            let Ok(mut message) = next_message(&mut waiter, &inbox) else {
+            let Ok(mut message) = next_message(&mut waiter, &inbox, &self.recorder) else {
                 break;
             };
             loop {
@@ -259,10 +261,13 @@ impl Syncer {
     }
 }
 
-/// The next message (an error once the writer is gone).
+/// The next message (an error once the writer is gone). While it waits, the durable-end
+/// record is synced once it has been unsynced for a second, so an idle store's record is
+/// durable too.
 fn next_message(
     waiter: &mut handoff::Waiter,
     mut inbox: &Receiver<Message>,
+    recorder: &Mutex<Recorder>,
 ) -> Result<Message, RecvError> {
     waiter.next(
         &mut inbox,
@@ -271,7 +276,20 @@ fn next_message(
             Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
             Err(TryRecvError::Empty) => None,
         },
-        |inbox| inbox.recv(),
+        |inbox| loop {
+            let Some(due_in) = recorder.lock().sync_due_in() else {
+                return inbox.recv();
+            };
+            match inbox.recv_timeout(due_in) {
+                Ok(message) => return Ok(message),
+                Err(RecvTimeoutError::Disconnected) => return Err(RecvError),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(error) = recorder.lock().sync_if_due() {
+                        tracing::error!(%error, "could not sync the durable-end record");
+                    }
+                }
+            }
+        },
     )
 }
 

@@ -104,6 +104,8 @@ pub struct Writer {
     tail_cut: bool,
     /// The durable-end record, moved to a new segment as soon as it exists.
     recorder: Arc<Mutex<Recorder>>,
+    /// The durable head when the current group started.
+    durable_position: u64,
 }
 
 /// Prune heads of durable groups once the in-flight map holds this many streams.
@@ -150,6 +152,7 @@ impl Writer {
             buffer: Vec::with_capacity(1 << 20),
             tail_cut: false,
             recorder,
+            durable_position: next_position,
         }
     }
 
@@ -208,6 +211,9 @@ impl Writer {
                 .retain(|_, (_, group)| *group > durable);
         }
         let seq = self.pipeline.next_group();
+        // Where the durable log ends, once per group (it only grows: a stale value only keeps
+        // a few more ids in the window).
+        self.durable_position = self.index.read().next_position;
         let now = format::time_to_nanos(chrono::Utc::now());
         // recorded_at never goes backwards along the log, even if the clock does.
         self.last_recorded_at_nanos = now.max(self.last_recorded_at_nanos);
@@ -378,20 +384,28 @@ impl Writer {
         if head.state.tombstoned {
             return Err(StoreError::StreamDeleted(stream));
         }
-        let retry = self
-            .ids
-            .find_retry(&self.index, &stream, expected, &events)?;
-        if let Retry::Original(original) = retry {
-            return Ok(original);
-        }
-        if !head.accepts(expected) {
-            return Err(head.wrong_expectation(&stream, expected));
-        }
-        if let Retry::IdsTaken(conflict) = retry {
-            return Err(conflict);
+        let first_position = self.next_position;
+        // The common case, an append that fits and whose ids are all new, takes one probe of
+        // the id table per event; anything else is decided in full.
+        let claimed = head.accepts(expected)
+            && self
+                .ids
+                .claim_new(events.iter().map(|event| event.id), first_position);
+        if !claimed {
+            let retry = self
+                .ids
+                .find_retry(&self.index, &stream, expected, &events)?;
+            if let Retry::Original(original) = retry {
+                return Ok(original);
+            }
+            if !head.accepts(expected) {
+                return Err(head.wrong_expectation(&stream, expected));
+            }
+            if let Retry::IdsTaken(conflict) = retry {
+                return Err(conflict);
+            }
         }
         let first_revision = head.next_revision;
-        let first_position = self.next_position;
         let count = events.len() as u64;
         let mut offsets = Vec::with_capacity(events.len());
         for (i, event) in events.iter().enumerate() {
@@ -424,13 +438,14 @@ impl Writer {
             format::encode_event(&mut self.buffer, self.salt, &parts, flags);
             offsets.push(offset);
         }
-        let durable = self.index.read().next_position;
+        let durable = self.durable_position;
         self.ids.insert_append(
             stream.clone(),
             first_revision,
             first_position,
             !head.exists(),
             events.iter().map(|event| event.id),
+            claimed,
             durable,
         );
         staged.push(Staged::Append {
