@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use eventfold_store::{NewEvent, RecordedEvent, Timestamp, CONTENT_TYPE_JSON};
+use eventfold_store::{NewEvent, RecordedEvent, StreamName, Timestamp, CONTENT_TYPE_JSON};
 
 use super::settings::{check_text, Policy};
 use crate::ApiError;
@@ -228,8 +228,25 @@ pub fn copy_id(event: &RecordedEvent, bus: &str, rule: &str, target: usize) -> U
     Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes())
 }
 
+/// The id of the copy a rule writes of a replayed `event` (a replay's copy, or a copy of one) to
+/// its target number `target`, a bus whose replays stream is `copies`. It names that stream:
+/// servers that put these copies into the target bus's archive gave them [`copy_id`], and an id
+/// is the store's for ever, so a redelivery now must not reuse it. (A replay's own copies in the
+/// same stream, `{copies}/{original}/replay/{name}`, have one part fewer: no name collides.)
+pub fn replayed_copy_id(
+    event: &RecordedEvent,
+    copies: &StreamName,
+    bus: &str,
+    rule: &str,
+    target: usize,
+) -> Uuid {
+    let name = format!("{copies}/{}/{bus}/{rule}/{target}", event.id);
+    Uuid::new_v5(&Uuid::NAMESPACE_OID, name.as_bytes())
+}
+
 /// The copy of a bus event that a rule delivers to a bus or a stream: same type and data, the
-/// envelope with one more hop and what is left of the fan-out budget.
+/// envelope (its replay mark included) with one more hop and what is left of the fan-out
+/// budget.
 pub fn forwarded(
     event: &RecordedEvent,
     envelope: &Envelope,
@@ -253,7 +270,7 @@ pub fn forwarded(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eventfold_store::{Position, Revision, StoreError, StreamName};
+    use eventfold_store::{Position, Revision, StoreError};
 
     fn recorded(data: &str, envelope: &Envelope) -> RecordedEvent {
         RecordedEvent {

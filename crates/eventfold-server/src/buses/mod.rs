@@ -5,7 +5,8 @@
 //! An event put on a bus is stored in its archive, `$bus:<name>:archive`, before it is
 //! acknowledged; a replay puts copies back in `$bus:<name>:replays`, so the archive holds each
 //! event once. Rules read both (see [`rule`]), so what leaves a bus always comes from
-//! committed history.
+//! committed history; a replayed event a rule sends to another bus goes to that bus's replays
+//! stream, so no archive down a chain of buses holds a replay's copies.
 //! Definitions live in `$buses`, a [`ConfigLog`] every node follows.
 
 pub mod cursors;
@@ -267,6 +268,7 @@ impl Buses {
             directory: self.directory.clone(),
             http: self.http.clone(),
             stats: stats.clone(),
+            aged: Default::default(),
         };
         let task = tokio::spawn(task.run(stopped));
         let handle = RuleHandle {

@@ -2,8 +2,10 @@
 //! marked with the replay's name (`"replay"` in what rules match and webhooks receive), so
 //! rules deliver them again. The copies go to the bus's replays stream, `$bus:<bus>:replays`,
 //! which the bus's rules follow besides the archive: the archive keeps each event once, so a
-//! fold of it is never changed by a replay. A copy's id is derived from the original's and the
-//! replay's name: running the same replay twice is recognised by the store as a retry.
+//! fold of it is never changed by a replay. A rule that sends a copy on to another bus puts it
+//! in that bus's replays stream too (see [`super::rule`]), so no archive of a chain of buses
+//! changes. A copy's id is derived from the original's and the replay's name: running the same
+//! replay twice is recognised by the store as a retry.
 //!
 //! Servers before the replays stream put the copies into the archive. Those stay where they
 //! are, marked (their envelope has `replay`): a replay never replays them, and a fold of an
@@ -317,7 +319,10 @@ fn copy_id(original: Uuid, copies: &StreamName, name: &str) -> Uuid {
 
 /// Gives the replays stream the archive's age limit (`archive_days`), in case the bus was last
 /// saved by a server that had no replays stream.
-async fn age_copies_as_the_archive(store: &dyn EventStore, bus: &Name) -> Result<(), StoreError> {
+pub(super) async fn age_copies_as_the_archive(
+    store: &dyn EventStore,
+    bus: &Name,
+) -> Result<(), StoreError> {
     let max_age_secs = store
         .stream_metadata(&Reserved::BusArchive(bus).stream())
         .await?

@@ -1,6 +1,9 @@
 //! One rule's task: it follows its bus's archive and replays stream (see [`cursors`]) from its
 //! checkpoint, matches each event against the pattern, and delivers each match to every target
 //! in order before it looks at the next event — so a stream's order is kept on every target.
+//! A replayed event (one of the replays stream, or marked as a replay) goes to a bus target's
+//! replays stream, never its archive: it reaches that bus's rules (and down a chain of buses,
+//! theirs) while every archive keeps each event put on its bus once.
 //! Deliveries that keep failing go to the rule's dead-letter stream; the store being
 //! unavailable is waited out, never dead-lettered. The checkpoint is saved once a second when
 //! the rule considered events: after a crash a few events are delivered again, with the same
@@ -8,6 +11,7 @@
 //!
 //! [`cursors`]: super::cursors
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +27,7 @@ use eventfold_store::{
 
 use super::cursors::{self, Cursors, Source};
 use super::events::{self, Envelope, Hop, FANOUT_COPIES_MAX, HOPS_MAX};
+use super::replay;
 use super::settings::{RuleSettings, Target, Webhook};
 use super::Directory;
 use crate::reserved::{Name, Reserved};
@@ -103,6 +108,8 @@ pub struct RuleTask {
     pub http: reqwest::Client,
     /// Shared counters.
     pub stats: Arc<RuleStats>,
+    /// The target buses whose replays stream was given its archive's age limit by this task.
+    pub aged: parking_lot::Mutex<BTreeSet<Name>>,
 }
 
 impl RuleTask {
@@ -166,7 +173,7 @@ impl RuleTask {
                             self.stats.expired.fetch_add(missed, Ordering::Relaxed);
                             tracing::warn!(bus = %self.bus, rule = %self.rule, missed, "events expired from the bus before the rule delivered them");
                         }
-                        if !self.consider(&event, &mut stop).await {
+                        if !self.consider(&event, source, &mut stop).await {
                             break 'follow;
                         }
                         at.set(source, event.revision.0 + 1);
@@ -231,8 +238,14 @@ impl RuleTask {
             .ok()
     }
 
-    /// Matches and delivers one event; false when told to stop before it was done.
-    async fn consider(&self, event: &RecordedEvent, stop: &mut watch::Receiver<bool>) -> bool {
+    /// Matches and delivers one event read from `source`; false when told to stop before it
+    /// was done.
+    async fn consider(
+        &self,
+        event: &RecordedEvent,
+        source: Source,
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
         if !self.settings.enabled {
             return true;
         }
@@ -254,6 +267,12 @@ impl RuleTask {
             None => return false,
         }
         self.stats.matched.fetch_add(1, Ordering::Relaxed);
+        let matched = Matched {
+            event,
+            envelope: &envelope,
+            // Copies that servers before the replays stream put into the archive are replays too.
+            replayed: source == Source::Replays || envelope.replay.is_some(),
+        };
         // Each bus target of this bus gets an equal share of the event's fan-out budget.
         let share = envelope.fanout_left() / self.directory.bus_targets(&self.bus).max(1);
         let mut refused = Vec::new();
@@ -265,10 +284,7 @@ impl RuleTask {
                 }
             }
             let fanout = share.saturating_sub(1);
-            match self
-                .deliver(event, &envelope, index, target, fanout, stop)
-                .await
-            {
+            match self.deliver(&matched, index, target, fanout, stop).await {
                 Outcome::Delivered => {
                     self.stats.delivered.fetch_add(1, Ordering::Relaxed);
                 }
@@ -305,15 +321,21 @@ impl RuleTask {
         None
     }
 
+    /// Delivers a matched event to target number `index`. A replayed one goes to a bus
+    /// target's replays stream, with an id of its own there (see [`events::replayed_copy_id`]).
     async fn deliver(
         &self,
-        event: &RecordedEvent,
-        envelope: &Envelope,
+        matched: &Matched<'_>,
         index: usize,
         target: &Target,
         fanout: u32,
         stop: &mut watch::Receiver<bool>,
     ) -> Outcome {
+        let Matched {
+            event,
+            envelope,
+            replayed,
+        } = *matched;
         if let Target::Webhook(webhook) = target {
             let body = match events::webhook_body(event, envelope, &self.bus, &self.rule) {
                 Ok(body) => body,
@@ -327,6 +349,7 @@ impl RuleTask {
                 1,
             );
         }
+        let mut id = events::copy_id(event, &self.bus, &self.rule, index);
         let stream = match target {
             Target::Webhook(_) => unreachable!("delivered above"),
             Target::Stream(stream) => stream.clone(),
@@ -346,7 +369,14 @@ impl RuleTask {
                         1,
                     );
                 }
-                Reserved::BusArchive(bus).stream()
+                if replayed {
+                    let copies = Reserved::BusReplays(bus).stream();
+                    self.age_copies_as_the_archive(bus).await;
+                    id = events::replayed_copy_id(event, &copies, &self.bus, &self.rule, index);
+                    copies
+                } else {
+                    Reserved::BusArchive(bus).stream()
+                }
             }
             Target::Group(group) => match self.directory.group_stream(group) {
                 Ok(stream) if !stream.as_str().starts_with('$') => stream,
@@ -361,9 +391,26 @@ impl RuleTask {
             bus: self.bus.to_string(),
             rule: self.rule.to_string(),
         };
-        let id = events::copy_id(event, &self.bus, &self.rule, index);
         let copy = events::forwarded(event, envelope, hop, id, fanout);
         self.append_until_done(&stream, copy, stop).await
+    }
+
+    /// Gives the replays stream of target bus `bus` its archive's age limit, once per run of
+    /// this task and bus, in case the bus was last saved by a server that had no replays stream
+    /// (as a replay of `bus` does). A failure is said and tried again at the next copy: the
+    /// copy is delivered all the same.
+    async fn age_copies_as_the_archive(&self, bus: &Name) {
+        if self.aged.lock().contains(bus) {
+            return;
+        }
+        match replay::age_copies_as_the_archive(&*self.store, bus).await {
+            Ok(()) => {
+                self.aged.lock().insert(bus.clone());
+            }
+            Err(error) => {
+                tracing::warn!(bus = %self.bus, rule = %self.rule, target = %bus, %error, "cannot give the target bus's replays stream its archive's age limit")
+            }
+        }
     }
 
     /// Appends, waiting out an unavailable store; gives up only on a refusal that retrying
@@ -491,6 +538,15 @@ impl RuleTask {
             }
         }
     }
+}
+
+/// A matched event on its way to the rule's targets.
+#[derive(Clone, Copy)]
+struct Matched<'a> {
+    event: &'a RecordedEvent,
+    envelope: &'a Envelope,
+    /// A replay's copy, or a copy of one: bus targets get it in their replays stream.
+    replayed: bool,
 }
 
 /// What woke the rule's loop.
