@@ -1081,3 +1081,36 @@ async fn a_no_stream_retry_after_two_soft_deletes_and_a_reopen_is_the_original()
         "it could not have expected `exists`"
     );
 }
+
+#[tokio::test]
+async fn an_event_out_of_sequence_stops_the_open() {
+    use eventfold_store::embedded::internals::{encode_event, EventParts, Salt};
+    for (position, revision) in [(7, 1), (1, 5)] {
+        let dir = tempfile::tempdir().unwrap();
+        write_log(dir.path(), exact_files(), 1).await;
+        let segment = segments(dir.path()).pop().unwrap();
+        let mut bytes = std::fs::read(&segment).unwrap();
+        let salt = Salt(u32::from_le_bytes(bytes[12..16].try_into().unwrap()));
+        // A valid frame (the right salt and checksums) naming the wrong place in the log.
+        let parts = EventParts {
+            position: Position(position + 2),
+            revision: eventfold_store::Revision(revision),
+            recorded_at_nanos: 0,
+            occurred_at_nanos: None,
+            id: uuid::Uuid::new_v4(),
+            stream: "account-0",
+            event_type: "Deposited",
+            content_type: "application/json",
+            metadata: b"{}",
+            data: b"{}",
+        };
+        encode_event(&mut bytes, salt, &parts, 1);
+        std::fs::write(&segment, &bytes).unwrap();
+        match open_error(dir.path(), exact_files()) {
+            StoreError::Corrupted { reason, .. } => {
+                assert!(reason.contains("out of sequence"), "{reason}")
+            }
+            other => panic!("expected corruption, got {other}"),
+        }
+    }
+}
