@@ -59,3 +59,51 @@ impl ConfigFile {
             .with_context(|| format!("in the configuration file {}", path.display()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_file_is_valid_and_says_the_defaults() {
+        let text = include_str!("../../../contrib/eventfold.toml");
+        let file: ConfigFile = toml::from_str(text).unwrap();
+        assert_eq!(file.data.as_deref(), Some(Path::new("/var/lib/eventfold")));
+        let serve = file.serve;
+        let defaults = eventfold_server::ServerConfig::default();
+        assert_eq!(serve.listen.as_deref(), Some("127.0.0.1:7117"));
+        assert_eq!(serve.body_bytes_max, Some(defaults.body_bytes_max));
+        assert_eq!(
+            serve.request_timeout_secs,
+            Some(defaults.request_timeout.as_secs())
+        );
+        assert_eq!(serve.subscribers_max, Some(defaults.subscribers_max));
+        assert_eq!(
+            serve.group_subscribers_max,
+            Some(defaults.group_subscribers_max)
+        );
+        assert_eq!(serve.page_bytes_max, Some(defaults.page_bytes_max));
+        assert_eq!(
+            serve.pages_in_flight_max,
+            Some(defaults.pages_in_flight_max)
+        );
+        assert_eq!(
+            serve.group_buffer_bytes_max,
+            Some(defaults.group_buffer_bytes_max)
+        );
+        let connections = defaults.connections;
+        assert_eq!(serve.connections_max, Some(connections.connections_max));
+        assert_eq!(
+            serve.header_timeout_secs,
+            Some(connections.header_timeout.as_secs())
+        );
+        assert_eq!(
+            serve.idle_timeout_secs,
+            Some(connections.idle_timeout.as_secs())
+        );
+        assert_eq!(
+            serve.shutdown_grace_secs,
+            Some(connections.shutdown_grace.as_secs())
+        );
+    }
+}
