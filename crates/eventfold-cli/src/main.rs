@@ -77,6 +77,14 @@ enum Command {
     Bus(buses::BusCommand),
     /// Measure a workload (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Print a shell completion script: `eventfold completions bash > /etc/bash_completion.d/eventfold`
+    /// (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `eventfold man | man -l -`.
+    Man,
     /// Open a data directory and report the time and memory it took (used by `bench --workload w6`).
     #[command(hide = true)]
     BenchOpen,
@@ -150,5 +158,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bus(command) => buses::run(cli.server.as_deref(), command).await,
         Command::Bench(args) => bench::bench(args, cli.server.as_deref()).await,
         Command::BenchOpen => bench::bench_open(&data).await,
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "eventfold", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

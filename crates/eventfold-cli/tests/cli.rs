@@ -586,6 +586,32 @@ fn loss_at_the_end_of_the_log_stops_everything_until_accepted() {
     assert_eq!(next[0]["first_revision"], 2);
 }
 
+#[test]
+fn completions_and_the_manual_page_come_from_the_command_line_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let output = eventfold(dir.path(), &["completions", shell]);
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            script.contains("eventfold") && script.contains("scavenge"),
+            "{shell}: every subcommand is completed"
+        );
+    }
+    assert!(!eventfold(dir.path(), &["completions", "tcsh"])
+        .status
+        .success());
+    let man = eventfold(dir.path(), &["man"]);
+    assert!(man.status.success());
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH eventfold"),
+        "{}",
+        &page[..200]
+    );
+    assert!(page.contains("scavenge") && page.contains("repair"));
+}
+
 /// The files under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
