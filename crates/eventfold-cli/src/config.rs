@@ -36,6 +36,7 @@ pub struct ServeConfig {
     pub page_bytes_max: Option<usize>,
     pub pages_in_flight_max: Option<usize>,
     pub group_buffer_bytes_max: Option<usize>,
+    pub cors_origins: Option<Vec<String>>,
 }
 
 impl ConfigFile {

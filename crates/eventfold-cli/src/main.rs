@@ -40,6 +40,10 @@ struct Cli {
     /// append, read, read-all, tail, metadata, delete); needed by group and bus.
     #[arg(long, global = true, env = "EVENTFOLD_SERVER")]
     server: Option<String>,
+    /// How log lines on standard error look: `text` for people, `json` (one object per line)
+    /// for log collectors.
+    #[arg(long, global = true, env = "EVENTFOLD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -90,9 +94,16 @@ enum Command {
     BenchOpen,
 }
 
+/// How log lines look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -116,17 +127,23 @@ fn main() -> ExitCode {
 
 /// Logs go to standard error; `EVENTFOLD_LOG` (or `RUST_LOG`) picks the level, `warn` by default,
 /// so recovery actions (a torn tail cut, an index snapshot not used) are always visible.
-fn init_logging() {
+/// With `EVENTFOLD_LOG=info` the server logs one line per request ("answered", with its method,
+/// path, `request_id`, status and time).
+fn init_logging(format: LogFormat) {
     let filter = std::env::var("EVENTFOLD_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "warn".into());
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
 }
 
 /// The data directory when neither a flag, the environment nor a configuration file names one.

@@ -54,6 +54,14 @@ pub struct ServeArgs {
     /// The most bytes of events each consumer group reads ahead [default: 16777216].
     #[arg(long, env = "EVENTFOLD_GROUP_BUFFER_BYTES_MAX")]
     group_buffer_bytes_max: Option<usize>,
+    /// Let browsers call the API from this origin (`https://console.example.com`; repeat for
+    /// more, or `*` for any). Without it, no CORS headers are sent.
+    #[arg(
+        long = "cors-origin",
+        env = "EVENTFOLD_CORS_ORIGIN",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
     /// Keep events in this PostgreSQL database (`postgres://user@host:port/database`) instead
     /// of the data directory; several servers may share one database.
     #[arg(long, env = "EVENTFOLD_POSTGRES")]
@@ -144,6 +152,14 @@ pub async fn serve(data: &Path, args: ServeArgs, file: &ServeConfig) -> anyhow::
             .group_buffer_bytes_max
             .or(file.group_buffer_bytes_max)
             .unwrap_or(defaults.group_buffer_bytes_max),
+        cors: {
+            let origins = if args.cors_origins.is_empty() {
+                file.cors_origins.clone().unwrap_or_default()
+            } else {
+                args.cors_origins.clone()
+            };
+            eventfold_server::Cors::parse(&origins).map_err(anyhow::Error::msg)?
+        },
     };
     check_timeouts(&config)?;
     let listen = args

@@ -103,15 +103,15 @@ pub fn verify(data: &Path, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 "note: half-created last segment, removed at the next open: {segment}"
             )?;
         }
-        match (&report.evidence, &report.evidence_problem) {
-            (Some(evidence), _) => writeln!(
+        // (A damaged record is a problem: it was reported above, not here.)
+        match &report.evidence {
+            Some(evidence) => writeln!(
                 out,
                 "the log reaches at least position {} as acknowledged ({} says so)",
                 evidence.end.next_position, evidence.source
             )?,
-            (None, Some(problem)) => writeln!(out, "warning: {problem}; damage at the end of the log cannot be told from a torn tail")?,
-            (None, None) if report.events > 0 => writeln!(out, "warning: no durable-end record (it is written from the next open on); damage at the end of the log cannot be told from a torn tail")?,
-            (None, None) => {}
+            None if report.events > 0 => writeln!(out, "warning: no durable-end record (it is written from the next open on); damage at the end of the log cannot be told from a torn tail")?,
+            None => {}
         }
     }
     match damage {

@@ -612,6 +612,62 @@ fn completions_and_the_manual_page_come_from_the_command_line_definition() {
     assert!(page.contains("scavenge") && page.contains("repair"));
 }
 
+#[test]
+fn access_logs_name_each_request_by_its_id_and_can_be_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eventfold"))
+        .args(["--log-format", "json", "--data"])
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("EVENTFOLD_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let url = loop {
+        let line = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+        if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+            break url
+                .trim_matches('"')
+                .trim_end_matches(['"', ')', ','])
+                .to_owned();
+        }
+    };
+    let url = url.split(' ').next().unwrap().to_owned();
+    let mut stream = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nx-request-id: log-me-7\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.contains("x-request-id: log-me-7"), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let logged = loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("an access log line");
+        if line.contains("log-me-7") {
+            break line;
+        }
+    };
+    let record: serde_json::Value = serde_json::from_str(&logged).expect("a JSON line");
+    assert_eq!(record["level"], "INFO", "{record}");
+    assert_eq!(record["fields"]["status"], 200, "{record}");
+    assert_eq!(record["span"]["request_id"], "log-me-7", "{record}");
+    assert_eq!(record["span"]["path"], "/health", "{record}");
+    interrupt(&child);
+    child.wait().unwrap();
+}
+
 /// The files under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();

@@ -11,6 +11,8 @@ mod backoff;
 mod buses;
 mod checkpoints;
 mod config_log;
+mod conventions;
+pub use conventions::{Cors, REQUEST_ID};
 mod connections;
 mod dead_letters;
 mod error;
@@ -66,6 +68,8 @@ pub struct ServerConfig {
     pub pages_in_flight_max: usize,
     /// The most bytes of events a consumer group holds read ahead (besides `buffer_size`).
     pub group_buffer_bytes_max: usize,
+    /// Which origins browsers may call the API from (off by default).
+    pub cors: Cors,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +84,7 @@ impl Default for ServerConfig {
             page_bytes_max: eventfold_store::READ_PAGE_BYTES_DEFAULT,
             pages_in_flight_max: 16,
             group_buffer_bytes_max: 16 << 20,
+            cors: Cors::Off,
         }
     }
 }
@@ -209,12 +214,13 @@ fn router(
         .route("/subscribe/all", get(subscribe::all))
         .route("/subscribe/streams/{stream}", get(subscribe::stream))
         .route("/groups/{group}/subscribe", get(groups::routes::subscribe));
-    requests
+    let router = requests
         .merge(subscriptions)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_bytes_max))
-        .with_state(state)
+        .with_state(state);
+    conventions::apply(router, &config.cors)
 }
 
 /// Serves the API on `listener` until `shutdown` completes; then subscriptions end cleanly,

@@ -424,3 +424,33 @@ async fn a_crash_at_any_step_of_a_scavenge_loses_nothing_still_visible() {
         assert!(files_contain(dir.path(), SECRET.as_bytes()).is_empty());
     }
 }
+
+#[tokio::test]
+async fn a_truncation_past_the_end_and_a_read_only_store_are_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path(), options()).unwrap();
+    for n in 0..10 {
+        store
+            .append(
+                &name("short-1"),
+                ExpectedRevision::Any,
+                vec![event("short-1", n)],
+            )
+            .await
+            .unwrap();
+    }
+    let beyond = StreamMetadata {
+        truncate_before: Some(1_000_000),
+        ..StreamMetadata::default()
+    };
+    store
+        .set_stream_metadata(&name("short-1"), beyond)
+        .await
+        .unwrap();
+    let report = store.scavenge(|_| {}).await.unwrap();
+    assert_eq!(report.events_erased, 10);
+    // A read-only store beside the writer changes no file.
+    let reader = EmbeddedStore::open_read_only(dir.path(), options()).unwrap();
+    let refused = reader.scavenge(|_| {}).await.unwrap_err();
+    assert_eq!(refused.code(), "read_only");
+}

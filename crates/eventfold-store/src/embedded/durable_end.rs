@@ -179,10 +179,15 @@ impl Recorder {
     }
 
     /// Makes the record durable.
+    /// A failure is tried again a second later, not at once.
     pub fn sync(&mut self) -> Result<(), StoreError> {
-        self.file
-            .sync_data()
-            .map_err(|e| StoreError::io(format!("syncing {}", self.file.name()), e))?;
+        if let Err(error) = self.file.sync_data() {
+            self.unsynced_since = Some(Instant::now());
+            return Err(StoreError::io(
+                format!("syncing {}", self.file.name()),
+                error,
+            ));
+        }
         self.unsynced_since = None;
         Ok(())
     }

@@ -71,13 +71,20 @@ impl Hasher for AsIs {
 
 type FingerprintMap = HashMap<u64, u64, BuildHasherDefault<AsIs>>;
 
-/// How many hash tables the fingerprints are spread over (by their top bits). A table doubles
+/// How many hash tables the fingerprints are spread over. A table doubles
 /// when it fills, rehashing everything in it while the writer waits: one table of millions of
 /// entries paused appends for 100–200 ms at each doubling; 64 tables pause a few milliseconds
 /// each, at different moments.
 const SHARDS: usize = 64;
 
-/// The fingerprints, by their top six bits.
+/// The shard of a fingerprint: bits 50–55. Not the top bits: a hash table keeps the top seven
+/// as each slot's tag, and the low ones pick the bucket, so the shard must use neither, or
+/// within a shard the tags would all look alike and every probe compare several keys.
+fn shard_of(fingerprint: u64) -> usize {
+    ((fingerprint >> 50) & (SHARDS as u64 - 1)) as usize
+}
+
+/// The fingerprints, in [`SHARDS`] tables.
 struct Fingerprints {
     shards: Vec<FingerprintMap>,
 }
@@ -94,11 +101,11 @@ impl Fingerprints {
     }
 
     fn shard(&self, fingerprint: u64) -> &FingerprintMap {
-        &self.shards[(fingerprint >> 58) as usize]
+        &self.shards[shard_of(fingerprint)]
     }
 
     fn shard_mut(&mut self, fingerprint: u64) -> &mut FingerprintMap {
-        &mut self.shards[(fingerprint >> 58) as usize]
+        &mut self.shards[shard_of(fingerprint)]
     }
 
     fn get(&self, fingerprint: u64) -> Option<u64> {

@@ -367,6 +367,9 @@ impl EmbeddedStore {
         mut progress: impl FnMut(&ScavengeProgress) + Send + 'static,
     ) -> Result<ScavengeProgress, StoreError> {
         use std::sync::atomic::Ordering;
+        if self.inner.commands.is_none() {
+            return Err(StoreError::ReadOnly);
+        }
         let inner = self.inner.clone();
         if inner
             .scavenging

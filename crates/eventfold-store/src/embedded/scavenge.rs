@@ -2,7 +2,8 @@
 //!
 //! Hard and soft deletes, `truncate_before`, `max_count` and `max_age` hide events from reads,
 //! but their bytes stay in the segments. A scavenge rewrites each closed segment (every segment
-//! but the one being written; [`super::EmbeddedStore::scavenge`] seals that one first) in which
+//! but the one being written; [`super::EmbeddedStore::scavenge`] seals that one first when it
+//! may hold hidden events) in which
 //! some event is hidden: every frame is copied as it is, except that a hidden event becomes an
 //! erased record (docs/FORMAT.md), which keeps its place in the log (position, revision, id,
 //! stream, `recorded_at`) and nothing of its content. So positions, revisions and ids stay, and
@@ -74,7 +75,8 @@ pub fn last_segment_hides_events(index: &Index) -> bool {
         if newest < first {
             return false;
         }
-        let hidden_before = entry.first_visible_revision() as usize;
+        // `truncate_before` may name a revision past the stream's end.
+        let hidden_before = (entry.first_visible_revision() as usize).min(entry.positions.len());
         entry.state.tombstoned
             || entry.state.metadata.max_age_secs.is_some()
             || (hidden_before > 0 && entry.positions[hidden_before - 1] >= first)

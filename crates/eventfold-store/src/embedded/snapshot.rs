@@ -16,7 +16,7 @@ use super::io::{SegmentFile, Storage};
 /// The snapshot's file name in the data directory.
 pub const SNAPSHOT_FILE: &str = "index.snapshot";
 const MAGIC: [u8; 8] = *b"EVFOLDIX";
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 /// Bytes before each segment's end whose checksum ties the snapshot to the log.
 const TAIL_CHECK_BYTES: u64 = 4096;
 

@@ -518,11 +518,16 @@ impl Writer {
         }
         // The new segment's header is durable: from now on the log ends in it, and a log that
         // lost it has lost something acknowledged.
-        self.recorder.lock().record(LogEnd {
-            segment: first_position,
-            end: SEGMENT_HEADER_BYTES,
-            next_position: self.next_position,
-        })?;
+        // Synced at once: the sync thread may be asleep with nothing to write after it.
+        {
+            let mut recorder = self.recorder.lock();
+            recorder.record(LogEnd {
+                segment: first_position,
+                end: SEGMENT_HEADER_BYTES,
+                next_position: self.next_position,
+            })?;
+            recorder.sync()?;
+        }
         self.index
             .write()
             .add_segment(first_position, file.clone(), SEGMENT_HEADER_BYTES, salt);
