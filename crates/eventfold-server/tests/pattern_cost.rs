@@ -78,8 +78,10 @@ async fn the_costliest_match_leaves_the_server_answering() {
         polls > 1,
         "the rules were still matching while /health was asked"
     );
+    // Matching takes seconds here; a match on the runtime's threads would hold /health that
+    // long. 500 ms leaves room for a loaded two-core CI machine (100 ms flaked there once).
     assert!(
-        slowest < Duration::from_millis(100),
+        slowest < Duration::from_millis(500),
         "/health took {slowest:?}"
     );
 }
