@@ -93,7 +93,8 @@ fn parse(block: &[u8]) -> Option<Result<SubscriptionMessage, StoreError>> {
         StoreError::Backend(format!("unexpected subscription message: {error}"))
     };
     Some(match kind {
-        "event" => serde_json::from_str::<RecordedEvent>(&data)
+        // `message` (the default type) since events use it; `event` from older servers.
+        "message" | "event" => serde_json::from_str::<RecordedEvent>(&data)
             .map(SubscriptionMessage::Event)
             .map_err(bad),
         "checkpoint" => serde_json::from_str::<serde_json::Value>(&data)
@@ -105,7 +106,7 @@ fn parse(block: &[u8]) -> Option<Result<SubscriptionMessage, StoreError>> {
                 Ok(SubscriptionMessage::Checkpoint(Position(position)))
             }),
         "caught_up" => Ok(SubscriptionMessage::CaughtUp),
-        "error" => Err(match serde_json::from_str::<ErrorBody>(&data) {
+        "failure" | "error" => Err(match serde_json::from_str::<ErrorBody>(&data) {
             Ok(body) => body.into_error(None),
             Err(error) => bad(error),
         }),

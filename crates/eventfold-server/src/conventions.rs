@@ -11,6 +11,7 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
@@ -100,6 +101,21 @@ pub fn apply(router: Router, cors: &Cors) -> Router {
         .option_layer(cors_layer)
         .layer(CompressionLayer::new());
     router.layer(layers)
+}
+
+/// What SSE responses also say: no cache may keep them (`Cache-Control: no-cache`), and no
+/// proxy may buffer them (nginx's `X-Accel-Buffering: no`), so each message reaches the browser
+/// as it is sent.
+pub fn event_stream_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        ))
 }
 
 fn base_cors() -> CorsLayer {

@@ -210,10 +210,12 @@ fn router(
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             within(timeout, request, next)
         }));
-    let subscriptions = Router::new()
-        .route("/subscribe/all", get(subscribe::all))
-        .route("/subscribe/streams/{stream}", get(subscribe::stream))
-        .route("/groups/{group}/subscribe", get(groups::routes::subscribe));
+    let subscriptions = conventions::event_stream_headers(
+        Router::new()
+            .route("/subscribe/all", get(subscribe::all))
+            .route("/subscribe/streams/{stream}", get(subscribe::stream))
+            .route("/groups/{group}/subscribe", get(groups::routes::subscribe)),
+    );
     let router = requests
         .merge(subscriptions)
         .fallback(not_found)

@@ -160,13 +160,16 @@ fn events(
     Sse::new(stream.boxed()).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
 
+/// The name of the message a subscription ends with when it fails (the error as JSON).
+pub const FAILURE: &str = "failure";
+
 fn message(
     item: Result<SubscriptionMessage, StoreError>,
     id_of: fn(&RecordedEvent) -> u64,
 ) -> Event {
     match item {
+        // Events use SSE's default message type, so a browser's `EventSource.onmessage` fires.
         Ok(SubscriptionMessage::Event(event)) => Event::default()
-            .event("event")
             .id(id_of(&event).to_string())
             .data(serde_json::to_string(&event).expect("an event serialises")),
         Ok(SubscriptionMessage::Checkpoint(position)) => {
@@ -179,8 +182,9 @@ fn message(
             }
         }
         Ok(SubscriptionMessage::CaughtUp) => Event::default().event("caught_up").data("{}"),
+        // Not `error`: that name is EventSource's own (a lost connection).
         Err(error) => Event::default()
-            .event("error")
+            .event(FAILURE)
             .data(ApiError::from(error).body().to_string()),
     }
 }

@@ -131,3 +131,56 @@ async fn cors_is_off_unless_origins_are_configured() {
     assert_eq!(Cors::parse(&["*".into()]).unwrap(), Cors::AnyOrigin);
     assert_eq!(Cors::parse(&[]).unwrap(), Cors::Off);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_are_what_a_browser_event_source_expects() {
+    use futures::StreamExt;
+    let server = start(ServerConfig::default()).await;
+    let (status, _) = post(
+        &server,
+        "/streams/account-1",
+        json!({"events": [{"type": "Deposited", "data": {"n": 1}}]}),
+    )
+    .await;
+    assert!(status == 200 || status == 201);
+    let response = client()
+        .get(format!("{}/subscribe/streams/account-1", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    assert_eq!(response.headers()["x-accel-buffering"], "no");
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    while !text.contains("caught_up") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), body.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let first = text.split("\n\n").next().unwrap();
+    assert!(
+        first.contains("\"Deposited\"") && !first.contains("event:"),
+        "an event is a default message, so onmessage fires: {first}"
+    );
+    assert!(text.contains("event: caught_up"), "{text}");
+    // A hard delete ends the subscription with `failure`, not EventSource's own `error`.
+    let deleted = client()
+        .delete(format!("{}/streams/account-1?hard=true", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success());
+    while !text.contains("event: failure") {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), body.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!text.contains("event: error"), "{text}");
+}

@@ -459,7 +459,7 @@ async fn long_polls_push_and_metrics() {
     append(&server, "live-2", &["P1", "P2", "P3"]).await;
     let mut body = response.bytes_stream();
     let mut text = String::new();
-    while text.matches("event: event").count() < 2 {
+    while text.matches("\"ack_id\"").count() < 2 {
         let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
             .await
             .unwrap()

@@ -328,7 +328,7 @@ impl SseReader {
     async fn next_event(&mut self) -> Value {
         loop {
             let (event, _, data) = self.next().await.expect("an event");
-            if event == "event" {
+            if event == "message" {
                 return serde_json::from_str(&data).unwrap();
             }
         }
@@ -378,7 +378,7 @@ async fn subscriptions_deliver_history_then_live_and_resume_after_the_last_event
     // One stream, by revision.
     let mut one = SseReader::open(&server, "/subscribe/streams/account-1?from=1", None).await;
     let (event, id, _) = one.next().await.unwrap();
-    assert_eq!((event.as_str(), id.as_deref()), ("event", Some("1")));
+    assert_eq!((event.as_str(), id.as_deref()), ("message", Some("1")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -368,10 +368,7 @@ pub async fn subscribe(
                 Ok(deliveries) => {
                     for delivery in deliveries {
                         let data = serde_json::to_string(&delivery).expect("serialises");
-                        let event = Event::default()
-                            .event("event")
-                            .id(delivery.ack_id.to_string())
-                            .data(data);
+                        let event = Event::default().id(delivery.ack_id.to_string()).data(data);
                         if send.send(event).await.is_err() {
                             return; // the client went away; its deliveries time out
                         }
@@ -379,7 +376,7 @@ pub async fn subscribe(
                 }
                 Err(error) => {
                     let event = Event::default()
-                        .event("error")
+                        .event(crate::subscribe::FAILURE)
                         .data(error.body().to_string());
                     let _ = send.send(event).await;
                     return;
