@@ -114,14 +114,41 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let json = std::env::args().any(|arg| arg == "--json");
     let result = runtime.block_on(run(cli));
     match result {
         Ok(code) => code,
         Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            report_error(&error, json);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints a failure on standard error with its stable code (the HTTP API's, for errors of the
+/// store): `error [stream_not_found]: …`, or with `--json` one object,
+/// `{"error": "stream_not_found", "message": "…"}`.
+fn report_error(error: &anyhow::Error, json: bool) {
+    let code = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<eventfold_store::StoreError>())
+        .map(|store| store.code())
+        .or_else(|| {
+            error
+                .chain()
+                .any(|cause| cause.is::<std::io::Error>())
+                .then_some("io")
+        })
+        .unwrap_or("failed");
+    let message = format!("{error:#}");
+    if json {
+        eprintln!(
+            "{}",
+            serde_json::json!({ "error": code, "message": message })
+        );
+    } else {
+        eprintln!("error [{code}]: {message}");
     }
 }
 

@@ -587,6 +587,32 @@ fn loss_at_the_end_of_the_log_stops_everything_until_accepted() {
 }
 
 #[test]
+fn errors_carry_their_stable_code_and_are_json_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    ok_lines(&eventfold(
+        dir.path(),
+        &["append", "account-1", "Opened", "{}"],
+    ));
+    let missing = failure(&eventfold(dir.path(), &["read", "nobody-1"]));
+    assert!(
+        missing.starts_with("error [stream_not_found]: "),
+        "{missing}"
+    );
+    let output = eventfold(&dir.path().join("nope"), &["verify", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let error: serde_json::Value =
+        serde_json::from_slice(&output.stderr).expect("one JSON object on stderr");
+    assert_eq!(error["error"], "failed", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("not an Eventfold data directory"),
+        "{error}"
+    );
+}
+
+#[test]
 fn completions_and_the_manual_page_come_from_the_command_line_definition() {
     let dir = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish"] {
