@@ -134,7 +134,6 @@ async fn cors_is_off_unless_origins_are_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_are_what_a_browser_event_source_expects() {
-    use futures::StreamExt;
     let server = start(ServerConfig::default()).await;
     let (status, _) = post(
         &server,
@@ -151,16 +150,9 @@ async fn subscriptions_are_what_a_browser_event_source_expects() {
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_eq!(response.headers()["cache-control"], "no-cache");
     assert_eq!(response.headers()["x-accel-buffering"], "no");
-    let mut body = response.bytes_stream();
+    let mut body = Box::pin(response.bytes_stream());
     let mut text = String::new();
-    while !text.contains("caught_up") {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), body.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    read_until(&mut body, &mut text, "caught_up").await;
     let first = text.split("\n\n").next().unwrap();
     assert!(
         first.contains("\"Deposited\"") && !first.contains("event:"),
@@ -174,13 +166,23 @@ async fn subscriptions_are_what_a_browser_event_source_expects() {
         .await
         .unwrap();
     assert!(deleted.status().is_success());
-    while !text.contains("event: failure") {
+    read_until(&mut body, &mut text, "event: failure").await;
+    assert!(!text.contains("event: error"), "{text}");
+}
+
+/// Reads the stream into `text` until it holds `wanted`.
+async fn read_until(
+    body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    text: &mut String,
+    wanted: &str,
+) {
+    use futures::StreamExt;
+    while !text.contains(wanted) {
         let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), body.next())
             .await
-            .unwrap()
-            .unwrap()
+            .expect("in time")
+            .expect("the stream goes on")
             .unwrap();
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
-    assert!(!text.contains("event: error"), "{text}");
 }

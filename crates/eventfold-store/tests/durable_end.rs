@@ -1,12 +1,15 @@
 //! Loss at the end of the log is never passed off as a torn tail: each finding of issue 15's
 //! first part, with the durable-end record and with the index snapshot as the evidence.
 
+mod common;
+use common::segments;
+
 use std::path::{Path, PathBuf};
 
 use eventfold_store::embedded::internals::{
     recover, DirectoryStorage, Mode, DURABLE_END_FILE, SNAPSHOT_FILE,
 };
-use eventfold_store::embedded::{EmbeddedStore, Options, LOG_DIR};
+use eventfold_store::embedded::{EmbeddedStore, Options};
 use eventfold_store::{EventStore, ExpectedRevision, NewEvent, StoreError, StreamName};
 
 /// Two segments or more, and a snapshot at every clean close.
@@ -17,15 +20,6 @@ fn options() -> Options {
         snapshot_after_events: 0,
         ..Options::default()
     }
-}
-
-fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join(LOG_DIR))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths
 }
 
 /// `appends` writes of 10 events each, closed cleanly; returns the head position.

@@ -1,8 +1,11 @@
 //! Recovery at open: each row of the table in `src/embedded/recovery.rs`, plus injected I/O
 //! faults (a failed sync poisons the writer).
 
+mod common;
+use common::segments;
+
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -22,15 +25,6 @@ fn stream(n: u64) -> StreamName {
 
 fn event(n: u64) -> NewEvent {
     NewEvent::json("Deposited", &serde_json::json!({ "amount": n }))
-}
-
-fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join(LOG_DIR))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths
 }
 
 /// Closes `store` cleanly and opens the directory again.

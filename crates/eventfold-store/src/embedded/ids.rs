@@ -379,9 +379,12 @@ impl Ids {
     /// Takes the fingerprints of `ids` for the append at `first_position` if every one is
     /// free: `true` then, and the table holds them. `false` (nothing changed) when one is taken
     /// already: a retry, a conflict or a collision, for [`Ids::find_retry`] to decide.
-    pub fn claim_new(&mut self, ids: impl Iterator<Item = Uuid>, first_position: u64) -> bool {
-        let mut claimed: Vec<u64> = Vec::new();
-        for (i, id) in ids.enumerate() {
+    pub fn claim_new(
+        &mut self,
+        ids: impl Iterator<Item = Uuid> + Clone,
+        first_position: u64,
+    ) -> bool {
+        for (i, id) in ids.clone().enumerate() {
             let fingerprint = self.table.fingerprint(&id);
             if self
                 .table
@@ -389,12 +392,13 @@ impl Ids {
                 .try_insert(fingerprint, first_position + i as u64)
                 .is_err()
             {
-                for fingerprint in claimed {
+                // Give back what this append took (rare: a retry, a conflict or a collision).
+                for taken in ids.take(i) {
+                    let fingerprint = self.table.fingerprint(&taken);
                     self.table.first_at.remove(fingerprint);
                 }
                 return false;
             }
-            claimed.push(fingerprint);
         }
         true
     }

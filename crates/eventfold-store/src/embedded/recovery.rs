@@ -236,21 +236,19 @@ impl Mode {
 /// Reads every segment, checks every frame and returns the index of the log (the index
 /// snapshot is not used, but its end counts as evidence).
 pub fn recover(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryReport), StoreError> {
-    recover_from(
-        storage,
-        mode,
-        Index::default(),
-        snapshot::claimed_end(storage),
-    )
+    let evidence = gather_evidence(storage, mode, snapshot::claimed_end(storage))?;
+    recover_from(storage, mode, Index::default(), &evidence)
 }
 
 /// Opens the log as a store does: from the index snapshot if there is a usable one (scanning
 /// only the log after it), from the whole log otherwise.
 pub fn open_log(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryReport), StoreError> {
     let loaded = snapshot::load(storage);
+    // Read once, before the log: next to a live writer, the log only grows past it.
+    let evidence = gather_evidence(storage, mode, loaded.claimed_end)?;
     let problem = match loaded.index {
         Ok(None) => None,
-        Ok(Some(index)) => match recover_from(storage, mode, index, loaded.claimed_end) {
+        Ok(Some(index)) => match recover_from(storage, mode, index, &evidence) {
             Ok(recovered) => return Ok(recovered),
             Err(error) => Some(error.to_string()),
         },
@@ -259,7 +257,7 @@ pub fn open_log(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryRep
     if let Some(reason) = &problem {
         tracing::warn!(%reason, "index snapshot not used; rebuilding the index from the log");
     }
-    let (index, report) = recover_from(storage, mode, Index::default(), loaded.claimed_end)?;
+    let (index, report) = recover_from(storage, mode, Index::default(), &evidence)?;
     Ok((
         index,
         RecoveryReport {
@@ -269,17 +267,30 @@ pub fn open_log(storage: &dyn Storage, mode: Mode) -> Result<(Index, RecoveryRep
     ))
 }
 
-/// The strongest evidence of how far the log was acknowledged: the durable-end record or the
-/// index snapshot's end, whichever is further.
+/// What recovery knows of how far the log was acknowledged.
+struct Gathered {
+    /// The strongest evidence: the durable-end record or the index snapshot's end, whichever
+    /// is further.
+    best: Option<Evidence>,
+    /// Why the durable-end record could not be read, if it could not.
+    problem: Option<String>,
+}
+
+/// Reads the evidence. Without its record, the end of the log cannot be checked: an open
+/// refuses (the same damage may have cut the log); checking reports it; accepting loss
+/// rebuilds the record.
 fn gather_evidence(
     storage: &dyn Storage,
+    mode: Mode,
     snapshot_end: Option<LogEnd>,
-    report: &mut RecoveryReport,
-) -> Option<Evidence> {
-    let record = durable_end::read(storage).unwrap_or_else(|problem| {
-        report.evidence_problem = Some(problem);
-        None
-    });
+) -> Result<Gathered, StoreError> {
+    let (record, problem) = match durable_end::read(storage) {
+        Ok(record) => (record, None),
+        Err(problem) if matches!(mode, Mode::Repair | Mode::CutDamagedTail) => {
+            return Err(evidence_error(&problem))
+        }
+        Err(problem) => (None, Some(problem)),
+    };
     let from_record = record.map(|end| Evidence {
         end,
         source: "the durable-end record",
@@ -288,10 +299,11 @@ fn gather_evidence(
         end,
         source: "the index snapshot",
     });
-    match (from_record, from_snapshot) {
+    let best = match (from_record, from_snapshot) {
         (Some(record), Some(snapshot)) if snapshot.end > record.end => Some(snapshot),
         (record, snapshot) => record.or(snapshot),
-    }
+    };
+    Ok(Gathered { best, problem })
 }
 
 /// Bytes a follower reads first from where its index ends; the window grows (×4) only when a
@@ -421,28 +433,20 @@ fn open_next_segment(storage: &dyn Storage, index: &mut Index) -> Result<bool, S
 /// Like [`recover`], but starts from `index`, which already describes a prefix of the log (its
 /// segments are the first ones, each complete up to its `end`; see [`super::snapshot`]). Only
 /// what follows that prefix is read and checked.
-/// `snapshot_end` is the index snapshot's end, evidence of how far the log was acknowledged.
-/// Files are changed (a torn tail cut, a half-created segment removed) only once the whole log
-/// is checked and found to end at or beyond its evidence.
+/// `evidence` was read before the log. Files are changed (a torn tail cut, a half-created
+/// segment removed) only once the whole log is checked and found to end at or beyond its
+/// evidence.
 fn recover_from(
     storage: &dyn Storage,
     mode: Mode,
     mut index: Index,
-    snapshot_end: Option<LogEnd>,
+    evidence: &Gathered,
 ) -> Result<(Index, RecoveryReport), StoreError> {
     let mut report = RecoveryReport {
         events_from_snapshot: index.next_position,
+        evidence_problem: evidence.problem.clone(),
         ..RecoveryReport::default()
     };
-    // The evidence is read before the log: next to a live writer, the log only grows past it.
-    let evidence = gather_evidence(storage, snapshot_end, &mut report);
-    // Without its record, the end of the log cannot be checked: an open refuses (the same
-    // damage may have cut the log), checking reports it, accepting loss rebuilds the record.
-    if let Some(problem) = &report.evidence_problem {
-        if matches!(mode, Mode::Repair | Mode::CutDamagedTail) {
-            return Err(evidence_error(problem));
-        }
-    }
     // Only a store opened to write needs every id (to keep them unique); the others drop them.
     if mode != Mode::Repair {
         index.ids = None;
@@ -515,7 +519,7 @@ fn recover_from(
         });
     }
     let found = index.log_end();
-    if let Some(acknowledged) = evidence.clone().filter(|ack| found < Some(ack.end)) {
+    if let Some(acknowledged) = evidence.best.clone().filter(|ack| found < Some(ack.end)) {
         let loss = Loss {
             found,
             acknowledged,
@@ -528,7 +532,7 @@ fn recover_from(
         }
         report.loss = Some(loss);
     }
-    report.evidence = evidence;
+    report.evidence = evidence.best.clone();
     if mode.changes_files() {
         match change {
             Some(Change::Remove(first, file)) => storage
