@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use eventfold_client::BusEvent;
+use eventfold_client::api::buses::{BusSettings, PutEvent, ReplayRequest, RuleRequest};
 use eventfold_store::Timestamp;
 
 use crate::groups::client;
@@ -148,28 +148,31 @@ pub async fn run(server: Option<&str>, command: BusCommand) -> anyhow::Result<Ex
             if let Some(days) = args.archive_days {
                 settings["archive_days"] = json!(days);
             }
+            let settings: BusSettings =
+                serde_json::from_value(settings).context("the bus's settings")?;
             out.line(&client.save_bus(&args.bus, &settings).await?)?;
         }
         BusCommand::List => {
-            let listed = client.buses().await?;
-            for bus in listed["buses"].as_array().into_iter().flatten() {
-                out.line(bus)?;
+            for bus in client.buses().await? {
+                out.line(&bus)?;
             }
         }
         BusCommand::Describe(args) => out.line(&client.describe_bus(&args.bus).await?)?,
         BusCommand::Delete(args) => client.delete_bus(&args.bus).await?,
         BusCommand::Put(args) => {
-            let mut event = BusEvent::new(
+            let mut event = PutEvent::new(
                 args.source,
                 args.event_type,
-                json_arg("data", &args.payload)?,
+                &json_arg("data", &args.payload)?,
             );
             event.metadata = args
                 .metadata
                 .as_deref()
                 .map(|m| json_arg("--metadata", m))
+                .transpose()?
+                .map(|m| serde_json::value::to_raw_value(&m))
                 .transpose()?;
-            let put = client.put_events(&args.bus, &[event]).await?;
+            let put = client.put_events(&args.bus, vec![event]).await?;
             out.line(&json!({"id": put.ids[0], "position": put.first_position}))?;
         }
         BusCommand::Rule(args) => {
@@ -186,6 +189,7 @@ pub async fn run(server: Option<&str>, command: BusCommand) -> anyhow::Result<Ex
             if let Some(description) = args.description {
                 definition["description"] = json!(description);
             }
+            let definition: RuleRequest = serde_json::from_value(definition).context("the rule")?;
             out.line(&client.save_rule(&args.bus, &args.rule, &definition).await?)?;
         }
         BusCommand::DescribeRule(args) => {
@@ -199,7 +203,14 @@ pub async fn run(server: Option<&str>, command: BusCommand) -> anyhow::Result<Ex
         }
         BusCommand::Replay(args) => out.line(
             &client
-                .replay_bus(&args.bus, &args.name, args.from, args.to)
+                .replay_bus(
+                    &args.bus,
+                    &ReplayRequest {
+                        name: args.name,
+                        from: args.from,
+                        to: args.to,
+                    },
+                )
                 .await?,
         )?,
         BusCommand::ReplayStatus(args) => {

@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use eventfold_client::{Client, GroupOptions, NackAction};
+use eventfold_client::api::groups::{AckId, GroupRequest, NackAction};
+use eventfold_client::Client;
 
 use crate::output::JsonLines;
 
@@ -118,7 +119,7 @@ pub struct SettleArgs {
     group: String,
     /// The deliveries' ack ids.
     #[arg(required = true)]
-    ack_ids: Vec<String>,
+    ack_ids: Vec<AckId>,
 }
 
 #[derive(Args)]
@@ -127,7 +128,7 @@ pub struct NackArgs {
     group: String,
     /// The deliveries' ack ids.
     #[arg(required = true)]
-    ack_ids: Vec<String>,
+    ack_ids: Vec<AckId>,
     /// retry, park or skip.
     #[arg(long, default_value = "retry", value_parser = ["retry", "park", "skip"])]
     action: String,
@@ -181,16 +182,11 @@ impl Batch<'_> {
             .fetch(self.group, self.consumer, self.max, self.wait_ms)
             .await?;
         for delivery in &deliveries {
-            out.line(&json!({
-                "ack_id": delivery.ack_id,
-                "attempt": delivery.attempt,
-                "replayed": delivery.replayed,
-                "event": delivery.event,
-            }))?;
+            out.line(delivery)?;
         }
         out.flush()?;
         if self.ack && !deliveries.is_empty() {
-            let ids: Vec<String> = deliveries.iter().map(|d| d.ack_id.clone()).collect();
+            let ids: Vec<AckId> = deliveries.iter().map(|d| d.ack_id).collect();
             client.ack(self.group, &ids).await?;
         }
         Ok(())
@@ -211,25 +207,34 @@ pub async fn run(server: Option<&str>, command: GroupCommand) -> anyhow::Result<
                     _ => value,
                 }
             });
-            let options = GroupOptions {
-                stream: args.stream,
-                types: args.types,
-                category: args.category,
-                prefix: args.prefix,
-                start,
-                strategy: args.strategy,
-                max_attempts: args.max_attempts,
-                ack_timeout_ms: args.ack_timeout_ms,
-                retry_backoff_ms: args.retry_backoff_ms,
-                retry_backoff_max_ms: args.retry_backoff_max_ms,
-                buffer_size: args.buffer_size,
-            };
-            out.line(&client.save_group(&args.group, &options).await?)?;
+            let mut filter = serde_json::Map::new();
+            if !args.types.is_empty() {
+                filter.insert("types".into(), json!(args.types));
+            }
+            if let Some(category) = args.category {
+                filter.insert("category".into(), json!(category));
+            }
+            if let Some(prefix) = args.prefix {
+                filter.insert("prefix".into(), json!(prefix));
+            }
+            let request = json!({
+                "stream": args.stream,
+                "filter": (!filter.is_empty()).then_some(filter),
+                "start": start,
+                "strategy": args.strategy,
+                "max_attempts": args.max_attempts,
+                "ack_timeout_ms": args.ack_timeout_ms,
+                "retry_backoff_ms": args.retry_backoff_ms,
+                "retry_backoff_max_ms": args.retry_backoff_max_ms,
+                "buffer_size": args.buffer_size,
+            });
+            let request: GroupRequest =
+                serde_json::from_value(request).context("the group's settings")?;
+            out.line(&client.save_group(&args.group, &request).await?)?;
         }
         GroupCommand::List => {
-            let listed = client.groups().await?;
-            for group in listed["groups"].as_array().into_iter().flatten() {
-                out.line(group)?;
+            for group in client.groups().await? {
+                out.line(&group)?;
             }
         }
         GroupCommand::Describe(args) => out.line(&client.describe_group(&args.group).await?)?,
@@ -264,7 +269,7 @@ pub async fn run(server: Option<&str>, command: GroupCommand) -> anyhow::Result<
         }
         GroupCommand::Ack(args) => {
             let settled = client.ack(&args.group, &args.ack_ids).await?;
-            out.line(&json!({"settled": settled.settled, "unknown": settled.unknown}))?;
+            out.line(&settled)?;
         }
         GroupCommand::Nack(args) => {
             let action = match args.action.as_str() {
@@ -275,7 +280,7 @@ pub async fn run(server: Option<&str>, command: GroupCommand) -> anyhow::Result<
             let settled = client
                 .nack(&args.group, &args.ack_ids, action, &args.reason)
                 .await?;
-            out.line(&json!({"settled": settled.settled, "unknown": settled.unknown}))?;
+            out.line(&settled)?;
         }
         GroupCommand::Parked(args) => {
             for event in client.parked(&args.group, args.from, args.limit).await? {

@@ -133,7 +133,7 @@ fn report_error(error: &anyhow::Error, json: bool) {
     let code = error
         .chain()
         .find_map(|cause| cause.downcast_ref::<eventfold_store::StoreError>())
-        .map(|store| store.code())
+        .map(|store| store.code().as_str())
         .or_else(|| {
             error
                 .chain()

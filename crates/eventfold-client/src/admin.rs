@@ -3,23 +3,14 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde::Deserialize;
 
+use eventfold_api::admin::{ScavengeState, ScavengeStatus};
 use eventfold_store::{OnProgress, ScavengeProgress, StoreError};
 
 use crate::Client;
 
 /// How often a running scavenge is looked at.
 const POLL_EVERY: Duration = Duration::from_millis(200);
-
-/// A scavenge's status as the server shows it.
-#[derive(Deserialize)]
-struct Status {
-    state: String,
-    #[serde(flatten)]
-    progress: ScavengeProgress,
-    error: Option<String>,
-}
 
 impl Client {
     /// Starts a scavenge on the server (`POST /admin/scavenge`) and follows it
@@ -28,7 +19,7 @@ impl Client {
         &self,
         mut progress: OnProgress,
     ) -> Result<ScavengeProgress, StoreError> {
-        let mut status: Status = self
+        let mut status: ScavengeStatus = self
             .call(self.request(Method::POST, &["admin", "scavenge"]), None)
             .await?;
         let mut shown = None;
@@ -37,10 +28,10 @@ impl Client {
                 progress(&status.progress);
                 shown = Some(status.progress.clone());
             }
-            match status.state.as_str() {
-                "running" => {}
-                "done" => return Ok(status.progress),
-                _ => {
+            match status.state {
+                ScavengeState::Running => {}
+                ScavengeState::Done => return Ok(status.progress),
+                ScavengeState::Failed => {
                     return Err(StoreError::Backend(format!(
                         "the scavenge failed: {}",
                         status.error.unwrap_or_default()

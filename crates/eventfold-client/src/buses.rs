@@ -1,58 +1,20 @@
 //! Event buses through the server: define buses and rules, put events, replay the archive.
 
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
-use eventfold_store::{Position, RecordedEvent, StoreError, Timestamp};
+use eventfold_api::buses::{
+    BusDescribed, BusList, BusSettings, BusView, PutEvent, PutEvents, PutResult, ReplayRequest,
+    ReplayView, RuleDescribed, RuleRequest, RuleSaved,
+};
+use eventfold_api::groups::PageQuery;
+use eventfold_api::streams::EventsPage;
+use eventfold_store::{RecordedEvent, StoreError};
 
 use crate::Client;
 
-/// An event to put on a bus.
-#[derive(Clone, Debug, Serialize)]
-pub struct BusEvent {
-    /// Its id, for idempotent retries (the server draws one when absent).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<uuid::Uuid>,
-    /// Who sends it.
-    pub source: String,
-    /// Its type.
-    #[serde(rename = "type")]
-    pub event_type: String,
-    /// Its data.
-    pub data: Value,
-    /// The sender's metadata.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Value>,
-}
-
-impl BusEvent {
-    /// An event of `event_type` from `source`.
-    pub fn new(source: impl Into<String>, event_type: impl Into<String>, data: Value) -> Self {
-        Self {
-            id: None,
-            source: source.into(),
-            event_type: event_type.into(),
-            data,
-            metadata: None,
-        }
-    }
-}
-
-/// What a put stored.
-#[derive(Clone, Debug, Deserialize)]
-pub struct PutResult {
-    /// The events' ids, in order.
-    pub ids: Vec<uuid::Uuid>,
-    /// The first event's position in `$all`.
-    pub first_position: Position,
-    /// The last event's position.
-    pub last_position: Position,
-}
-
 impl Client {
-    /// Creates the bus or replaces its settings (`{"policy": …, "archive_days": …}`).
-    pub async fn save_bus(&self, bus: &str, settings: &Value) -> Result<Value, StoreError> {
+    /// Creates the bus or replaces its settings.
+    pub async fn save_bus(&self, bus: &str, settings: &BusSettings) -> Result<BusView, StoreError> {
         self.call(
             self.request(Method::PUT, &["buses", bus]).json(settings),
             None,
@@ -61,12 +23,15 @@ impl Client {
     }
 
     /// Every bus.
-    pub async fn buses(&self) -> Result<Value, StoreError> {
-        self.call(self.request(Method::GET, &["buses"]), None).await
+    pub async fn buses(&self) -> Result<Vec<BusView>, StoreError> {
+        let list: BusList = self
+            .call(self.request(Method::GET, &["buses"]), None)
+            .await?;
+        Ok(list.buses)
     }
 
     /// A bus: settings, rules, replays.
-    pub async fn describe_bus(&self, bus: &str) -> Result<Value, StoreError> {
+    pub async fn describe_bus(&self, bus: &str) -> Result<BusDescribed, StoreError> {
         self.call(self.request(Method::GET, &["buses", bus]), None)
             .await
     }
@@ -81,21 +46,21 @@ impl Client {
     pub async fn put_events(
         &self,
         bus: &str,
-        events: &[BusEvent],
+        events: Vec<PutEvent>,
     ) -> Result<PutResult, StoreError> {
         let request = self
             .request(Method::POST, &["buses", bus, "events"])
-            .json(&json!({ "events": events }));
+            .json(&PutEvents { events });
         self.call(request, None).await
     }
 
-    /// Creates or replaces a rule (`{"pattern": …, "targets": […]}`).
+    /// Creates or replaces a rule.
     pub async fn save_rule(
         &self,
         bus: &str,
         rule: &str,
-        definition: &Value,
-    ) -> Result<Value, StoreError> {
+        definition: &RuleRequest,
+    ) -> Result<RuleSaved, StoreError> {
         let request = self
             .request(Method::PUT, &["buses", bus, "rules", rule])
             .json(definition);
@@ -103,7 +68,7 @@ impl Client {
     }
 
     /// A rule's settings and progress.
-    pub async fn describe_rule(&self, bus: &str, rule: &str) -> Result<Value, StoreError> {
+    pub async fn describe_rule(&self, bus: &str, rule: &str) -> Result<RuleDescribed, StoreError> {
         self.call(
             self.request(Method::GET, &["buses", bus, "rules", rule]),
             None,
@@ -128,37 +93,33 @@ impl Client {
         from: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let query = [("from", from.to_string()), ("limit", limit.to_string())];
+        let query = PageQuery {
+            from: Some(from),
+            limit: Some(limit),
+        };
         let request = self
             .request(Method::GET, &["buses", bus, "rules", rule, "dead-letters"])
             .query(&query);
-        let page: crate::wire::EventsPage = self.call(request, None).await?;
-        Ok(page.events)
+        let page: EventsPage = self.call(request, None).await?;
+        Ok(page.events.into_owned())
     }
 
-    /// Starts replaying the bus's events recorded in `from..to` (to now when `None`).
+    /// Starts replaying the bus's events recorded in `request.from..request.to`.
     pub async fn replay_bus(
         &self,
         bus: &str,
-        name: &str,
-        from: Timestamp,
-        to: Option<Timestamp>,
-    ) -> Result<Value, StoreError> {
-        let body = json!({ "name": name, "from": from, "to": to });
-        let body = match to {
-            Some(_) => body,
-            None => json!({ "name": name, "from": from }),
-        };
+        request: &ReplayRequest,
+    ) -> Result<ReplayView, StoreError> {
         self.call(
             self.request(Method::POST, &["buses", bus, "replays"])
-                .json(&body),
+                .json(request),
             None,
         )
         .await
     }
 
     /// A replay's progress.
-    pub async fn replay_status(&self, bus: &str, name: &str) -> Result<Value, StoreError> {
+    pub async fn replay_status(&self, bus: &str, name: &str) -> Result<ReplayView, StoreError> {
         self.call(
             self.request(Method::GET, &["buses", bus, "replays", name]),
             None,

@@ -20,17 +20,21 @@ mod groups;
 mod sse;
 mod wire;
 
-pub use buses::{BusEvent, PutResult};
-pub use groups::{Delivery, GroupOptions, NackAction, Settled};
+pub use eventfold_api as api;
 
 use async_trait::async_trait;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
+use eventfold_api::streams::{
+    AllPage, AllQuery, AppendRequest, DeleteQuery, EventBody, EventsPage, Health, RevisionAnswer,
+    SnapshotBody, StreamQuery,
+};
+use eventfold_api::ErrorCode;
 use eventfold_store::{
-    AllFrom, AllSlice, AppendResult, Direction, EventFilter, EventStore, ExpectedRevision,
-    NewEvent, Position, ReadAll, ReadStream, RecordedEvent, Revision, Snapshot, SnapshotStore,
-    StoreError, StreamFrom, StreamMetadata, StreamName, Subscription,
+    AllFrom, AllSlice, AppendResult, EventFilter, EventStore, ExpectedRevision, NewEvent, Position,
+    ReadAll, ReadStream, RecordedEvent, Revision, Snapshot, SnapshotStore, StoreError, StreamFrom,
+    StreamMetadata, StreamName, Subscription,
 };
 
 /// A connection to an Eventfold server. Cheap to clone; clones share connections.
@@ -90,48 +94,6 @@ impl Client {
     }
 }
 
-fn direction_text(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Forward => "forward",
-        Direction::Backward => "backward",
-    }
-}
-
-fn stream_from_text(from: StreamFrom) -> String {
-    match from {
-        StreamFrom::Start => "start".into(),
-        StreamFrom::End => "end".into(),
-        StreamFrom::Revision(revision) => revision.0.to_string(),
-    }
-}
-
-/// Query parameters for `from` in `$all` requests.
-fn all_from_query(from: AllFrom) -> (&'static str, String) {
-    match from {
-        AllFrom::Start => ("from", "start".into()),
-        AllFrom::End => ("from", "end".into()),
-        AllFrom::Position(position) => ("from", position.0.to_string()),
-        AllFrom::Time(time) => (
-            "since",
-            time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-        ),
-    }
-}
-
-fn filter_query(filter: &EventFilter) -> Vec<(&'static str, String)> {
-    let mut query = Vec::new();
-    if let Some(prefix) = &filter.stream_prefix {
-        query.push(("prefix", prefix.clone()));
-    }
-    if let Some(category) = &filter.category {
-        query.push(("category", category.clone()));
-    }
-    if !filter.event_types.is_empty() {
-        query.push(("type", filter.event_types.join(",")));
-    }
-    query
-}
-
 #[async_trait]
 impl EventStore for Client {
     async fn append(
@@ -140,7 +102,10 @@ impl EventStore for Client {
         expected: ExpectedRevision,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
-        let body = wire::append_body(expected, &events)?;
+        let body = AppendRequest {
+            expected_revision: expected,
+            events: events.iter().map(EventBody::of).collect::<Result<_, _>>()?,
+        };
         let request = self
             .request(Method::POST, &["streams", stream.as_str()])
             .json(&body);
@@ -152,30 +117,31 @@ impl EventStore for Client {
         stream: &StreamName,
         request: ReadStream,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let query = [
-            ("from", stream_from_text(request.from)),
-            ("direction", direction_text(request.direction).to_owned()),
-            ("limit", request.limit.to_string()),
-            ("bytes_max", request.bytes_max.to_string()),
-        ];
+        let query = StreamQuery {
+            from: StreamQuery::at(request.from),
+            direction: Some(request.direction),
+            limit: Some(request.limit),
+            bytes_max: Some(request.bytes_max),
+        };
         let http = self
             .request(Method::GET, &["streams", stream.as_str()])
             .query(&query);
-        let page: wire::EventsPage = self.call(http, Some(stream)).await?;
-        Ok(page.events)
+        let page: EventsPage = self.call(http, Some(stream)).await?;
+        Ok(page.events.into_owned())
     }
 
     async fn read_all(&self, request: ReadAll) -> Result<AllSlice, StoreError> {
-        let mut query = filter_query(&request.filter);
-        query.push(all_from_query(request.from));
-        query.push(("direction", direction_text(request.direction).to_owned()));
-        query.push(("limit", request.limit.to_string()));
-        query.push(("bytes_max", request.bytes_max.to_string()));
-        let page: wire::AllPage = self
+        let query = AllQuery {
+            direction: Some(request.direction),
+            limit: Some(request.limit),
+            bytes_max: Some(request.bytes_max),
+            ..AllQuery::of(request.from, &request.filter)
+        };
+        let page: AllPage = self
             .call(self.request(Method::GET, &["all"]).query(&query), None)
             .await?;
         Ok(AllSlice {
-            events: page.events,
+            events: page.events.into_owned(),
             next: page.next.unwrap_or(Position(0)),
             end_of_log: page.end_of_log,
         })
@@ -186,8 +152,7 @@ impl EventStore for Client {
         from: AllFrom,
         filter: EventFilter,
     ) -> Result<Subscription, StoreError> {
-        let mut query = filter_query(&filter);
-        query.push(all_from_query(from));
+        let query = AllQuery::of(from, &filter);
         let response = self
             .send(
                 self.request(Method::GET, &["subscribe", "all"])
@@ -205,7 +170,10 @@ impl EventStore for Client {
         stream: &StreamName,
         from: StreamFrom,
     ) -> Result<Subscription, StoreError> {
-        let query = [("from", stream_from_text(from))];
+        let query = StreamQuery {
+            from: StreamQuery::at(from),
+            ..StreamQuery::default()
+        };
         let request = self.request(Method::GET, &["subscribe", "streams", stream.as_str()]);
         let response = self.send(request.query(&query)).await?;
         if response.status() != StatusCode::OK {
@@ -216,7 +184,7 @@ impl EventStore for Client {
 
     async fn stream_revision(&self, stream: &StreamName) -> Result<Option<Revision>, StoreError> {
         let request = self.request(Method::GET, &["streams", stream.as_str(), "revision"]);
-        let answer: wire::RevisionAnswer = self.call(request, Some(stream)).await?;
+        let answer: RevisionAnswer = self.call(request, Some(stream)).await?;
         Ok(answer.revision)
     }
 
@@ -243,11 +211,10 @@ impl EventStore for Client {
         expected: ExpectedRevision,
         mode: eventfold_store::DeleteMode,
     ) -> Result<(), StoreError> {
-        let hard = mode == eventfold_store::DeleteMode::Hard;
-        let query = [
-            ("hard", hard.to_string()),
-            ("expected_revision", expected.to_string()),
-        ];
+        let query = DeleteQuery {
+            hard: mode == eventfold_store::DeleteMode::Hard,
+            expected_revision: Some(expected.to_string()),
+        };
         let request = self
             .request(Method::DELETE, &["streams", stream.as_str()])
             .query(&query);
@@ -255,7 +222,7 @@ impl EventStore for Client {
     }
 
     async fn head_position(&self) -> Result<Position, StoreError> {
-        let health: wire::Health = self
+        let health: Health = self
             .call(self.request(Method::GET, &["health"]), None)
             .await?;
         Ok(health.head_position)
@@ -269,16 +236,6 @@ impl EventStore for Client {
     }
 }
 
-/// A snapshot as the server sends it.
-#[derive(serde::Deserialize)]
-struct SnapshotBody {
-    revision: u64,
-    last_event_id: uuid::Uuid,
-    schema_version: u32,
-    recorded_at: eventfold_store::Timestamp,
-    state: Box<serde_json::value::RawValue>,
-}
-
 /// The server's snapshot store (`/snapshots/{stream}`), for SDK command handlers working
 /// through the server.
 #[async_trait]
@@ -290,7 +247,7 @@ impl SnapshotStore for Client {
         if response.status() == StatusCode::NOT_FOUND {
             return match wire::error_of(response, Some(stream)).await {
                 StoreError::Remote {
-                    code: "snapshot_not_found",
+                    code: ErrorCode::SnapshotNotFound,
                     ..
                 } => Ok(None),
                 other => Err(other),
@@ -318,13 +275,13 @@ impl SnapshotStore for Client {
             serde_json::from_slice(&snapshot.state).map_err(|error| {
                 StoreError::InvalidRequest(format!("a snapshot's state must be JSON: {error}"))
             })?;
-        let body = serde_json::json!({
-            "revision": snapshot.revision,
-            "last_event_id": snapshot.last_event_id,
-            "schema_version": snapshot.schema_version,
-            "recorded_at": snapshot.recorded_at,
-            "state": state,
-        });
+        let body = SnapshotBody {
+            revision: snapshot.revision,
+            last_event_id: snapshot.last_event_id,
+            schema_version: snapshot.schema_version,
+            recorded_at: snapshot.recorded_at,
+            state: state.to_owned(),
+        };
         let request = self
             .request(Method::PUT, &["snapshots", snapshot.stream.as_str()])
             .json(&body);

@@ -4,9 +4,8 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
-use eventfold_store::{Position, RecordedEvent, StoreError, Subscription, SubscriptionMessage};
-
-use crate::wire::ErrorBody;
+use eventfold_api::{sse, ErrorBody};
+use eventfold_store::{RecordedEvent, StoreError, Subscription, SubscriptionMessage};
 
 /// The longest SSE message accepted, in bytes (an event is at most a few MiB of JSON).
 const MESSAGE_BYTES_MAX: usize = 64 << 20;
@@ -97,17 +96,13 @@ fn parse(block: &[u8]) -> Option<Result<SubscriptionMessage, StoreError>> {
         "message" | "event" => serde_json::from_str::<RecordedEvent>(&data)
             .map(SubscriptionMessage::Event)
             .map_err(bad),
-        "checkpoint" => serde_json::from_str::<serde_json::Value>(&data)
-            .map_err(bad)
-            .and_then(|value| {
-                let position = value["position"]
-                    .as_u64()
-                    .ok_or_else(|| StoreError::Backend("a checkpoint without a position".into()))?;
-                Ok(SubscriptionMessage::Checkpoint(Position(position)))
-            }),
-        "caught_up" => Ok(SubscriptionMessage::CaughtUp),
-        "failure" | "error" => Err(match serde_json::from_str::<ErrorBody>(&data) {
-            Ok(body) => body.into_error(None),
+        sse::CHECKPOINT => serde_json::from_str::<sse::Checkpoint>(&data)
+            .map(|checkpoint| SubscriptionMessage::Checkpoint(checkpoint.position))
+            .map_err(bad),
+        sse::CAUGHT_UP => Ok(SubscriptionMessage::CaughtUp),
+        // `error` from older servers.
+        sse::FAILURE | "error" => Err(match serde_json::from_str::<ErrorBody>(&data) {
+            Ok(body) => crate::wire::into_error(body, None),
             Err(error) => bad(error),
         }),
         _ => return None,

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::{ExpectedRevision, StreamName};
+use crate::{ErrorCode, ExpectedRevision, StreamName};
 
 /// Everything that can go wrong in an event store.
 ///
@@ -88,69 +88,31 @@ pub enum StoreError {
     Backend(String),
     /// An error a remote store (the HTTP API) reported, with its stable code and message.
     #[error("{message}")]
-    Remote { code: &'static str, message: String },
+    Remote { code: ErrorCode, message: String },
 }
 
 impl StoreError {
     /// The stable machine-readable code of this kind of error.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidStreamName { .. } => "invalid_stream_name",
-            Self::EmptyAppend => "empty_append",
-            Self::InvalidEvent { .. } => "invalid_event",
-            Self::EventTooLarge { .. } | Self::AppendTooLarge { .. } => "too_large",
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::WrongExpectedRevision { .. } => "wrong_expected_revision",
-            Self::EventIdConflict { .. } => "event_id_conflict",
-            Self::StreamDeleted(_) => "stream_deleted",
-            Self::StreamNotFound(_) => "stream_not_found",
-            Self::Corrupted { .. } => "corrupted",
-            Self::Poisoned(_) => "poisoned",
-            Self::Closed => "closed",
-            Self::ReadOnly => "read_only",
-            Self::Locked(_) => "locked",
-            Self::Io { .. } => "io",
-            Self::Backend(_) => "backend",
-            Self::Remote { code, .. } => code,
+            Self::InvalidStreamName { .. } => ErrorCode::InvalidStreamName,
+            Self::EmptyAppend => ErrorCode::EmptyAppend,
+            Self::InvalidEvent { .. } => ErrorCode::InvalidEvent,
+            Self::EventTooLarge { .. } | Self::AppendTooLarge { .. } => ErrorCode::TooLarge,
+            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::WrongExpectedRevision { .. } => ErrorCode::WrongExpectedRevision,
+            Self::EventIdConflict { .. } => ErrorCode::EventIdConflict,
+            Self::StreamDeleted(_) => ErrorCode::StreamDeleted,
+            Self::StreamNotFound(_) => ErrorCode::StreamNotFound,
+            Self::Corrupted { .. } => ErrorCode::Corrupted,
+            Self::Poisoned(_) => ErrorCode::Poisoned,
+            Self::Closed => ErrorCode::Closed,
+            Self::ReadOnly => ErrorCode::ReadOnly,
+            Self::Locked(_) => ErrorCode::Locked,
+            Self::Io { .. } => ErrorCode::Io,
+            Self::Backend(_) => ErrorCode::Backend,
+            Self::Remote { code, .. } => *code,
         }
-    }
-
-    /// The `&'static` form of a stable code received from elsewhere, if it is one of ours.
-    pub fn known_code(code: &str) -> Option<&'static str> {
-        const CODES: &[&str] = &[
-            "invalid_stream_name",
-            "empty_append",
-            "invalid_event",
-            "too_large",
-            "invalid_request",
-            "wrong_expected_revision",
-            "event_id_conflict",
-            "stream_deleted",
-            "stream_not_found",
-            "corrupted",
-            "poisoned",
-            "closed",
-            "read_only",
-            "locked",
-            "io",
-            "backend",
-            "timeout",
-            "not_found",
-            "method_not_allowed",
-            "too_many_subscribers",
-            "too_many_connections",
-            "snapshot_not_found",
-            "group_not_found",
-            "bus_not_found",
-            "rule_not_found",
-            "replay_not_found",
-            "forbidden_source",
-            "forbidden_event_type",
-            "reserved_stream",
-            "conflict",
-            "unavailable",
-        ];
-        CODES.iter().copied().find(|known| *known == code)
     }
 
     /// Wraps an I/O error with what was being done.

@@ -317,7 +317,7 @@ impl RecordedEvent {
 mod tests {
     use super::*;
 
-    fn codes(event: NewEvent) -> &'static str {
+    fn codes(event: NewEvent) -> crate::ErrorCode {
         event.validate(&Limits::default()).unwrap_err().code()
     }
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Per-stream settings. Events hidden by these rules are never returned by any read.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StreamMetadata {
     /// Events older than this many seconds (by `recorded_at`) are hidden.

@@ -6,6 +6,7 @@ use crate::{Position, RecordedEvent, Revision, Timestamp};
 
 /// Which way a read goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Oldest first.

@@ -9,34 +9,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use parking_lot::Mutex;
-use serde::Serialize;
 
+use eventfold_api::admin::{ScavengeState, ScavengeStatus};
 use eventfold_store::{EventStore, ScavengeProgress};
 
 use crate::error::ApiError;
 use crate::AppState;
-
-/// What a scavenge job shows.
-#[derive(Clone, Debug, Serialize)]
-pub struct ScavengeStatus {
-    /// `running`, `done` or `failed`.
-    pub state: &'static str,
-    /// When it started.
-    pub started_at: DateTime<Utc>,
-    /// When it ended, once it has.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<DateTime<Utc>>,
-    /// Segments examined, rewritten, events erased and bytes.
-    #[serde(flatten)]
-    pub progress: ScavengeProgress,
-    /// The disk space given back so far.
-    pub bytes_reclaimed: u64,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// The server's scavenge: the last one started, if any.
 #[derive(Default)]
@@ -50,12 +30,15 @@ impl Scavenges {
     pub async fn start(&self, store: Arc<dyn EventStore>) -> Result<ScavengeStatus, ApiError> {
         let job = {
             let mut last = self.last.lock();
-            if let Some(running) = last.as_ref().filter(|job| job.lock().state == "running") {
+            if let Some(running) = last
+                .as_ref()
+                .filter(|job| job.lock().state == ScavengeState::Running)
+            {
                 let started_at = running.lock().started_at;
                 return Err(ApiError::scavenge_running(started_at));
             }
             let job = Arc::new(Mutex::new(ScavengeStatus {
-                state: "running",
+                state: ScavengeState::Running,
                 started_at: Utc::now(),
                 finished_at: None,
                 progress: ScavengeProgress::default(),
@@ -99,7 +82,7 @@ impl Scavenges {
                     // (and should the caller have stopped waiting, the job shows it failed).
                     {
                         let mut status = job.lock();
-                        status.state = "failed";
+                        status.state = ScavengeState::Failed;
                         status.error = Some(error.to_string());
                         status.finished_at = Some(Utc::now());
                     }
@@ -119,12 +102,12 @@ impl Scavenges {
                     );
                     status.bytes_reclaimed = report.bytes_reclaimed();
                     status.progress = report;
-                    status.state = "done";
+                    status.state = ScavengeState::Done;
                 }
                 Err(error) => {
                     tracing::error!(%error, "scavenge failed");
                     status.error = Some(error.to_string());
-                    status.state = "failed";
+                    status.state = ScavengeState::Failed;
                 }
             }
         });

@@ -7,7 +7,9 @@ use axum::response::Response;
 use eventfold_store::{Direction, ReadAll};
 
 use crate::streams::READ_LIMIT_DEFAULT;
-use crate::wire::{AllPage, AllQuery};
+use eventfold_api::streams::AllQuery;
+
+use crate::wire::all_page;
 use crate::{ApiError, AppState};
 
 pub async fn read(
@@ -31,10 +33,5 @@ pub async fn read(
         (Direction::Backward, true) => None,
         _ => Some(slice.next),
     };
-    let page = AllPage {
-        events: &slice.events,
-        next,
-        end_of_log: slice.end_of_log,
-    };
-    Ok(page.response())
+    Ok(all_page(&slice.events, next, slice.end_of_log))
 }

@@ -68,11 +68,14 @@ const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(10), Duratio
 
 /// What a connection over the cap is told before it is closed.
 fn refusal(connections_max: usize) -> Vec<u8> {
-    let body = serde_json::json!({
-        "error": "too_many_connections",
-        "message": format!("the server already has {connections_max} open connections, its limit; try again later"),
+    let body = serde_json::to_string(&eventfold_api::ErrorBody {
+        error: eventfold_api::ErrorCode::TooManyConnections,
+        message: format!(
+            "the server already has {connections_max} open connections, its limit; try again later"
+        ),
+        revision: None,
     })
-    .to_string();
+    .expect("serialises");
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()

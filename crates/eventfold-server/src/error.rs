@@ -5,65 +5,59 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use eventfold_api::{ErrorBody, ErrorCode, Invalid, RevisionConflict};
 use eventfold_store::StoreError;
 
-/// An error as the API returns it: `{"error": code, "message": …}` plus details for some kinds.
+/// An error as the API returns it: an [`ErrorBody`] with the status its code has in
+/// [`ErrorCode`]'s table.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    details: serde_json::Map<String, serde_json::Value>,
+    body: ErrorBody,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            code,
-            message: message.into(),
-            details: serde_json::Map::new(),
+            body: ErrorBody {
+                error: code,
+                message: message.into(),
+                revision: None,
+            },
         }
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        StatusCode::from_u16(self.body.error.status()).expect("the table holds valid statuses")
     }
 
     /// The human-readable message.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.body.message
     }
 
     /// A request that is malformed or out of range, naming what is wrong.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+        Self::new(ErrorCode::InvalidRequest, message)
     }
 
     /// A request that took longer than allowed.
     pub fn timeout(limit: std::time::Duration) -> Self {
         Self::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "timeout",
+            ErrorCode::Timeout,
             format!("the request took longer than {} s", limit.as_secs_f64()),
         )
     }
 
     /// No route has this path.
     pub fn not_found_route() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such route (see README: HTTP API)",
-        )
+        Self::new(ErrorCode::NotFound, "no such route (see README: HTTP API)")
     }
 
     /// The stream has no snapshot.
     pub fn snapshot_not_found(stream: &eventfold_store::StreamName) -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            "snapshot_not_found",
+            ErrorCode::SnapshotNotFound,
             format!("no snapshot of {stream}"),
         )
     }
@@ -71,8 +65,7 @@ impl ApiError {
     /// No consumer group has this name.
     pub fn group_not_found(name: &str) -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            "group_not_found",
+            ErrorCode::GroupNotFound,
             format!("no consumer group called {name}"),
         )
     }
@@ -80,8 +73,7 @@ impl ApiError {
     /// No bus has this name.
     pub fn bus_not_found(name: &str) -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            "bus_not_found",
+            ErrorCode::BusNotFound,
             format!("no event bus called {name}"),
         )
     }
@@ -89,8 +81,7 @@ impl ApiError {
     /// The bus has no rule of this name.
     pub fn rule_not_found(bus: &str, rule: &str) -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            "rule_not_found",
+            ErrorCode::RuleNotFound,
             format!("event bus {bus} has no rule called {rule}"),
         )
     }
@@ -98,17 +89,14 @@ impl ApiError {
     /// The bus has no replay of this name (on this node).
     pub fn replay_not_found(bus: &str, replay: &str) -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            "replay_not_found",
+            ErrorCode::ReplayNotFound,
             format!("event bus {bus} has no replay called {replay} on this node"),
         )
     }
 
     /// The stream belongs to the server (its name starts with `$`).
     pub fn reserved_stream(stream: &eventfold_store::StreamName) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "reserved_stream",
+        Self::new(ErrorCode::ReservedStream,
             format!("stream {stream} belongs to the server (names starting with `$` are read-only here)"),
         )
     }
@@ -116,8 +104,7 @@ impl ApiError {
     /// The bus's policy refuses this source.
     pub fn forbidden_source(bus: &str, source: &str) -> Self {
         Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden_source",
+            ErrorCode::ForbiddenSource,
             format!("the policy of event bus {bus} does not allow source {source:?}"),
         )
     }
@@ -125,8 +112,7 @@ impl ApiError {
     /// The bus's policy refuses this event type.
     pub fn forbidden_event_type(bus: &str, event_type: &str) -> Self {
         Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden_event_type",
+            ErrorCode::ForbiddenEventType,
             format!("the policy of event bus {bus} does not allow event type {event_type:?}"),
         )
     }
@@ -134,8 +120,7 @@ impl ApiError {
     /// A scavenge is running already (one at a time).
     pub fn scavenge_running(started_at: chrono::DateTime<chrono::Utc>) -> Self {
         Self::new(
-            StatusCode::CONFLICT,
-            "scavenge_running",
+            ErrorCode::ScavengeRunning,
             format!(
                 "a scavenge is running already (started at {started_at}); see GET /admin/scavenge"
             ),
@@ -145,27 +130,25 @@ impl ApiError {
     /// No scavenge has run since the server started.
     pub fn scavenge_not_found() -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            "scavenge_not_found",
+            ErrorCode::ScavengeNotFound,
             "no scavenge has run since the server started (POST /admin/scavenge starts one)",
         )
     }
 
     /// Someone else changed the same thing at the same time.
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", message)
+        Self::new(ErrorCode::Conflict, message)
     }
 
     /// The server cannot do it now; the client may try again.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        Self::new(ErrorCode::Unavailable, message)
     }
 
     /// Too many open subscriptions of one kind ("subscriptions", "group push streams").
     pub fn too_many_subscribers(kind: &str, limit: usize) -> Self {
         Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_subscribers",
+            ErrorCode::TooManySubscribers,
             format!("the server already has {limit} open {kind}, its limit; try again later"),
         )
     }
@@ -173,60 +156,39 @@ impl ApiError {
     /// The route exists, but not with this method.
     pub fn method_not_allowed() -> Self {
         Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "this route does not take this method (see README: HTTP API)",
         )
     }
 
     /// The stable code.
-    pub fn code(&self) -> &'static str {
-        self.code
+    pub fn code(&self) -> ErrorCode {
+        self.body.error
     }
 
-    /// The body as JSON (also sent as an SSE `error` event).
-    pub fn body(&self) -> serde_json::Value {
-        let mut body = serde_json::Map::new();
-        body.insert("error".into(), self.code.into());
-        body.insert("message".into(), self.message.clone().into());
-        body.extend(self.details.clone());
-        body.into()
+    /// The body (also the data of an SSE `failure` message).
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        Self::invalid(invalid.0)
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        let status = match &error {
-            StoreError::InvalidStreamName { .. }
-            | StoreError::EmptyAppend
-            | StoreError::InvalidEvent { .. }
-            | StoreError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            StoreError::EventTooLarge { .. } | StoreError::AppendTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            StoreError::WrongExpectedRevision { .. } | StoreError::EventIdConflict { .. } => {
-                StatusCode::CONFLICT
-            }
-            StoreError::StreamDeleted(_) => StatusCode::GONE,
-            StoreError::StreamNotFound(_) => StatusCode::NOT_FOUND,
-            StoreError::ReadOnly => StatusCode::METHOD_NOT_ALLOWED,
-            StoreError::Poisoned(_) | StoreError::Closed | StoreError::Locked(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if status.is_server_error() {
+        let mut api = Self::new(error.code(), error.to_string());
+        if api.status().is_server_error() {
             tracing::error!(%error, "request failed");
         }
-        let mut api = Self::new(status, error.code(), error.to_string());
         if let StoreError::WrongExpectedRevision {
             expected, actual, ..
-        } = &error
+        } = error
         {
-            api.details
-                .insert("expected".into(), serde_json::json!(expected));
-            api.details
-                .insert("actual".into(), serde_json::json!(actual));
+            api.body.revision = Some(RevisionConflict { expected, actual });
         }
         api
     }
@@ -235,11 +197,7 @@ impl From<StoreError> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                rejection.body_text(),
-            ),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::new(ErrorCode::TooLarge, rejection.body_text()),
             _ => Self::invalid(rejection.body_text()),
         }
     }
@@ -262,8 +220,9 @@ const RETRY_AFTER_SECS: &str = "1";
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body())).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        let status = self.status();
+        let mut response = (status, Json(self.body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),

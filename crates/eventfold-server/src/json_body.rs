@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn an_append_as_the_client_sends_it_takes_the_fast_path() {
         let body = br#"{"expected_revision":"no_stream","events":[{"id":"0191f0c4-8c4e-7b4f-9d2a-1b2c3d4e5f60","type":"Deposited","content_type":"application/json","data":{"amount":1},"metadata":{}}]}"#;
-        let parsed = serde_json::from_slice::<crate::wire::AppendBody>(body);
+        let parsed = serde_json::from_slice::<eventfold_api::streams::AppendRequest>(body);
         assert!(parsed.is_ok(), "{:?}", parsed.err());
     }
 }

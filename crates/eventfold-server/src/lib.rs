@@ -7,7 +7,6 @@
 
 mod admin;
 mod all;
-mod backoff;
 mod buses;
 mod checkpoints;
 mod config_log;
@@ -40,6 +39,7 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
+use eventfold_api::streams::Health;
 use eventfold_store::{EventStore, SnapshotStore};
 
 pub use connections::ConnectionLimits;
@@ -286,11 +286,12 @@ async fn within(timeout: Duration, request: Request, next: Next) -> Response {
     }
 }
 
-async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let head = state.store.head_position().await?;
-    Ok(Json(
-        serde_json::json!({ "status": "ok", "head_position": head }),
-    ))
+async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let head_position = state.store.head_position().await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        head_position,
+    }))
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -24,17 +24,9 @@
 //! `$bus:<bus>:` everything of that bus. Streams of the earlier scheme (`$bus-<bus>`, …) are
 //! moved by [`crate::migrate_names`] when the server opens.
 
-use std::borrow::Borrow;
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize};
-
 use eventfold_store::{StreamName, STREAM_NAME_BYTES_MAX};
 
-use crate::ApiError;
-
-/// The longest name of a group, bus or rule, in bytes.
-pub const NAME_BYTES_MAX: usize = 64;
+pub use eventfold_api::{Name, NAME_BYTES_MAX};
 
 /// The stream of group definitions.
 const GROUPS_STREAM: &str = "$groups";
@@ -50,66 +42,6 @@ const _: () = assert!(
     "$bus::rule::checkpoint".len() + 2 * NAME_BYTES_MAX <= STREAM_NAME_BYTES_MAX,
     "reserved stream names must fit a stream name"
 );
-
-/// A checked name of a consumer group, bus, rule or replay: only [`Name::parse`] (and
-/// deserialising, which checks the same way) makes one.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Name(Box<str>);
-
-impl Name {
-    /// Checks `text` as the name of a `kind` ("group", "bus", "rule", "replay").
-    pub fn parse(kind: &str, text: &str) -> Result<Self, ApiError> {
-        if is_valid(text) {
-            Ok(Self(text.into()))
-        } else {
-            Err(ApiError::invalid(format!(
-                "{kind} name `{}`: use 1 to {NAME_BYTES_MAX} ASCII letters, digits, `_`, `-` or `.`",
-                text.chars().take(80).collect::<String>()
-            )))
-        }
-    }
-}
-
-fn is_valid(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= NAME_BYTES_MAX
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-impl std::ops::Deref for Name {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Borrow<str> for Name {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
-    }
-}
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse("the", &text).map_err(|error| serde::de::Error::custom(error.message()))
-    }
-}
 
 /// A stream the server keeps its own state in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -158,8 +90,10 @@ impl Reserved<'_> {
             Self::GroupCheckpoint(n)
             | Self::GroupParked(n)
             | Self::BusArchive(n)
-            | Self::BusReplays(n) => is_valid(n),
-            Self::RuleCheckpoint(b, r) | Self::RuleDeadLetters(b, r) => is_valid(b) && is_valid(r),
+            | Self::BusReplays(n) => Name::is_valid(n),
+            Self::RuleCheckpoint(b, r) | Self::RuleDeadLetters(b, r) => {
+                Name::is_valid(b) && Name::is_valid(r)
+            }
         }
     }
 }
@@ -170,8 +104,8 @@ impl Reserved<'_> {
 pub fn holds_checkpoints(stream: &StreamName) -> bool {
     let parts: Vec<&str> = stream.as_str().split(':').collect();
     match parts.as_slice() {
-        ["$group", group, "checkpoint"] => is_valid(group),
-        ["$bus", bus, "rule", rule, "checkpoint"] => is_valid(bus) && is_valid(rule),
+        ["$group", group, "checkpoint"] => Name::is_valid(group),
+        ["$bus", bus, "rule", rule, "checkpoint"] => Name::is_valid(bus) && Name::is_valid(rule),
         _ => false,
     }
 }
@@ -201,7 +135,7 @@ impl ParsedReserved {
             MIGRATIONS_STREAM => return Some(Self::Migrations),
             _ => {}
         }
-        let name = |text: &str| is_valid(text).then(|| Name(text.into()));
+        let name = |text: &str| Name::parse("the", text).ok();
         let parts: Vec<&str> = stream.split(':').collect();
         match parts.as_slice() {
             ["$group", group, "checkpoint"] => name(group).map(Self::GroupCheckpoint),

@@ -4,25 +4,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 
-use eventfold_store::{ReadStream, Revision, Snapshot, StoreError, StreamFrom, Timestamp};
+use eventfold_store::{ReadStream, Revision, Snapshot, StoreError, StreamFrom};
+
+use eventfold_api::streams::SnapshotBody;
 
 use crate::error::ApiError;
 use crate::json_body::JsonBody;
 use crate::streams::stream_name;
 use crate::AppState;
-
-/// A snapshot on the wire: the state is JSON, carried as is.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SnapshotBody {
-    revision: u64,
-    last_event_id: uuid::Uuid,
-    schema_version: u32,
-    recorded_at: Timestamp,
-    state: Box<serde_json::value::RawValue>,
-}
 
 /// `GET /snapshots/{stream}`: the latest usable snapshot; 404 `snapshot_not_found` otherwise.
 pub async fn get(

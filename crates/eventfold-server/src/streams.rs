@@ -9,7 +9,9 @@ use axum::Json;
 use eventfold_store::{DeleteMode, Direction, ReadStream, StreamMetadata, StreamName};
 
 use crate::json_body::JsonBody;
-use crate::wire::{AppendBody, DeleteQuery, EventsPage, StreamQuery};
+use eventfold_api::streams::{AppendRequest, DeleteQuery, RevisionAnswer, StreamQuery};
+
+use crate::wire::events_page;
 use crate::{ApiError, AppState};
 
 /// Events per read when the request names no limit.
@@ -41,7 +43,7 @@ fn writable_stream_name(name: &str) -> Result<StreamName, ApiError> {
 pub async fn append(
     State(state): State<AppState>,
     Path(stream): Path<String>,
-    body: Result<JsonBody<AppendBody>, ApiError>,
+    body: Result<JsonBody<AppendRequest<'static>>, ApiError>,
 ) -> Result<impl IntoResponse, ApiError> {
     let stream = writable_stream_name(&stream)?;
     let JsonBody(body) = body?;
@@ -79,17 +81,17 @@ pub async fn read(
     };
     let _reading = state.pages.admit().await?;
     let events = state.store.read_stream(&stream, request).await?;
-    Ok(EventsPage { events: &events }.response())
+    Ok(events_page(&events))
 }
 
 /// `GET /streams/{stream}/revision`: the current revision, or null when the stream does not exist.
 pub async fn revision(
     State(state): State<AppState>,
     Path(stream): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<RevisionAnswer>, ApiError> {
     let stream = stream_name(&stream)?;
     let revision = state.store.stream_revision(&stream).await?;
-    Ok(Json(serde_json::json!({ "revision": revision })))
+    Ok(Json(RevisionAnswer { revision }))
 }
 
 pub async fn get_metadata(

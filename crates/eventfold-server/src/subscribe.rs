@@ -23,8 +23,9 @@ use eventfold_store::{
     SubscriptionMessage,
 };
 
-use crate::wire::{AllQuery, StreamQuery};
 use crate::{ApiError, AppState};
+use eventfold_api::sse;
+use eventfold_api::streams::{AllQuery, StreamQuery};
 
 /// How often an idle subscription sends a comment, so proxies keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -161,7 +162,7 @@ fn events(
 }
 
 /// The name of the message a subscription ends with when it fails (the error as JSON).
-pub const FAILURE: &str = "failure";
+pub use eventfold_api::sse::FAILURE;
 
 fn message(
     item: Result<SubscriptionMessage, StoreError>,
@@ -174,17 +175,17 @@ fn message(
             .data(serde_json::to_string(&event).expect("an event serialises")),
         Ok(SubscriptionMessage::Checkpoint(position)) => {
             let checkpoint = Event::default()
-                .event("checkpoint")
-                .data(serde_json::json!({ "position": position }).to_string());
+                .event(sse::CHECKPOINT)
+                .data(serde_json::to_string(&sse::Checkpoint { position }).expect("serialises"));
             match position.0.checked_sub(1) {
                 Some(seen) => checkpoint.id(seen.to_string()),
                 None => checkpoint,
             }
         }
-        Ok(SubscriptionMessage::CaughtUp) => Event::default().event("caught_up").data("{}"),
+        Ok(SubscriptionMessage::CaughtUp) => Event::default().event(sse::CAUGHT_UP).data("{}"),
         // Not `error`: that name is EventSource's own (a lost connection).
         Err(error) => Event::default()
             .event(FAILURE)
-            .data(ApiError::from(error).body().to_string()),
+            .data(serde_json::to_string(ApiError::from(error).body()).expect("serialises")),
     }
 }

@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use eventfold_client::{BusEvent, Client, GroupOptions, NackAction};
+use eventfold_client::api::buses::{BusSettings, Policy, PutEvent, RuleRequest, Target};
+use eventfold_client::api::groups::{GroupRequest, NackAction, StartAt, Strategy};
+use eventfold_client::Client;
 use eventfold_store::{
     Direction, EventStore, ReadStream, RecordedEvent, StoreError, StreamFrom, StreamName,
 };
@@ -98,21 +100,38 @@ impl Platform {
         let client = Client::new(url)?;
         let bus = service.name();
         client
-            .save_bus(bus, &json!({"policy": {"sources": [service.source()]}}))
+            .save_bus(
+                bus,
+                &BusSettings {
+                    policy: Policy {
+                        sources: Some(vec![service.source()]),
+                        types: None,
+                    },
+                    archive_days: None,
+                },
+            )
             .await
             .with_context(|| format!("declaring bus {bus} on {url}"))?;
         for (rule, event_type, to) in service.routes() {
-            let targets: Vec<Value> = to.iter().map(|s| json!({"stream": s.inbox()})).collect();
-            let definition = json!({"pattern": {"type": [event_type]}, "targets": targets});
+            let targets = to
+                .iter()
+                .map(|s| Ok(Target::Stream(StreamName::new(&s.inbox())?)))
+                .collect::<Result<_, StoreError>>()?;
+            let definition = RuleRequest {
+                pattern: json!({"type": [event_type]}),
+                targets,
+                enabled: None,
+                description: None,
+            };
             client.save_rule(bus, rule, &definition).await?;
         }
-        let inbox = GroupOptions {
+        let inbox = GroupRequest {
             stream: Some(service.inbox()),
-            start: Some(json!("start")),
-            strategy: Some("pinned".into()),
+            start: Some(StartAt::Start),
+            strategy: Some(Strategy::Pinned),
             retry_backoff_ms: Some(200),
             max_attempts: Some(10),
-            ..GroupOptions::default()
+            ..GroupRequest::default()
         };
         client.save_group(&service.group(), &inbox).await?;
         Ok(Self { client, service })
@@ -166,10 +185,10 @@ impl Platform {
     /// Publishes an event on the service's own bus. `id` makes a retry harmless: use one
     /// derived from the cause ([`caused_by`]).
     pub async fn publish(&self, id: Uuid, event_type: &str, data: Value) -> anyhow::Result<()> {
-        let mut event = BusEvent::new(self.service.source(), event_type, data);
+        let mut event = PutEvent::new(self.service.source(), event_type, &data);
         event.id = Some(id);
         self.client
-            .put_events(self.service.name(), &[event])
+            .put_events(self.service.name(), vec![event])
             .await
             .with_context(|| format!("publishing {event_type}"))?;
         Ok(())

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use parking_lot::Mutex;
 
-use eventfold_client::{Client, GroupOptions};
+use eventfold_client::api::groups::{GroupFilter, GroupRequest, StartAt};
+use eventfold_client::Client;
 use eventfold_store::{EventStore, ExpectedRevision, StreamName};
 
 use super::{delivery_latencies, deposited, paced_appends, Figures, Workload};
@@ -30,11 +31,14 @@ pub async fn delivery(url: &str, run_id: u64, seconds: u64) -> anyhow::Result<Fi
     fill(&client, &category).await?;
 
     let backlog_group = format!("bench-backlog-{run_id}");
-    let options = GroupOptions {
-        category: Some(category.clone()),
-        start: Some(serde_json::json!("start")),
+    let options = GroupRequest {
+        filter: Some(GroupFilter {
+            category: Some(category.clone()),
+            ..GroupFilter::default()
+        }),
+        start: Some(StartAt::Start),
         buffer_size: Some(10_000),
-        ..GroupOptions::default()
+        ..GroupRequest::default()
     };
     client.save_group(&backlog_group, &options).await?;
     let started = Instant::now();
@@ -51,7 +55,7 @@ pub async fn delivery(url: &str, run_id: u64, seconds: u64) -> anyhow::Result<Fi
                     if batch.is_empty() {
                         return anyhow::Ok(acked);
                     }
-                    let ids: Vec<String> = batch.into_iter().map(|d| d.ack_id).collect();
+                    let ids: Vec<_> = batch.into_iter().map(|d| d.ack_id).collect();
                     acked += client.ack(&group, &ids).await?.settled as u64;
                 }
             })
@@ -119,9 +123,12 @@ async fn live_latency(
 ) -> anyhow::Result<hdrhistogram::Histogram<u64>> {
     let group = format!("bench-live-{run_id}");
     let live = format!("{category}live");
-    let options = GroupOptions {
-        category: Some(live.clone()),
-        ..GroupOptions::default()
+    let options = GroupRequest {
+        filter: Some(GroupFilter {
+            category: Some(live.clone()),
+            ..GroupFilter::default()
+        }),
+        ..GroupRequest::default()
     };
     client.save_group(&group, &options).await?;
     let arrived: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use eventfold_store::{EventStore, StoreError, StreamName};
 
-use super::settings::RuleSettings;
 use crate::checkpoints;
 use crate::reserved::{Name, Reserved};
+use eventfold_api::buses::RuleSettings;
 
 /// One of the two streams of a bus that its rules follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use eventfold_store::{NewEvent, RecordedEvent, StreamName, Timestamp, CONTENT_TYPE_JSON};
 
-use super::settings::{check_text, Policy};
 use crate::ApiError;
+use eventfold_api::buses::{check_text, Policy, PutEvent};
 
 /// How many rules an event may pass through (bus to bus) before it is taken for a loop.
 pub const HOPS_MAX: usize = 8;
@@ -82,63 +82,36 @@ impl Envelope {
     }
 }
 
-/// One event of `POST /buses/{bus}/events`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PutEvent {
-    /// Its id (for idempotent retries); a new one when absent.
-    pub id: Option<Uuid>,
-    /// Who sends it.
-    pub source: String,
-    /// Its type.
-    #[serde(rename = "type")]
-    pub event_type: String,
-    /// Its data (JSON).
-    pub data: Box<RawValue>,
-    /// The sender's metadata (JSON).
-    pub metadata: Option<Box<RawValue>>,
-}
-
-/// The body of `POST /buses/{bus}/events`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PutEvents {
-    /// The events, stored atomically in this order.
-    pub events: Vec<PutEvent>,
-}
-
-impl PutEvent {
-    /// Checks the event against the bus's policy and builds what is stored.
-    pub fn into_new_event(
-        self,
-        at: usize,
-        bus: &str,
-        policy: &Policy,
-    ) -> Result<NewEvent, ApiError> {
-        check_text(&format!("events[{at}].source"), &self.source)?;
-        check_text(&format!("events[{at}].type"), &self.event_type)?;
-        if !policy.allows_source(&self.source) {
-            return Err(ApiError::forbidden_source(bus, &self.source));
-        }
-        if !policy.allows_type(&self.event_type) {
-            return Err(ApiError::forbidden_event_type(bus, &self.event_type));
-        }
-        let envelope = Envelope {
-            source: self.source,
-            metadata: self.metadata,
-            replay: None,
-            via: Vec::new(),
-            fanout: None,
-        };
-        Ok(NewEvent {
-            id: self.id.unwrap_or_else(Uuid::now_v7),
-            event_type: self.event_type,
-            data: Bytes::copy_from_slice(self.data.get().as_bytes()),
-            content_type: CONTENT_TYPE_JSON.to_owned(),
-            metadata: Bytes::from(serde_json::to_vec(&envelope).expect("envelopes serialise")),
-            occurred_at: None,
-        })
+/// Checks an event put on `bus` against its policy and builds what is stored.
+pub fn put_event(
+    event: PutEvent,
+    at: usize,
+    bus: &str,
+    policy: &Policy,
+) -> Result<NewEvent, ApiError> {
+    check_text(&format!("events[{at}].source"), &event.source)?;
+    check_text(&format!("events[{at}].type"), &event.event_type)?;
+    if !policy.allows_source(&event.source) {
+        return Err(ApiError::forbidden_source(bus, &event.source));
     }
+    if !policy.allows_type(&event.event_type) {
+        return Err(ApiError::forbidden_event_type(bus, &event.event_type));
+    }
+    let envelope = Envelope {
+        source: event.source,
+        metadata: event.metadata,
+        replay: None,
+        via: Vec::new(),
+        fanout: None,
+    };
+    Ok(NewEvent {
+        id: event.id.unwrap_or_else(Uuid::now_v7),
+        event_type: event.event_type,
+        data: Bytes::copy_from_slice(event.data.get().as_bytes()),
+        content_type: CONTENT_TYPE_JSON.to_owned(),
+        metadata: Bytes::from(serde_json::to_vec(&envelope).expect("envelopes serialise")),
+        occurred_at: None,
+    })
 }
 
 /// What rules match: `{"source", "type", "data", "metadata"?, "replay"?}` (`replay` is the

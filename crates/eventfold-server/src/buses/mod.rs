@@ -31,8 +31,10 @@ use crate::groups::Groups;
 use crate::reserved::{Name, Reserved};
 use crate::ApiError;
 use cursors::{Cursors, Source};
+use eventfold_api::buses::{
+    BusSettings, RuleRequest, RuleSettings, RuleView, Target, BUSES_MAX, RULES_MAX,
+};
 use rule::{RuleStats, RuleTask};
-use settings::{BusSettings, RuleRequest, RuleSettings, BUSES_MAX, RULES_MAX};
 
 /// An event of `$buses`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -76,7 +78,7 @@ impl Directory {
             settings
                 .targets
                 .iter()
-                .filter(|target| matches!(target, settings::Target::Bus(_)))
+                .filter(|target| matches!(target, Target::Bus(_)))
                 .count() as u32
         } else {
             0
@@ -110,16 +112,6 @@ struct RuleHandle {
     stats: Arc<RuleStats>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
-}
-
-/// A rule as listed by the API.
-#[derive(Serialize)]
-pub struct RuleView {
-    /// The rule's name.
-    pub name: Name,
-    /// Its settings.
-    #[serde(flatten)]
-    pub settings: RuleSettings,
 }
 
 /// Every bus and rule of this server.
@@ -415,7 +407,7 @@ impl Buses {
                 Cursors::end_of(&*self.store, bus).await?
             }
         };
-        let (settings, _) = request.settings(start)?;
+        let (settings, _) = settings::check_rule(request, start)?;
         if existing.is_none() {
             forget_checkpoint(&*self.store, bus, rule).await?;
         }
@@ -453,8 +445,8 @@ async fn forget_checkpoint(
 
 #[cfg(test)]
 mod tests {
-    use super::settings::Target;
     use super::*;
+    use eventfold_api::buses::Target;
     use eventfold_store::embedded::{EmbeddedStore, Options};
 
     fn name(text: &str) -> Name {

@@ -16,13 +16,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use eventfold_store::{
     AllFrom, Direction, EventFilter, EventStore, ExpectedRevision, NewEvent, ReadAll, StoreError,
     StreamName, Timestamp,
 };
+
+use eventfold_api::buses::{ReplayRequest, ReplayState, ReplayView};
 
 use super::events::{Envelope, ReplayMark};
 use crate::reserved::{Name, Reserved};
@@ -37,53 +38,11 @@ const REPLAYS_MAX: usize = 1_000;
 /// The most replays running at once on a server.
 const RUNNING_MAX: usize = 8;
 
-/// The body of `POST /buses/{bus}/replays`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReplayRequest {
-    /// The replay's name (marks the replayed events).
-    pub name: String,
-    /// Replay events recorded at or after this time.
-    pub from: Timestamp,
-    /// … and before this time (now when absent).
-    pub to: Option<Timestamp>,
-}
-
-/// Where a replay is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplayState {
-    /// Still putting events on the bus.
-    Running,
-    /// Every event of the range is back on the bus.
-    Completed,
-    /// Stopped by an error (see `error`); running it again resumes safely.
-    Failed,
-    /// Stopped by a shutdown; running it again resumes safely.
-    Stopped,
-}
-
 /// A replay's progress.
 pub struct Replay {
     state: Mutex<(ReplayState, Option<String>)>,
     replayed: AtomicU64,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
-}
-
-/// A replay as the API shows it.
-#[derive(Serialize)]
-pub struct ReplayView {
-    /// The bus.
-    pub bus: String,
-    /// The replay's name.
-    pub name: String,
-    /// Where it is.
-    pub state: ReplayState,
-    /// Events put on the bus again so far.
-    pub replayed: u64,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 /// The replays this node ran (kept in memory: a replay is safe to run again).

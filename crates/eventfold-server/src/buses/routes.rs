@@ -7,17 +7,20 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
 
 use eventfold_store::{Direction, ExpectedRevision, Revision, StreamFrom};
 
 use super::cursors::Cursors;
-use super::events::PutEvents;
-use super::replay::ReplayRequest;
-use super::settings::{BusSettings, RuleRequest, RuleSettings};
+use eventfold_api::buses::{
+    BusDescribed, BusList, BusSettings, BusView, PutEvents, PutResult, ReplayRequest,
+    RuleDescribed, RuleList, RuleRequest, RuleSaved, RuleStatus,
+};
+use eventfold_api::groups::PageQuery;
+
+use super::events::put_event;
 use crate::json_body::JsonBody;
 use crate::reserved::{Name, Reserved};
-use crate::wire::{json_response, EventsPage};
+use crate::wire::{events_page, json_response};
 use crate::{ApiError, AppState};
 
 /// The most dead letters one page shows.
@@ -31,21 +34,15 @@ fn created_or_ok(created: bool) -> StatusCode {
     }
 }
 
-#[derive(Serialize)]
-struct BusView<'a> {
-    name: &'a str,
-    #[serde(flatten)]
-    settings: &'a BusSettings,
-}
-
 /// `GET /buses`.
 pub async fn list(State(state): State<AppState>) -> Response {
-    let buses = state.buses.list();
-    let views: Vec<BusView> = buses
-        .iter()
+    let buses = state
+        .buses
+        .list()
+        .into_iter()
         .map(|(name, settings)| BusView { name, settings })
         .collect();
-    json_response(&serde_json::json!({ "buses": views }))
+    json_response(&BusList { buses })
 }
 
 /// `PUT /buses/{bus}`: creates (201) or updates (200).
@@ -59,11 +56,10 @@ pub async fn put(
     let created = state.buses.save(&bus, settings).await?;
     let settings = state.buses.bus(&bus)?;
     let view = BusView {
-        name: &bus,
-        settings: &settings,
+        name: bus,
+        settings,
     };
-    let body = serde_json::to_value(&view).expect("serialises");
-    Ok((created_or_ok(created), Json(body)).into_response())
+    Ok((created_or_ok(created), Json(view)).into_response())
 }
 
 /// `GET /buses/{bus}`: settings, rules, replays, and the sizes of the archive and the replays
@@ -75,17 +71,17 @@ pub async fn describe(
     let bus = Name::parse("bus", &bus)?;
     let settings = state.buses.bus(&bus)?;
     let end = Cursors::end_of(&*state.store, &bus).await?;
-    Ok(json_response(&serde_json::json!({
-        "name": bus,
-        "policy": settings.policy,
-        "archive_days": settings.archive_days,
-        "archive_stream": Reserved::BusArchive(&bus).stream(),
-        "events_put": end.archive,
-        "replays_stream": Reserved::BusReplays(&bus).stream(),
-        "events_replayed": end.replays,
-        "rules": state.buses.rules_of(&bus),
-        "replays": state.buses.replays.of_bus(&bus),
-    })))
+    Ok(json_response(&BusDescribed {
+        policy: settings.policy,
+        archive_days: settings.archive_days,
+        archive_stream: Reserved::BusArchive(&bus).stream(),
+        events_put: end.archive,
+        replays_stream: Reserved::BusReplays(&bus).stream(),
+        events_replayed: end.replays,
+        rules: state.buses.rules_of(&bus),
+        replays: state.buses.replays.of_bus(&bus),
+        name: bus,
+    }))
 }
 
 /// `DELETE /buses/{bus}`.
@@ -114,9 +110,9 @@ pub async fn put_events(
         .events
         .into_iter()
         .enumerate()
-        .map(|(at, event)| event.into_new_event(at, &bus, &settings.policy))
+        .map(|(at, event)| put_event(event, at, &bus, &settings.policy))
         .collect::<Result<Vec<_>, _>>()?;
-    let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+    let ids = events.iter().map(|e| e.id).collect();
     let written = state
         .store
         .append(
@@ -125,11 +121,11 @@ pub async fn put_events(
             events,
         )
         .await?;
-    let body = serde_json::json!({
-        "ids": ids,
-        "first_position": written.first_position,
-        "last_position": written.last_position,
-    });
+    let body = PutResult {
+        ids,
+        first_position: written.first_position,
+        last_position: written.last_position,
+    };
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -140,30 +136,9 @@ pub async fn rules(
 ) -> Result<Response, ApiError> {
     let bus = Name::parse("bus", &bus)?;
     state.buses.bus(&bus)?;
-    Ok(json_response(
-        &serde_json::json!({ "rules": state.buses.rules_of(&bus) }),
-    ))
-}
-
-#[derive(Serialize)]
-struct RuleStatus {
-    next_revision: u64,
-    replays_next_revision: u64,
-    lag_events: u64,
-    matched: u64,
-    delivered: u64,
-    retried: u64,
-    dead_lettered: u64,
-    expired: u64,
-}
-
-#[derive(Serialize)]
-struct RuleDescribed<'a> {
-    bus: &'a str,
-    name: &'a str,
-    #[serde(flatten)]
-    settings: &'a RuleSettings,
-    status: RuleStatus,
+    Ok(json_response(&RuleList {
+        rules: state.buses.rules_of(&bus),
+    }))
 }
 
 /// `PUT /buses/{bus}/rules/{rule}`: creates (201) or replaces (200).
@@ -176,7 +151,11 @@ pub async fn put_rule(
     let JsonBody(request) = body?;
     let created = state.buses.save_rule(&bus, &rule, request).await?;
     let (settings, _) = state.buses.rule(&bus, &rule)?;
-    let body = serde_json::json!({ "bus": bus, "name": rule, "rule": settings });
+    let body = RuleSaved {
+        bus,
+        name: rule,
+        rule: settings,
+    };
     Ok((created_or_ok(created), Json(body)).into_response())
 }
 
@@ -200,9 +179,9 @@ pub async fn describe_rule(
         expired: stats.expired.load(Ordering::Relaxed),
     };
     Ok(json_response(&RuleDescribed {
-        bus: &bus,
-        name: &rule,
-        settings: &settings,
+        bus,
+        name: rule,
+        settings,
         status,
     }))
 }
@@ -215,14 +194,6 @@ pub async fn delete_rule(
     let (bus, rule) = (Name::parse("bus", &bus)?, Name::parse("rule", &rule)?);
     state.buses.delete_rule(&bus, &rule).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The query of `GET /buses/{bus}/rules/{rule}/dead-letters`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    from: Option<u64>,
-    limit: Option<usize>,
 }
 
 /// `GET /buses/{bus}/rules/{rule}/dead-letters`: what the rule could not deliver, and why.
@@ -258,7 +229,7 @@ pub async fn dead_letters(
         Err(eventfold_store::StoreError::StreamNotFound(_)) => Vec::new(),
         other => other?,
     };
-    Ok(EventsPage { events: &events }.response())
+    Ok(events_page(&events))
 }
 
 /// `POST /buses/{bus}/replays`: starts a replay of the archive (202).
@@ -274,8 +245,7 @@ pub async fn start_replay(
         .buses
         .replays
         .start(state.store.clone(), &bus, request)?;
-    let body = serde_json::to_value(&view).expect("serialises");
-    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
 
 /// `GET /buses/{bus}/replays/{replay}`.

@@ -28,9 +28,9 @@ use eventfold_store::{
 use super::cursors::{self, Cursors, Source};
 use super::events::{self, Envelope, Hop, FANOUT_COPIES_MAX, HOPS_MAX};
 use super::replay;
-use super::settings::{RuleSettings, Target, Webhook};
 use super::Directory;
 use crate::reserved::{Name, Reserved};
+use eventfold_api::buses::{RuleSettings, Target, Webhook};
 
 /// How often the checkpoint is saved (when the rule considered events).
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
@@ -22,9 +21,12 @@ use eventfold_store::{
 };
 
 use super::progress::Progress;
-use super::settings::{GroupSettings, Strategy};
 use super::storage;
 use crate::reserved::Name;
+pub use eventfold_api::groups::{
+    AckId, ConsumerStatus, Counters, Delivery, GroupSettings, GroupStatus, NackAction, Settled,
+    Strategy,
+};
 
 /// How often the checkpoint is saved (when the group got further) and a lost source is re-opened.
 const TICK: Duration = Duration::from_secs(1);
@@ -36,145 +38,6 @@ const PARK_BATCH_MAX: usize = 500;
 const CONSUMER_FORGOTTEN_AFTER: Duration = Duration::from_secs(300);
 /// The most consumers a group remembers (names come from clients).
 const CONSUMERS_MAX: usize = 1_000;
-
-/// What a consumer acks or nacks: `17` is the source event with cursor 17 (its position on
-/// `$all`, its revision on a stream); `p3` is the parked event at revision 3, being replayed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum AckId {
-    /// An event of the source.
-    Source(u64),
-    /// A parked event being replayed.
-    Parked(u64),
-}
-
-impl std::fmt::Display for AckId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Source(cursor) => write!(f, "{cursor}"),
-            Self::Parked(revision) => write!(f, "p{revision}"),
-        }
-    }
-}
-
-impl std::str::FromStr for AckId {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        let parsed = match text.strip_prefix('p') {
-            Some(revision) => revision.parse().map(Self::Parked),
-            None => text.parse().map(Self::Source),
-        };
-        parsed.map_err(|_| format!("`{text}` is not an ack id (a number, or p and a number)"))
-    }
-}
-
-impl Serialize for AckId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-/// One event handed to a consumer.
-#[derive(Clone, Debug, Serialize)]
-pub struct Delivery {
-    /// What to ack or nack.
-    pub ack_id: AckId,
-    /// 1 for the first delivery, then one more per retry.
-    pub attempt: u32,
-    /// True when the event comes back from the parked (dead-letter) stream.
-    pub replayed: bool,
-    /// The event.
-    #[serde(serialize_with = "shared_event")]
-    pub event: Arc<RecordedEvent>,
-}
-
-fn shared_event<S: serde::Serializer>(
-    event: &Arc<RecordedEvent>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    event.as_ref().serialize(serializer)
-}
-
-/// What a consumer does with an event it cannot process.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NackAction {
-    /// Deliver again after the back-off (parked once attempts are exhausted).
-    #[default]
-    Retry,
-    /// Move to the parked stream now.
-    Park,
-    /// Drop it: counts as finished.
-    Skip,
-}
-
-/// The answer to an ack or a nack.
-#[derive(Debug, Default, Serialize)]
-pub struct Settled {
-    /// How many ids were settled.
-    pub settled: usize,
-    /// Ids that are not out for delivery (already settled, never delivered, or unknown).
-    pub unknown: Vec<String>,
-}
-
-/// Counters since the group's task started.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Counters {
-    /// Deliveries made (retries included).
-    pub delivered: u64,
-    /// Events acknowledged.
-    pub acked: u64,
-    /// Retries scheduled (nacks and time-outs).
-    pub retried: u64,
-    /// Deliveries that timed out.
-    pub timed_out: u64,
-    /// Events skipped by a consumer.
-    pub skipped: u64,
-    /// Events parked.
-    pub parked: u64,
-}
-
-/// One consumer seen recently.
-#[derive(Debug, Serialize)]
-pub struct ConsumerStatus {
-    /// Its name.
-    pub name: String,
-    /// Events it holds without an answer.
-    pub in_flight: usize,
-    /// Seconds since its last fetch.
-    pub idle_seconds: f64,
-}
-
-/// A group's state, as `GET /groups/{group}` shows it.
-#[derive(Debug, Serialize)]
-pub struct GroupStatus {
-    /// Every event before this cursor is finished.
-    pub checkpoint: u64,
-    /// The checkpoint last saved.
-    pub saved_checkpoint: u64,
-    /// The next cursor the group will read.
-    pub read_cursor: u64,
-    /// True once the group has read all history and follows live events.
-    pub caught_up: bool,
-    /// True while the source is readable (false after an error, until it is re-opened).
-    pub source_open: bool,
-    /// Events read and not yet finished.
-    pub buffered: usize,
-    /// Events out with a consumer.
-    pub in_flight: usize,
-    /// Events waiting for their retry.
-    pub retrying: usize,
-    /// Parked events being replayed and not yet finished.
-    pub replaying: usize,
-    /// Events not yet finished: buffered ones plus those not yet read (on `$all`, while the
-    /// group catches up, positions not yet read count whatever the filter).
-    pub lag_events: u64,
-    /// Age of the oldest unfinished event, in seconds.
-    pub lag_seconds: f64,
-    /// Totals since this node started the group.
-    pub counters: Counters,
-    /// Consumers seen in the last five minutes.
-    pub consumers: Vec<ConsumerStatus>,
-}
 
 /// Commands to a group's task.
 pub enum Command {

@@ -9,7 +9,6 @@
 pub mod actor;
 pub mod progress;
 pub mod routes;
-pub mod settings;
 pub mod storage;
 
 use std::collections::BTreeMap;
@@ -26,7 +25,7 @@ use crate::config_log::{Apply, ConfigLog, Logged};
 use crate::reserved::{Name, Reserved};
 use crate::ApiError;
 use actor::{Actor, Command};
-use settings::{GroupRequest, GroupSettings, StartAt, GROUPS_MAX};
+use eventfold_api::groups::{GroupRequest, GroupSettings, StartAt, GROUPS_MAX};
 use storage::GroupChange;
 
 /// How many commands may wait for one group's task.

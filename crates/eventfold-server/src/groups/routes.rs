@@ -11,17 +11,20 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::Stream;
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use eventfold_store::{ReadStream, Revision, StreamFrom};
 
-use super::actor::{AckId, Command, Delivery, GroupStatus, NackAction, Settled};
-use super::settings::{GroupRequest, GroupSettings};
+use eventfold_api::groups::{
+    consumer_name, AckId, Delivery, FetchRequest, Fetched, GroupDescribed, GroupList, GroupRequest,
+    GroupView, PageQuery, PushQuery, Replaying, SettleRequest, Settled,
+};
+
+use super::actor::Command;
 use super::{storage, GroupHandle};
 use crate::json_body::JsonBody;
 use crate::reserved::Name;
-use crate::wire::{json_response, EventsPage};
+use crate::wire::{events_page, json_response};
 use crate::{ApiError, AppState};
 
 /// The most events one fetch returns.
@@ -40,31 +43,18 @@ const PUSH_IN_FLIGHT_DEFAULT: usize = 100;
 /// new events wake it at once).
 const PUSH_RECHECK: Duration = Duration::from_secs(1);
 
-#[derive(Serialize)]
-struct GroupView<'a> {
-    name: &'a str,
-    #[serde(flatten)]
-    settings: &'a GroupSettings,
-}
-
-#[derive(Serialize)]
-struct Described<'a> {
-    name: &'a str,
-    settings: &'a GroupSettings,
-    status: GroupStatus,
-}
-
 /// `GET /groups`.
 pub async fn list(State(state): State<AppState>) -> Response {
-    let groups = state.groups.list();
-    let views: Vec<GroupView> = groups
-        .iter()
+    let groups = state
+        .groups
+        .list()
+        .into_iter()
         .map(|group| GroupView {
-            name: &group.name,
-            settings: &group.settings,
+            name: group.name,
+            settings: group.settings,
         })
         .collect();
-    json_response(&serde_json::json!({ "groups": views }))
+    json_response(&GroupList { groups })
 }
 
 /// `PUT /groups/{group}`: creates (201) or updates (200).
@@ -83,14 +73,10 @@ pub async fn put(
         StatusCode::OK
     };
     let view = GroupView {
-        name: &group.name,
-        settings: &group.settings,
+        name: group.name,
+        settings: group.settings,
     };
-    Ok((
-        status,
-        Json(serde_json::to_value(&view).expect("serialises")),
-    )
-        .into_response())
+    Ok((status, Json(view)).into_response())
 }
 
 /// `GET /groups/{group}`: settings and state, lag included.
@@ -101,9 +87,9 @@ pub async fn describe(
     let name = Name::parse("group", &name)?;
     let group = state.groups.get(&name)?;
     let status = group.ask(|reply| Command::Status { reply }).await?;
-    Ok(json_response(&Described {
-        name: &group.name,
-        settings: &group.settings,
+    Ok(json_response(&GroupDescribed {
+        name: group.name.clone(),
+        settings: group.settings.clone(),
         status,
     }))
 }
@@ -116,37 +102,6 @@ pub async fn delete(
     let name = Name::parse("group", &name)?;
     state.groups.delete(&name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The body of `POST /groups/{group}/fetch`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FetchRequest {
-    /// Who fetches (shown in the group's state); `anonymous` when absent.
-    consumer: Option<String>,
-    /// At most this many events (default 100).
-    max: Option<usize>,
-    /// Wait up to this long for at least one event (default 0: answer at once).
-    wait_ms: Option<u64>,
-}
-
-/// The longest consumer name, in bytes.
-pub const CONSUMER_NAME_BYTES_MAX: usize = 128;
-
-fn consumer_name(name: Option<String>) -> Result<Arc<str>, ApiError> {
-    let name = name.unwrap_or_else(|| "anonymous".into());
-    if name.is_empty() || name.len() > CONSUMER_NAME_BYTES_MAX || name.chars().any(char::is_control)
-    {
-        return Err(ApiError::invalid(format!(
-            "consumer: 1 to {CONSUMER_NAME_BYTES_MAX} bytes without control characters"
-        )));
-    }
-    Ok(name.into())
-}
-
-#[derive(Serialize)]
-struct Fetched {
-    messages: Vec<Delivery>,
 }
 
 /// `POST /groups/{group}/fetch`: a batch of events to process (long-polls with `wait_ms`).
@@ -203,18 +158,6 @@ async fn fetch_until(
             Err(_) => return Ok(deliveries),
         }
     }
-}
-
-/// The body of an ack or a nack.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SettleRequest {
-    /// The deliveries' `ack_id`s.
-    ack_ids: Vec<String>,
-    /// Nack only: retry (default), park or skip.
-    action: Option<NackAction>,
-    /// Nack only: why, kept with a parked event.
-    reason: Option<String>,
 }
 
 fn ack_ids(ids: &[String]) -> Result<Vec<AckId>, ApiError> {
@@ -278,19 +221,11 @@ pub async fn nack(
     Ok(Json(settled))
 }
 
-/// The query of `GET /groups/{group}/parked`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParkedQuery {
-    from: Option<u64>,
-    limit: Option<usize>,
-}
-
 /// `GET /groups/{group}/parked`: the dead letters, oldest first, with why and where from.
 pub async fn parked(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    query: Result<Query<ParkedQuery>, QueryRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let name = Name::parse("group", &name)?;
     let Query(query) = query?;
@@ -310,7 +245,7 @@ pub async fn parked(
     };
     let _reading = state.pages.admit().await?;
     let events = storage::read_parked(&*state.store, &group.name, page).await?;
-    Ok(EventsPage { events: &events }.response())
+    Ok(events_page(&events))
 }
 
 /// `POST /groups/{group}/parked/replay`: delivers the parked events again.
@@ -321,17 +256,9 @@ pub async fn replay_parked(
     let name = Name::parse("group", &name)?;
     let group = state.groups.get(&name)?;
     let replaying = group.ask(|reply| Command::ReplayParked { reply }).await??;
-    Ok(json_response(
-        &serde_json::json!({ "replaying": replaying }),
-    ))
-}
-
-/// The query of `GET /groups/{group}/subscribe`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PushQuery {
-    consumer: Option<String>,
-    max_in_flight: Option<usize>,
+    Ok(json_response(&Replaying {
+        replaying: replaying as u64,
+    }))
 }
 
 /// `GET /groups/{group}/subscribe`: push over SSE. Each message is a delivery (`id` is its
@@ -377,7 +304,7 @@ pub async fn subscribe(
                 Err(error) => {
                     let event = Event::default()
                         .event(crate::subscribe::FAILURE)
-                        .data(error.body().to_string());
+                        .data(serde_json::to_string(error.body()).expect("serialises"));
                     let _ = send.send(event).await;
                     return;
                 }

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use eventfold_store::{EventStore, ReadStream, RecordedEvent, StoreError, StreamName};
 
-use super::settings::GroupSettings;
 use crate::checkpoints;
 use crate::reserved::{Name, Reserved};
+use eventfold_api::groups::GroupSettings;
 
 /// An event of `$groups`.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -1,0 +1,31 @@
+//! The messages of the live subscriptions (`GET /subscribe/all`, `GET /subscribe/streams/{stream}`)
+//! and of a group's push stream (`GET /groups/{group}/subscribe`), all `text/event-stream`.
+//!
+//! - An event is a default message (no `event:` line, so a browser's `EventSource.onmessage`
+//!   fires) whose `id:` is where to resume from (`Last-Event-ID`) and whose data is a
+//!   [`RecordedEvent`](eventfold_core::RecordedEvent); on a group's push stream the data is a
+//!   [`Delivery`](crate::groups::Delivery) and the id its `ack_id`.
+//! - [`CHECKPOINT`]: the subscription read up to a position without a matching event
+//!   ([`Checkpoint`]).
+//! - [`CAUGHT_UP`]: history is read; what follows is live (`{}`).
+//! - [`FAILURE`]: the subscription ends with this error ([`ErrorBody`](crate::ErrorBody)).
+//!   Not `error`, which is EventSource's own name for a lost connection.
+
+use serde::{Deserialize, Serialize};
+
+use eventfold_core::Position;
+
+/// The message name of a checkpoint.
+pub const CHECKPOINT: &str = "checkpoint";
+/// The message name that marks the end of history.
+pub const CAUGHT_UP: &str = "caught_up";
+/// The message name a subscription ends with when it fails.
+pub const FAILURE: &str = "failure";
+
+/// The data of a [`CHECKPOINT`] message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Checkpoint {
+    /// Every event before this position was read (those that match were sent).
+    pub position: Position,
+}
