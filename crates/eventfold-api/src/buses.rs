@@ -35,9 +35,11 @@ pub const WEBHOOK_HEADERS_MAX: usize = 16;
 pub struct Policy {
     /// Allowed sources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100, value_type = Option<Vec<PolicyEntry>>))]
     pub sources: Option<Vec<String>>,
     /// Allowed event types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100, value_type = Option<Vec<PolicyEntry>>))]
     pub types: Option<Vec<String>>,
 }
 
@@ -78,6 +80,28 @@ fn allowed(list: Option<&[String]>, value: &str) -> bool {
     })
 }
 
+/// The schema of a policy entry: an exact value, or a prefix followed by `*`.
+#[cfg(feature = "openapi")]
+struct PolicyEntry;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PolicyEntry {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        crate::text_schema(
+            TEXT_BYTES_MAX,
+            "An exact value, or a prefix followed by `*`: 1 to 256 bytes without control \
+             characters",
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PolicyEntry {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "PolicyEntry".into()
+    }
+}
+
 /// Checks a source, type or policy entry: 1 to 256 bytes, no control characters.
 pub fn check_text(field: &str, text: &str) -> Result<(), Invalid> {
     if text.is_empty() || text.len() > TEXT_BYTES_MAX || text.chars().any(char::is_control) {
@@ -98,6 +122,7 @@ pub struct BusSettings {
     pub policy: Policy,
     /// Keep archived events this many days (forever when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 36_500))]
     pub archive_days: Option<u64>,
 }
 
@@ -149,21 +174,29 @@ impl Target {
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
     /// `http://host[:port]/path`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^http://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][^\\s]*)?$")
+    )]
     pub url: String,
     /// Extra headers (an API key, say).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     /// Attempts before the event goes to the rule's dead-letter stream.
     #[serde(default = "Webhook::default_max_attempts")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub max_attempts: u32,
     /// The first retry's delay; each later retry doubles it.
     #[serde(default = "Webhook::default_retry_backoff_ms")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3_600_000))]
     pub retry_backoff_ms: u64,
     /// The longest retry delay.
     #[serde(default = "Webhook::default_retry_backoff_max_ms")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86_400_000))]
     pub retry_backoff_max_ms: u64,
     /// How long one attempt may take.
     #[serde(default = "Webhook::default_timeout_ms")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 60_000))]
     pub timeout_ms: u64,
 }
 
@@ -201,12 +234,14 @@ pub struct RuleRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub pattern: serde_json::Value,
     /// Where matched events go, in this order.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 5))]
     pub targets: Vec<Target>,
     /// A disabled rule lets events go by without delivering them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// What the rule is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub description: Option<String>,
 }
 
@@ -353,9 +388,25 @@ pub struct PutEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
     /// Who sends it (the bus's policy may restrict it).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 256,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"
+        )
+    )]
     pub source: String,
     /// Its type.
     #[serde(rename = "type")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 256,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"
+        )
+    )]
     pub event_type: String,
     /// Its data (JSON).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -388,7 +439,8 @@ impl PutEvent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PutEvents {
-    /// The events, stored atomically in this order.
+    /// The events (at least one), stored atomically in this order.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub events: Vec<PutEvent>,
 }
 
@@ -410,7 +462,7 @@ pub struct PutResult {
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
     /// The replay's name (marks the replayed events; running it again resumes it).
-    pub name: String,
+    pub name: Name,
     /// Replay events recorded at or after this time.
     pub from: DateTime<Utc>,
     /// … and before this time (now when absent).

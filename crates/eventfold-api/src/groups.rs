@@ -79,6 +79,7 @@ impl GroupFilter {
 pub struct GroupRequest {
     /// The stream to follow; `$all` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<StreamName>))]
     pub stream: Option<String>,
     /// Which events of `$all` (not with `stream`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,18 +92,23 @@ pub struct GroupRequest {
     pub strategy: Option<Strategy>,
     /// Deliveries before an event is parked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub max_attempts: Option<u32>,
     /// How long a consumer has to ack or nack a delivery before it counts as failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 3_600_000))]
     pub ack_timeout_ms: Option<u64>,
     /// The first retry's delay; each later retry doubles it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3_600_000))]
     pub retry_backoff_ms: Option<u64>,
-    /// The longest retry delay.
+    /// The longest retry delay (a first delay above it is cut to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86_400_000))]
     pub retry_backoff_max_ms: Option<u64>,
     /// Events read ahead and not yet finished, at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
     pub buffer_size: Option<usize>,
 }
 
@@ -184,11 +190,6 @@ impl GroupRequest {
             self.retry_backoff_max_ms,
             RETRY_BACKOFF_MAX_MS,
         )?;
-        if retry_backoff_max_ms < retry_backoff_ms {
-            return Err(Invalid::new(
-                "retry_backoff_max_ms: must be at least retry_backoff_ms",
-            ));
-        }
         Ok(GroupSettings {
             stream,
             filter,
@@ -287,7 +288,7 @@ impl utoipa::PartialSchema for AckId {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some("^p?[0-9]+$"))
+            .pattern(Some("^p?[0-9]{1,19}$"))
             .description(Some(
                 "What to ack or nack: a number (the event's cursor in the source), or p and a \
                  number (a parked event being replayed)",
@@ -444,15 +445,26 @@ pub const CONSUMER_NAME_BYTES_MAX: usize = 128;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FetchRequest {
-    /// Who fetches (shown in the group's state); `anonymous` when absent.
+    /// Who fetches (shown in the group's state); `anonymous` when absent. 1 to 128 bytes
+    /// without control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 128,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"
+        )
+    )]
     pub consumer: Option<String>,
     /// At most this many events (default 100, at most 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub max: Option<usize>,
     /// Wait up to this long for at least one event (default 0: answer at once; at most
     /// 20000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 20_000))]
     pub wait_ms: Option<u64>,
 }
 
@@ -476,18 +488,36 @@ pub struct Fetched {
     pub messages: Vec<Delivery>,
 }
 
-/// The body of `POST /groups/{group}/ack` and `POST /groups/{group}/nack`.
+/// The body of `POST /groups/{group}/ack`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
-pub struct SettleRequest {
+pub struct AckRequest {
     /// The deliveries' `ack_id`s (at most 10000).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_items = 10_000, value_type = Vec<AckId>)
+    )]
     pub ack_ids: Vec<String>,
-    /// Nack only: retry (default), park or skip.
+}
+
+/// The body of `POST /groups/{group}/nack`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NackRequest {
+    /// The deliveries' `ack_id`s (at most 10000).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_items = 10_000, value_type = Vec<AckId>)
+    )]
+    pub ack_ids: Vec<String>,
+    /// Retry (default), park or skip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<NackAction>,
-    /// Nack only: why, kept with a parked event (at most 1024 bytes).
+    /// Why, kept with a parked event (at most 1024 bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     pub reason: Option<String>,
 }
 
@@ -502,6 +532,7 @@ pub struct PageQuery {
     pub from: Option<u64>,
     /// At most this many events (default 100, at most 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
     pub limit: Option<usize>,
 }
 
@@ -511,11 +542,20 @@ pub struct PageQuery {
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct PushQuery {
-    /// Who subscribes; `anonymous` when absent.
+    /// Who subscribes; `anonymous` when absent. 1 to 128 bytes without control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(
+            min_length = 1,
+            max_length = 128,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"
+        )
+    )]
     pub consumer: Option<String>,
     /// Deliveries held without an answer, at most (default 100, at most 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1000))]
     pub max_in_flight: Option<usize>,
 }
 
@@ -543,6 +583,13 @@ mod tests {
             .map(|a| settings.backoff(a).as_millis() as u64)
             .collect();
         assert_eq!(delays, [100, 200, 400, 800, 1_000, 1_000]);
+        // A first delay above the longest is cut to it.
+        let capped = GroupRequest {
+            retry_backoff_ms: Some(5_000),
+            retry_backoff_max_ms: Some(1_000),
+            ..GroupRequest::default()
+        };
+        assert_eq!(capped.settings(0).unwrap().backoff(1).as_millis(), 1_000);
         assert_eq!(settings.backoff(u32::MAX).as_millis(), 1_000);
     }
 
@@ -552,10 +599,6 @@ mod tests {
             (r#"{"max_attempts": 0}"#, "max_attempts"),
             (r#"{"ack_timeout_ms": 5}"#, "ack_timeout_ms"),
             (r#"{"buffer_size": 1000000}"#, "buffer_size"),
-            (
-                r#"{"retry_backoff_ms": 500, "retry_backoff_max_ms": 100}"#,
-                "retry_backoff_max_ms",
-            ),
             (r#"{"stream": "a", "filter": {"types": ["x"]}}"#, "filter"),
             (r#"{"stream": ""}"#, "stream name"),
         ];

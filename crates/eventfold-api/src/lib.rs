@@ -24,3 +24,18 @@ pub fn backoff(base_ms: u64, max_ms: u64, attempt: u32) -> std::time::Duration {
     let doublings = attempt.saturating_sub(1).min(32);
     std::time::Duration::from_millis(base_ms.saturating_mul(1u64 << doublings).min(max_ms))
 }
+
+/// The schema of a text of 1 to `bytes_max` bytes without control characters.
+#[cfg(feature = "openapi")]
+fn text_schema(
+    bytes_max: usize,
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(bytes_max))
+        .pattern(Some("^[^\\u0000-\\u001F\\u007F-\\u009F]+$"))
+        .description(Some(description))
+        .into()
+}

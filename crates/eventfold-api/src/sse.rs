@@ -25,7 +25,44 @@ pub const FAILURE: &str = "failure";
 /// The data of a [`CHECKPOINT`] message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     /// Every event before this position was read (those that match were sent).
     pub position: Position,
 }
+
+/// The data of one message of a live subscription, by message name: a default message holds
+/// an event, the others their own shapes. (For the OpenAPI document, which describes each
+/// message as an SSE event whose `data` has this shape; clients read the message name first.)
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema, Serialize)]
+#[serde(untagged)]
+#[allow(dead_code)] // describes the JSON only
+pub enum SubscriptionMessage {
+    /// A default message: an event.
+    Event(eventfold_core::RecordedEvent),
+    /// [`CHECKPOINT`].
+    Checkpoint(Checkpoint),
+    /// [`CAUGHT_UP`].
+    CaughtUp(CaughtUp),
+    /// [`FAILURE`].
+    Failure(crate::ErrorBody),
+}
+
+/// The data of one message of a group's push stream.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema, Serialize)]
+#[serde(untagged)]
+#[allow(dead_code)] // describes the JSON only
+pub enum PushMessage {
+    /// A default message: a delivery.
+    Delivery(crate::groups::Delivery),
+    /// [`FAILURE`].
+    Failure(crate::ErrorBody),
+}
+
+/// The data of a [`CAUGHT_UP`] message: an empty object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CaughtUp {}

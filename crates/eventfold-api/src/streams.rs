@@ -23,7 +23,8 @@ pub struct AppendRequest<'a> {
     /// The optimistic-concurrency check (`any` when absent).
     #[serde(default)]
     pub expected_revision: ExpectedRevision,
-    /// The events.
+    /// The events (at least one).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub events: Vec<EventBody<'a>>,
 }
 
@@ -38,6 +39,15 @@ pub struct EventBody<'a> {
     pub id: Option<Uuid>,
     /// The event type.
     #[serde(rename = "type")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = String,
+            min_length = 1,
+            max_length = 256,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"
+        )
+    )]
     pub event_type: Cow<'a, str>,
     /// The payload: JSON, or base64 text with another content type.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -123,22 +133,25 @@ impl<'a> EventBody<'a> {
 }
 
 /// The query of `GET /streams/{stream}` and `GET /subscribe/streams/{stream}`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// `start`, `end` or a revision (default: start, or end when reading backward).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(pattern = "^(start|end|[0-9]{1,19})$"))]
     pub from: Option<String>,
     /// `forward` (default) or `backward`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
-    /// At most this many events (default 1000).
+    /// At most this many events (default 1000; the server's limit is 10000 unless configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(maximum = 10_000))]
     pub limit: Option<usize>,
     /// A smaller byte budget for the page than the server's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub bytes_max: Option<usize>,
 }
 
@@ -168,7 +181,7 @@ impl StreamQuery {
 }
 
 /// The query of `DELETE /streams/{stream}`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
@@ -178,6 +191,10 @@ pub struct DeleteQuery {
     pub hard: bool,
     /// `any` (default), `no_stream`, `exists` or a revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(pattern = "^(any|no_stream|exists|[0-9]{1,19})$")
+    )]
     pub expected_revision: Option<String>,
 }
 
@@ -194,44 +211,64 @@ impl DeleteQuery {
 }
 
 /// The query of `GET /all` and `GET /subscribe/all`.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AllQuery {
     /// `start`, `end` or a position (default: start, or end when reading backward).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(pattern = "^(start|end|[0-9]{1,19})$"))]
     pub from: Option<String>,
-    /// Start at the first event recorded at or after this time (not with `from`).
+    /// Start at the first event recorded at or after this time; with `from` too, at the
+    /// later of the two (forward only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<DateTime<Utc>>,
     /// `forward` (default) or `backward`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
-    /// At most this many events (default 1000).
+    /// At most this many events (default 1000; the server's limit is 10000 unless configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(maximum = 10_000))]
     pub limit: Option<usize>,
     /// A smaller byte budget for the page than the server's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub bytes_max: Option<usize>,
     /// Only these event types, comma-separated.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", param(rename = "type"))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    )]
     pub event_types: Option<String>,
     /// Only streams of this category (the part of the name before the first `-`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    )]
     pub category: Option<String>,
     /// Only streams whose name starts with this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    )]
     pub prefix: Option<String>,
 }
 
 impl AllQuery {
-    /// Where to start: `start`, `end`, a position, or the time in `since`.
+    /// Where to start: `start`, `end`, a position, or the time in `since`. With both `from`
+    /// and `since`, the start depends on the log (see the server's `all::start`): here it is
+    /// refused.
     pub fn from(&self) -> Result<AllFrom, Invalid> {
         let backward = self.direction == Some(Direction::Backward);
         match (self.from.as_deref(), self.since) {
-            (Some(_), Some(_)) => Err(Invalid::new("from and since cannot both be given")),
+            (Some(_), Some(_)) => Err(Invalid::new(
+                "from and since cannot both be given when reading backward",
+            )),
             (None, Some(time)) => Ok(AllFrom::Time(time)),
             (None, None) if backward => Ok(AllFrom::End),
             (None | Some("start"), None) => Ok(AllFrom::Start),
@@ -275,6 +312,93 @@ impl AllQuery {
             category: self.category.clone(),
             event_types,
         }
+    }
+}
+
+/// The query of `GET /subscribe/all`: where to start and which events.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeAllQuery {
+    /// `start` (default), `end` or a position; `Last-Event-ID` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(pattern = "^(start|end|[0-9]{1,19})$"))]
+    pub from: Option<String>,
+    /// Start at the first event recorded at or after this time; with `from` too, at the
+    /// later of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    /// Only these event types, comma-separated.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(rename = "type"))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    )]
+    pub event_types: Option<String>,
+    /// Only streams of this category (the part of the name before the first `-`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    )]
+    pub category: Option<String>,
+    /// Only streams whose name starts with this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")
+    )]
+    pub prefix: Option<String>,
+}
+
+impl SubscribeAllQuery {
+    /// The query that starts at `from` with `filter`.
+    pub fn of(from: AllFrom, filter: &EventFilter) -> Self {
+        let all = AllQuery::of(from, filter);
+        Self {
+            from: all.from,
+            since: all.since,
+            event_types: all.event_types,
+            category: all.category,
+            prefix: all.prefix,
+        }
+    }
+
+    /// The same start and filter as a read's query.
+    pub fn as_read(&self) -> AllQuery {
+        AllQuery {
+            from: self.from.clone(),
+            since: self.since,
+            event_types: self.event_types.clone(),
+            category: self.category.clone(),
+            prefix: self.prefix.clone(),
+            ..AllQuery::default()
+        }
+    }
+}
+
+/// The query of `GET /subscribe/streams/{stream}`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeStreamQuery {
+    /// `start` (default), `end` or a revision; `Last-Event-ID` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(pattern = "^(start|end|[0-9]{1,19})$"))]
+    pub from: Option<String>,
+}
+
+impl SubscribeStreamQuery {
+    /// Where to start.
+    pub fn from(&self) -> Result<StreamFrom, Invalid> {
+        StreamQuery {
+            from: self.from.clone(),
+            ..StreamQuery::default()
+        }
+        .from()
     }
 }
 

@@ -206,7 +206,7 @@ pub async fn run(server: Option<&str>, command: BusCommand) -> anyhow::Result<Ex
                 .replay_bus(
                     &args.bus,
                     &ReplayRequest {
-                        name: args.name,
+                        name: eventfold_client::api::Name::parse("replay", &args.name)?,
                         from: args.from,
                         to: args.to,
                     },

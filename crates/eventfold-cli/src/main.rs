@@ -89,6 +89,9 @@ enum Command {
     },
     /// Print the manual page (roff): `eventfold man | man -l -`.
     Man,
+    /// Print the OpenAPI document of the HTTP API (the JSON `GET /openapi.json` serves), for
+    /// generating clients without a running server.
+    Openapi,
     /// Open a data directory and report the time and memory it took (used by `bench --workload w6`).
     #[command(hide = true)]
     BenchOpen,
@@ -205,6 +208,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "eventfold", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => {
+            println!("{}", eventfold_server::openapi_json());
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {

@@ -639,6 +639,20 @@ fn completions_and_the_manual_page_come_from_the_command_line_definition() {
 }
 
 #[test]
+fn the_openapi_document_is_printed_without_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = eventfold(dir.path(), &["openapi"]);
+    assert!(output.status.success());
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert!(document["paths"]["/streams/{stream}"]["post"].is_object());
+    assert!(
+        !dir.path().join("log").exists(),
+        "no data directory is opened"
+    );
+}
+
+#[test]
 fn access_logs_name_each_request_by_its_id_and_can_be_json() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_eventfold"))

@@ -22,8 +22,8 @@
 use reqwest::Method;
 
 use eventfold_api::groups::{
-    AckId, Delivery, FetchRequest, Fetched, GroupDescribed, GroupList, GroupRequest, GroupView,
-    NackAction, PageQuery, Replaying, SettleRequest, Settled,
+    AckId, AckRequest, Delivery, FetchRequest, Fetched, GroupDescribed, GroupList, GroupRequest,
+    GroupView, NackAction, NackRequest, PageQuery, Replaying, Settled,
 };
 use eventfold_api::streams::EventsPage;
 use eventfold_store::{RecordedEvent, StoreError};
@@ -83,9 +83,8 @@ impl Client {
 
     /// The events are processed.
     pub async fn ack(&self, group: &str, ack_ids: &[AckId]) -> Result<Settled, StoreError> {
-        let body = SettleRequest {
+        let body = AckRequest {
             ack_ids: ack_ids.iter().map(AckId::to_string).collect(),
-            ..SettleRequest::default()
         };
         let request = self
             .request(Method::POST, &["groups", group, "ack"])
@@ -101,7 +100,7 @@ impl Client {
         action: NackAction,
         reason: &str,
     ) -> Result<Settled, StoreError> {
-        let body = SettleRequest {
+        let body = NackRequest {
             ack_ids: ack_ids.iter().map(AckId::to_string).collect(),
             action: Some(action),
             reason: Some(reason.to_owned()),

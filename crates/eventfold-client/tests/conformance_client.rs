@@ -102,10 +102,7 @@ async fn snapshots_round_trip_through_the_server() {
             last_event_id: id,
             ..snapshot.clone()
         };
-        assert_eq!(
-            client.save(forged).await.unwrap_err().code(),
-            "invalid_request"
-        );
+        assert_eq!(client.save(forged).await.unwrap_err().code(), "conflict");
     }
     assert_eq!(
         SnapshotStore::load(&client, &stream).await.unwrap(),

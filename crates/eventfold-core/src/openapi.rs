@@ -54,7 +54,7 @@ impl ToSchema for RecordedEvent {
 #[serde(untagged)]
 enum ExpectedRevisionShape {
     /// `any`, `no_stream` or `exists`.
-    Named(ExpectedRevisionName),
+    Named(#[schema(inline)] ExpectedRevisionName),
     /// The stream's last revision must be exactly this.
     Exact(u64),
 }
@@ -85,7 +85,9 @@ impl PartialSchema for StreamName {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
             .min_length(Some(1))
+            // In bytes of UTF-8 (JSON Schema counts characters: exact for ASCII names).
             .max_length(Some(crate::STREAM_NAME_BYTES_MAX))
+            .pattern(Some("^[^\\u0000-\\u001F\\u007F-\\u009F]+$"))
             .description(Some(
                 "A stream name: 1 to 256 bytes of UTF-8 without control characters; its \
                  category is the part before the first `-`; names starting with `$` belong \

@@ -86,10 +86,21 @@ impl<'de> Deserialize<'de> for ExpectedRevision {
         #[serde(untagged)]
         enum Raw {
             Number(u64),
+            // JSON counts `7.0` as the integer 7 (so does the API's schema).
+            Float(f64),
             Text(String),
         }
+        const EXACT_F64_INTEGER_MAX: f64 = 9_007_199_254_740_992.0;
         match Raw::deserialize(deserializer)? {
             Raw::Number(revision) => Ok(Self::Exact(revision)),
+            Raw::Float(number)
+                if number.fract() == 0.0 && (0.0..=EXACT_F64_INTEGER_MAX).contains(&number) =>
+            {
+                Ok(Self::Exact(number as u64))
+            }
+            Raw::Float(number) => Err(serde::de::Error::custom(format!(
+                "expected revision {number} is not a revision (a whole number)"
+            ))),
             Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
         }
     }

@@ -13,6 +13,7 @@ use chrono::Utc;
 use parking_lot::Mutex;
 
 use eventfold_api::admin::{ScavengeState, ScavengeStatus};
+use eventfold_api::ErrorBody;
 use eventfold_store::{EventStore, ScavengeProgress};
 
 use crate::error::ApiError;
@@ -134,12 +135,31 @@ impl Scavenges {
 }
 
 /// `POST /admin/scavenge`.
+#[utoipa::path(
+    post,
+    path = "/admin/scavenge",
+    tag = "admin",
+    responses(
+        (status = 202, description = "Started", body = ScavengeStatus),
+        (status = 405, description = "`read_only`", body = ErrorBody),
+        (status = 409, description = "`scavenge_running`", body = ErrorBody),
+    )
+)]
 pub async fn start(State(state): State<AppState>) -> Result<Response, ApiError> {
     let status = state.scavenges.start(state.store.clone()).await?;
     Ok((StatusCode::ACCEPTED, Json(status)).into_response())
 }
 
 /// `GET /admin/scavenge`.
+#[utoipa::path(
+    get,
+    path = "/admin/scavenge",
+    tag = "admin",
+    responses(
+        (status = 200, description = "The last scavenge", body = ScavengeStatus),
+        (status = 404, description = "`scavenge_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn status(State(state): State<AppState>) -> Result<Json<ScavengeStatus>, ApiError> {
     state
         .scavenges

@@ -20,6 +20,7 @@ mod json_body;
 mod metrics;
 mod migrate_names;
 mod objects_only;
+mod openapi;
 mod pages;
 mod reserved;
 mod snapshots;
@@ -34,7 +35,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
@@ -148,74 +149,14 @@ fn router(
         scavenges: Arc::default(),
     };
     let timeout = config.request_timeout;
-    let requests = Router::new()
-        .route(
-            "/streams/{stream}",
-            get(streams::read)
-                .post(streams::append)
-                .delete(streams::delete),
-        )
-        .route(
-            "/streams/{stream}/metadata",
-            get(streams::get_metadata).put(streams::put_metadata),
-        )
-        .route("/streams/{stream}/revision", get(streams::revision))
-        .route(
-            "/snapshots/{stream}",
-            get(snapshots::get)
-                .put(snapshots::put)
-                .delete(snapshots::delete),
-        )
-        .route("/all", get(all::read))
-        .route("/groups", get(groups::routes::list))
-        .route(
-            "/groups/{group}",
-            get(groups::routes::describe)
-                .put(groups::routes::put)
-                .delete(groups::routes::delete),
-        )
-        .route("/buses", get(buses::routes::list))
-        .route(
-            "/buses/{bus}",
-            get(buses::routes::describe)
-                .put(buses::routes::put)
-                .delete(buses::routes::delete),
-        )
-        .route("/buses/{bus}/events", post(buses::routes::put_events))
-        .route("/buses/{bus}/rules", get(buses::routes::rules))
-        .route(
-            "/buses/{bus}/rules/{rule}",
-            get(buses::routes::describe_rule)
-                .put(buses::routes::put_rule)
-                .delete(buses::routes::delete_rule),
-        )
-        .route(
-            "/buses/{bus}/rules/{rule}/dead-letters",
-            get(buses::routes::dead_letters),
-        )
-        .route("/buses/{bus}/replays", post(buses::routes::start_replay))
-        .route("/buses/{bus}/replays/{replay}", get(buses::routes::replay))
-        .route("/groups/{group}/fetch", post(groups::routes::fetch))
-        .route("/groups/{group}/ack", post(groups::routes::ack))
-        .route("/groups/{group}/nack", post(groups::routes::nack))
-        .route("/groups/{group}/parked", get(groups::routes::parked))
-        .route(
-            "/groups/{group}/parked/replay",
-            post(groups::routes::replay_parked),
-        )
-        .route("/admin/scavenge", post(admin::start).get(admin::status))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+    let (requests, _) = openapi::requests()
+        .route("/openapi.json", get(openapi::serve))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             within(timeout, request, next)
-        }));
-    let subscriptions = conventions::event_stream_headers(
-        Router::new()
-            .route("/subscribe/all", get(subscribe::all))
-            .route("/subscribe/streams/{stream}", get(subscribe::stream))
-            .route("/groups/{group}/subscribe", get(groups::routes::subscribe)),
-    );
+        }))
+        .split_for_parts();
+    let (subscriptions, _) = openapi::subscriptions().split_for_parts();
+    let subscriptions = conventions::event_stream_headers(subscriptions);
     let router = requests
         .merge(subscriptions)
         .fallback(not_found)
@@ -286,7 +227,15 @@ async fn within(timeout: Duration, request: Request, next: Next) -> Response {
     }
 }
 
-async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "admin",
+    responses(
+        (status = 200, description = "The server is up", body = Health),
+    )
+)]
+pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     let head_position = state.store.head_position().await?;
     Ok(Json(Health {
         status: "ok".into(),
@@ -294,7 +243,15 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     }))
 }
 
-async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+    )
+)]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let head = state.store.head_position().await?.0;
     let open = state.subscriptions.open();
     let mut body = state.metrics.render(head, open);
@@ -323,12 +280,10 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok((content_type, body).into_response())
 }
 
-/// The OpenAPI document of this API (`api/openapi.json`, checked against the routes by a test).
-pub const OPENAPI_JSON: &str = include_str!("../api/openapi.json");
-
-async fn openapi() -> Response {
-    let content_type = [(axum::http::header::CONTENT_TYPE, "application/json")];
-    (content_type, OPENAPI_JSON).into_response()
+/// The OpenAPI document of the API, generated from the routes and the types of
+/// `eventfold-api` (the same JSON `GET /openapi.json` serves).
+pub fn openapi_json() -> &'static str {
+    openapi::document_json()
 }
 
 async fn not_found() -> ApiError {

@@ -4,7 +4,12 @@
 //! position: `[1]` would set a body's first field, `{"events": [[null, "T", {}]]}` would append
 //! an event. Every struct of this API is documented as an object, so [`ObjectsOnly`] wraps the
 //! JSON deserializer and, all the way down, refuses a sequence where a struct (or a struct
-//! variant) is asked for. Everything else passes through unchanged, `RawValue`s included.
+//! variant) is asked for.
+//!
+//! It also reads a number written with a fraction of zero (`5.0`) where an integer is asked
+//! for: JSON Schema counts `5.0` as an integer, so the OpenAPI document's `integer` fields
+//! would otherwise refuse what their schema allows. A real fraction (`5.5`) is still refused.
+//! Everything else passes through unchanged, `RawValue`s included.
 
 use std::fmt;
 
@@ -13,20 +18,46 @@ use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
 /// `D`, with structs read from objects only.
 pub struct ObjectsOnly<D>(pub D);
 
-/// A visitor that refuses sequences when `is_struct`, and wraps what it hands on.
+/// A visitor that refuses sequences where a struct is asked for, reads integral floats where
+/// an integer is, and wraps what it hands on.
 struct Wrap<V> {
     inner: V,
-    is_struct: bool,
+    asked: Asked,
+}
+
+/// What the visitor's caller asked the deserializer for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    Struct,
+    Integer,
+    Other,
 }
 
 impl<V> Wrap<V> {
     fn plain(inner: V) -> Self {
         Self {
             inner,
-            is_struct: false,
+            asked: Asked::Other,
+        }
+    }
+
+    fn integer(inner: V) -> Self {
+        Self {
+            inner,
+            asked: Asked::Integer,
+        }
+    }
+
+    fn structure(inner: V) -> Self {
+        Self {
+            inner,
+            asked: Asked::Struct,
         }
     }
 }
+
+/// The largest integer an `f64` holds exactly.
+const EXACT_F64_INTEGER_MAX: f64 = 9_007_199_254_740_992.0;
 
 struct Seed<S>(S);
 struct Seq<A>(A);
@@ -35,10 +66,10 @@ struct Enum<A>(A);
 struct Variant<A>(A);
 
 macro_rules! forward {
-    ($($method:ident),* $(,)?) => {
+    ($wrap:ident: $($method:ident),* $(,)?) => {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-                self.0.$method(Wrap::plain(visitor))
+                self.0.$method(Wrap::$wrap(visitor))
             }
         )*
     };
@@ -48,9 +79,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectsOnly<D> {
     type Error = D::Error;
 
     forward!(
-        deserialize_any,
-        deserialize_bool,
-        deserialize_i8,
+        integer: deserialize_i8,
         deserialize_i16,
         deserialize_i32,
         deserialize_i64,
@@ -60,6 +89,11 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectsOnly<D> {
         deserialize_u32,
         deserialize_u64,
         deserialize_u128,
+    );
+
+    forward!(
+        plain: deserialize_any,
+        deserialize_bool,
         deserialize_f32,
         deserialize_f64,
         deserialize_char,
@@ -116,11 +150,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectsOnly<D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        let visitor = Wrap {
-            inner: visitor,
-            is_struct: true,
-        };
-        self.0.deserialize_struct(name, fields, visitor)
+        self.0
+            .deserialize_struct(name, fields, Wrap::structure(visitor))
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -168,7 +199,6 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
         visit_u64(u64),
         visit_u128(u128),
         visit_f32(f32),
-        visit_f64(f64),
         visit_char(char),
         visit_str(&str),
         visit_borrowed_str(&'de str),
@@ -177,6 +207,15 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
         visit_borrowed_bytes(&'de [u8]),
         visit_byte_buf(Vec<u8>),
     );
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<V::Value, E> {
+        let integral = value.fract() == 0.0 && value.abs() <= EXACT_F64_INTEGER_MAX;
+        match (self.asked, integral) {
+            (Asked::Integer, true) if value >= 0.0 => self.inner.visit_u64(value as u64),
+            (Asked::Integer, true) => self.inner.visit_i64(value as i64),
+            _ => self.inner.visit_f64(value),
+        }
+    }
 
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
         self.inner.visit_none()
@@ -198,7 +237,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        if self.is_struct {
+        if self.asked == Asked::Struct {
             return Err(de::Error::invalid_type(de::Unexpected::Seq, &"an object"));
         }
         self.inner.visit_seq(Seq(seq))
@@ -288,11 +327,7 @@ impl<'de, A: de::VariantAccess<'de>> de::VariantAccess<'de> for Variant<A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        let visitor = Wrap {
-            inner: visitor,
-            is_struct: true,
-        };
-        self.0.struct_variant(fields, visitor)
+        self.0.struct_variant(fields, Wrap::structure(visitor))
     }
 }
 
@@ -332,6 +367,20 @@ mod tests {
         let value = Outer::deserialize(ObjectsOnly(&mut deserializer))?;
         deserializer.end()?;
         Ok(value)
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_fractions_are_not() {
+        let parsed = strict(r#"{"items": [{"n": 7.0}, {"n": 1e3}]}"#).unwrap();
+        let numbers: Vec<u32> = parsed.items.iter().map(|item| item.n).collect();
+        assert_eq!(numbers, [7, 1000]);
+        for bad in [
+            r#"{"items": [{"n": 7.5}]}"#,
+            r#"{"items": [{"n": -1.0}]}"#,
+            r#"{"items": [{"n": 1e10}]}"#,
+        ] {
+            assert!(strict(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use eventfold_store::{ReadStream, Revision, Snapshot, StoreError, StreamFrom};
 
 use eventfold_api::streams::SnapshotBody;
+use eventfold_api::ErrorBody;
 
 use crate::error::ApiError;
 use crate::json_body::JsonBody;
@@ -15,6 +16,16 @@ use crate::streams::stream_name;
 use crate::AppState;
 
 /// `GET /snapshots/{stream}`: the latest usable snapshot; 404 `snapshot_not_found` otherwise.
+#[utoipa::path(
+    get,
+    path = "/snapshots/{stream}",
+    tag = "snapshots",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name")),
+    responses(
+        (status = 200, description = "The latest usable snapshot", body = SnapshotBody),
+        (status = 404, description = "`snapshot_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Path(stream): Path<String>,
@@ -39,6 +50,20 @@ pub async fn get(
 }
 
 /// `PUT /snapshots/{stream}`: keeps a snapshot as the stream's latest.
+#[utoipa::path(
+    put,
+    path = "/snapshots/{stream}",
+    tag = "snapshots",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name")),
+    request_body = SnapshotBody,
+    responses(
+        (status = 204, description = "Saved"),
+        (status = 404, description = "`stream_not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`", body = ErrorBody),
+        (status = 410, description = "`stream_deleted`", body = ErrorBody),
+        (status = 413, description = "`too_large`", body = ErrorBody),
+    )
+)]
 pub async fn put(
     State(state): State<AppState>,
     Path(stream): Path<String>,
@@ -60,11 +85,10 @@ pub async fn put(
     if !last
         .is_some_and(|event| event.revision.0 == body.revision && event.id == body.last_event_id)
     {
-        return Err(StoreError::InvalidRequest(format!(
+        return Err(ApiError::conflict(format!(
             "{stream} has no event {} at revision {}: a snapshot must end at an event of its stream",
             body.last_event_id, body.revision
-        ))
-        .into());
+        )));
     }
     let snapshot = Snapshot {
         stream,
@@ -80,6 +104,15 @@ pub async fn put(
 
 /// `DELETE /snapshots/{stream}`: forgets the stream's snapshot (204 whether or not there was
 /// one).
+#[utoipa::path(
+    delete,
+    path = "/snapshots/{stream}",
+    tag = "snapshots",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name")),
+    responses(
+        (status = 204, description = "Deleted (or there was none)"),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Path(stream): Path<String>,

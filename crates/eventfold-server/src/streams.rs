@@ -9,7 +9,9 @@ use axum::Json;
 use eventfold_store::{DeleteMode, Direction, ReadStream, StreamMetadata, StreamName};
 
 use crate::json_body::JsonBody;
-use eventfold_api::streams::{AppendRequest, DeleteQuery, RevisionAnswer, StreamQuery};
+use eventfold_api::streams::{AppendRequest, DeleteQuery, EventsPage, RevisionAnswer, StreamQuery};
+use eventfold_api::ErrorBody;
+use eventfold_store::AppendResult;
 
 use crate::wire::events_page;
 use crate::{ApiError, AppState};
@@ -40,6 +42,20 @@ fn writable_stream_name(name: &str) -> Result<StreamName, ApiError> {
     Ok(stream)
 }
 
+#[utoipa::path(
+    post,
+    path = "/streams/{stream}",
+    tag = "streams",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name")),
+    request_body = AppendRequest,
+    responses(
+        (status = 201, description = "Appended, durably", body = AppendResult),
+        (status = 403, description = "`reserved_stream`", body = ErrorBody),
+        (status = 409, description = "`wrong_expected_revision`, `event_id_conflict`", body = ErrorBody),
+        (status = 410, description = "`stream_deleted`", body = ErrorBody),
+        (status = 413, description = "`too_large`", body = ErrorBody),
+    )
+)]
 pub async fn append(
     State(state): State<AppState>,
     Path(stream): Path<String>,
@@ -66,6 +82,17 @@ pub async fn append(
     Ok((StatusCode::CREATED, Json(result?)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/streams/{stream}",
+    tag = "streams",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name"), StreamQuery),
+    responses(
+        (status = 200, description = "A page of the stream's events", body = EventsPage),
+        (status = 404, description = "`stream_not_found`", body = ErrorBody),
+        (status = 410, description = "`stream_deleted`", body = ErrorBody),
+    )
+)]
 pub async fn read(
     State(state): State<AppState>,
     Path(stream): Path<String>,
@@ -85,6 +112,16 @@ pub async fn read(
 }
 
 /// `GET /streams/{stream}/revision`: the current revision, or null when the stream does not exist.
+#[utoipa::path(
+    get,
+    path = "/streams/{stream}/revision",
+    tag = "streams",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name")),
+    responses(
+        (status = 200, description = "The revision of the stream's last event", body = RevisionAnswer),
+        (status = 410, description = "`stream_deleted`", body = ErrorBody),
+    )
+)]
 pub async fn revision(
     State(state): State<AppState>,
     Path(stream): Path<String>,
@@ -94,6 +131,16 @@ pub async fn revision(
     Ok(Json(RevisionAnswer { revision }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/streams/{stream}/metadata",
+    tag = "streams",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name")),
+    responses(
+        (status = 200, description = "The stream's metadata", body = StreamMetadata),
+        (status = 410, description = "`stream_deleted`", body = ErrorBody),
+    )
+)]
 pub async fn get_metadata(
     State(state): State<AppState>,
     Path(stream): Path<String>,
@@ -102,6 +149,19 @@ pub async fn get_metadata(
     Ok(Json(state.store.stream_metadata(&stream).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/streams/{stream}/metadata",
+    tag = "streams",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name")),
+    request_body = StreamMetadata,
+    responses(
+        (status = 200, description = "The stream's metadata as stored", body = StreamMetadata),
+        (status = 403, description = "`reserved_stream`", body = ErrorBody),
+        (status = 410, description = "`stream_deleted`", body = ErrorBody),
+        (status = 413, description = "`too_large`", body = ErrorBody),
+    )
+)]
 pub async fn put_metadata(
     State(state): State<AppState>,
     Path(stream): Path<String>,
@@ -113,6 +173,19 @@ pub async fn put_metadata(
     Ok(Json(state.store.stream_metadata(&stream).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/streams/{stream}",
+    tag = "streams",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name"), DeleteQuery),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "`reserved_stream`", body = ErrorBody),
+        (status = 404, description = "`stream_not_found`", body = ErrorBody),
+        (status = 409, description = "`wrong_expected_revision`", body = ErrorBody),
+        (status = 410, description = "`stream_deleted`", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Path(stream): Path<String>,

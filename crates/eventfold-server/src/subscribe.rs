@@ -25,7 +25,8 @@ use eventfold_store::{
 
 use crate::{ApiError, AppState};
 use eventfold_api::sse;
-use eventfold_api::streams::{AllQuery, StreamQuery};
+use eventfold_api::streams::{SubscribeAllQuery, SubscribeStreamQuery};
+use eventfold_api::ErrorBody;
 
 /// How often an idle subscription sends a comment, so proxies keep the connection open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -36,20 +37,27 @@ type Events = Sse<
     >,
 >;
 
+#[utoipa::path(
+    get,
+    path = "/subscribe/all",
+    tag = "subscriptions",
+    params(SubscribeAllQuery, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this position")),
+    responses(
+        (status = 200, description = "Events of $all as they are written (SSE: default messages are events; checkpoint, caught_up and failure messages)", body = sse::SubscriptionMessage, content_type = "text/event-stream"),
+        (status = 503, description = "`too_many_subscribers`", body = ErrorBody),
+    )
+)]
 pub async fn all(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Result<Query<AllQuery>, QueryRejection>,
+    query: Result<Query<SubscribeAllQuery>, QueryRejection>,
 ) -> Result<Events, ApiError> {
     let Query(query) = query?;
-    if query.direction.is_some() || query.limit.is_some() {
-        return Err(ApiError::invalid(
-            "direction and limit do not apply to a subscription",
-        ));
-    }
+    let query = query.as_read();
+    let asked = crate::all::start(&*state.store, &query).await?;
     let from = match last_event_id(&headers)? {
         Some(id) => AllFrom::Position(Position(id.saturating_add(1))),
-        None => query.from()?,
+        None => asked,
     };
     let permit = state.subscriptions.admit()?;
     let start = match from {
@@ -69,22 +77,29 @@ pub async fn all(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/subscribe/streams/{stream}",
+    tag = "subscriptions",
+    params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name"), SubscribeStreamQuery, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this revision")),
+    responses(
+        (status = 200, description = "The stream's events as they are written (SSE)", body = sse::SubscriptionMessage, content_type = "text/event-stream"),
+        (status = 410, description = "`stream_deleted`", body = ErrorBody),
+        (status = 503, description = "`too_many_subscribers`", body = ErrorBody),
+    )
+)]
 pub async fn stream(
     State(state): State<AppState>,
     Path(stream): Path<String>,
     headers: HeaderMap,
-    query: Result<Query<StreamQuery>, QueryRejection>,
+    query: Result<Query<SubscribeStreamQuery>, QueryRejection>,
 ) -> Result<Events, ApiError> {
     let stream = StreamName::new(&stream)?;
     let Query(query) = query?;
-    if query.direction.is_some() || query.limit.is_some() {
-        return Err(ApiError::invalid(
-            "direction and limit do not apply to a subscription",
-        ));
-    }
+    let asked = query.from()?;
     let from = match last_event_id(&headers)? {
         Some(id) => StreamFrom::Revision(Revision(id.saturating_add(1))),
-        None => query.from()?,
+        None => asked,
     };
     refuse_deleted(&state, &stream).await?;
     let permit = state.subscriptions.admit()?;

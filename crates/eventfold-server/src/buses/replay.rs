@@ -59,12 +59,14 @@ impl Replays {
         bus: &Name,
         request: ReplayRequest,
     ) -> Result<ReplayView, ApiError> {
-        Name::parse("replay", &request.name)?;
-        let to = request.to.unwrap_or_else(chrono::Utc::now);
-        if to <= request.from {
-            return Err(ApiError::invalid("to: must be after from"));
+        // Absent, `to` is now, or `from` when that is later (an empty range: nothing to replay).
+        let to = request
+            .to
+            .unwrap_or_else(|| chrono::Utc::now().max(request.from));
+        if to < request.from {
+            return Err(ApiError::invalid("to: must not be before from"));
         }
-        let key = (bus.to_string(), request.name.clone());
+        let key = (bus.to_string(), request.name.to_string());
         let mut running = self.running.lock();
         if let Some(replay) = running.get(&key) {
             if replay.state.lock().0 == ReplayState::Running {
@@ -89,7 +91,7 @@ impl Replays {
             task: Mutex::new(None),
         });
         let progress = replay.clone();
-        let (bus_name, name, from) = (bus.clone(), request.name, request.from);
+        let (bus_name, name, from) = (bus.clone(), request.name.to_string(), request.from);
         let task = tokio::spawn(async move {
             let outcome = run(&*store, &bus_name, &name, from, to, &progress.replayed).await;
             *progress.state.lock() = match outcome {

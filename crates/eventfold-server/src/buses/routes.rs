@@ -12,10 +12,12 @@ use eventfold_store::{Direction, ExpectedRevision, Revision, StreamFrom};
 
 use super::cursors::Cursors;
 use eventfold_api::buses::{
-    BusDescribed, BusList, BusSettings, BusView, PutEvents, PutResult, ReplayRequest,
+    BusDescribed, BusList, BusSettings, BusView, PutEvents, PutResult, ReplayRequest, ReplayView,
     RuleDescribed, RuleList, RuleRequest, RuleSaved, RuleStatus,
 };
 use eventfold_api::groups::PageQuery;
+use eventfold_api::streams::EventsPage;
+use eventfold_api::ErrorBody;
 
 use super::events::put_event;
 use crate::json_body::JsonBody;
@@ -35,6 +37,14 @@ fn created_or_ok(created: bool) -> StatusCode {
 }
 
 /// `GET /buses`.
+#[utoipa::path(
+    get,
+    path = "/buses",
+    tag = "buses",
+    responses(
+        (status = 200, description = "Every bus", body = BusList),
+    )
+)]
 pub async fn list(State(state): State<AppState>) -> Response {
     let buses = state
         .buses
@@ -46,6 +56,18 @@ pub async fn list(State(state): State<AppState>) -> Response {
 }
 
 /// `PUT /buses/{bus}`: creates (201) or updates (200).
+#[utoipa::path(
+    put,
+    path = "/buses/{bus}",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name")),
+    request_body = BusSettings,
+    responses(
+        (status = 200, description = "Updated", body = BusView),
+        (status = 201, description = "Created", body = BusView),
+        (status = 409, description = "`conflict`", body = ErrorBody),
+    )
+)]
 pub async fn put(
     State(state): State<AppState>,
     Path(bus): Path<String>,
@@ -64,6 +86,16 @@ pub async fn put(
 
 /// `GET /buses/{bus}`: settings, rules, replays, and the sizes of the archive and the replays
 /// stream.
+#[utoipa::path(
+    get,
+    path = "/buses/{bus}",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name")),
+    responses(
+        (status = 200, description = "Settings, rules, replays", body = BusDescribed),
+        (status = 404, description = "`bus_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn describe(
     State(state): State<AppState>,
     Path(bus): Path<String>,
@@ -85,6 +117,16 @@ pub async fn describe(
 }
 
 /// `DELETE /buses/{bus}`.
+#[utoipa::path(
+    delete,
+    path = "/buses/{bus}",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`bus_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Path(bus): Path<String>,
@@ -95,6 +137,20 @@ pub async fn delete(
 }
 
 /// `POST /buses/{bus}/events`: stored durably in the bus's stream, then acknowledged (201).
+#[utoipa::path(
+    post,
+    path = "/buses/{bus}/events",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name")),
+    request_body = PutEvents,
+    responses(
+        (status = 201, description = "Stored, durably", body = PutResult),
+        (status = 403, description = "`forbidden_source`, `forbidden_event_type`", body = ErrorBody),
+        (status = 404, description = "`bus_not_found`", body = ErrorBody),
+        (status = 409, description = "`event_id_conflict`", body = ErrorBody),
+        (status = 413, description = "`too_large`", body = ErrorBody),
+    )
+)]
 pub async fn put_events(
     State(state): State<AppState>,
     Path(bus): Path<String>,
@@ -130,6 +186,16 @@ pub async fn put_events(
 }
 
 /// `GET /buses/{bus}/rules`.
+#[utoipa::path(
+    get,
+    path = "/buses/{bus}/rules",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name")),
+    responses(
+        (status = 200, description = "The bus's rules", body = RuleList),
+        (status = 404, description = "`bus_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn rules(
     State(state): State<AppState>,
     Path(bus): Path<String>,
@@ -142,6 +208,19 @@ pub async fn rules(
 }
 
 /// `PUT /buses/{bus}/rules/{rule}`: creates (201) or replaces (200).
+#[utoipa::path(
+    put,
+    path = "/buses/{bus}/rules/{rule}",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name"), ("rule" = eventfold_api::Name, Path, description = "The rule's name")),
+    request_body = RuleRequest,
+    responses(
+        (status = 200, description = "Replaced", body = RuleSaved),
+        (status = 201, description = "Created", body = RuleSaved),
+        (status = 404, description = "`bus_not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`", body = ErrorBody),
+    )
+)]
 pub async fn put_rule(
     State(state): State<AppState>,
     Path((bus, rule)): Path<(String, String)>,
@@ -160,6 +239,16 @@ pub async fn put_rule(
 }
 
 /// `GET /buses/{bus}/rules/{rule}`: settings and progress.
+#[utoipa::path(
+    get,
+    path = "/buses/{bus}/rules/{rule}",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name"), ("rule" = eventfold_api::Name, Path, description = "The rule's name")),
+    responses(
+        (status = 200, description = "Settings and progress", body = RuleDescribed),
+        (status = 404, description = "`bus_not_found`, `rule_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn describe_rule(
     State(state): State<AppState>,
     Path((bus, rule)): Path<(String, String)>,
@@ -187,6 +276,16 @@ pub async fn describe_rule(
 }
 
 /// `DELETE /buses/{bus}/rules/{rule}`.
+#[utoipa::path(
+    delete,
+    path = "/buses/{bus}/rules/{rule}",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name"), ("rule" = eventfold_api::Name, Path, description = "The rule's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`bus_not_found`, `rule_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn delete_rule(
     State(state): State<AppState>,
     Path((bus, rule)): Path<(String, String)>,
@@ -197,6 +296,16 @@ pub async fn delete_rule(
 }
 
 /// `GET /buses/{bus}/rules/{rule}/dead-letters`: what the rule could not deliver, and why.
+#[utoipa::path(
+    get,
+    path = "/buses/{bus}/rules/{rule}/dead-letters",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name"), ("rule" = eventfold_api::Name, Path, description = "The rule's name"), PageQuery),
+    responses(
+        (status = 200, description = "What the rule could not deliver, oldest first", body = EventsPage),
+        (status = 404, description = "`bus_not_found`, `rule_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn dead_letters(
     State(state): State<AppState>,
     Path((bus, rule)): Path<(String, String)>,
@@ -233,6 +342,18 @@ pub async fn dead_letters(
 }
 
 /// `POST /buses/{bus}/replays`: starts a replay of the archive (202).
+#[utoipa::path(
+    post,
+    path = "/buses/{bus}/replays",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name")),
+    request_body = ReplayRequest,
+    responses(
+        (status = 202, description = "Started (or resumed)", body = ReplayView),
+        (status = 404, description = "`bus_not_found`", body = ErrorBody),
+        (status = 409, description = "`conflict`", body = ErrorBody),
+    )
+)]
 pub async fn start_replay(
     State(state): State<AppState>,
     Path(bus): Path<String>,
@@ -249,6 +370,16 @@ pub async fn start_replay(
 }
 
 /// `GET /buses/{bus}/replays/{replay}`.
+#[utoipa::path(
+    get,
+    path = "/buses/{bus}/replays/{replay}",
+    tag = "buses",
+    params(("bus" = eventfold_api::Name, Path, description = "The bus's name"), ("replay" = eventfold_api::Name, Path, description = "The replay's name")),
+    responses(
+        (status = 200, description = "The replay's progress", body = ReplayView),
+        (status = 404, description = "`bus_not_found`, `replay_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn replay(
     State(state): State<AppState>,
     Path((bus, name)): Path<(String, String)>,

@@ -82,7 +82,8 @@ fn check_webhook(webhook: &Webhook, field: &str) -> Result<(), ApiError> {
             )));
         }
         let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
-            && reqwest::header::HeaderValue::from_str(value).is_ok()
+            // Visible ASCII, spaces and tabs: HTTP's obsolete non-ASCII bytes are refused.
+            && value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
             && value.len() <= 4096;
         if !valid {
             return Err(ApiError::invalid(format!(
@@ -108,11 +109,6 @@ fn check_webhook(webhook: &Webhook, field: &str) -> Result<(), ApiError> {
                 range.end()
             )));
         }
-    }
-    if webhook.retry_backoff_max_ms < webhook.retry_backoff_ms {
-        return Err(ApiError::invalid(format!(
-            "{field}.retry_backoff_max_ms: must be at least retry_backoff_ms"
-        )));
     }
     Ok(())
 }

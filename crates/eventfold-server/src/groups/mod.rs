@@ -211,7 +211,7 @@ impl Groups {
             Some(existing) => {
                 let settings = request.settings(existing.start)?;
                 if !settings.same_source(&existing) {
-                    return Err(ApiError::invalid(
+                    return Err(ApiError::conflict(
                         "stream and filter of a group cannot change; delete the group and create it again",
                     ));
                 }

@@ -16,9 +16,12 @@ use tokio::time::Instant;
 use eventfold_store::{ReadStream, Revision, StreamFrom};
 
 use eventfold_api::groups::{
-    consumer_name, AckId, Delivery, FetchRequest, Fetched, GroupDescribed, GroupList, GroupRequest,
-    GroupView, PageQuery, PushQuery, Replaying, SettleRequest, Settled,
+    consumer_name, AckId, AckRequest, Delivery, FetchRequest, Fetched, GroupDescribed, GroupList,
+    GroupRequest, GroupView, NackRequest, PageQuery, PushQuery, Replaying, Settled,
 };
+use eventfold_api::sse::PushMessage;
+use eventfold_api::streams::EventsPage;
+use eventfold_api::ErrorBody;
 
 use super::actor::Command;
 use super::{storage, GroupHandle};
@@ -44,6 +47,14 @@ const PUSH_IN_FLIGHT_DEFAULT: usize = 100;
 const PUSH_RECHECK: Duration = Duration::from_secs(1);
 
 /// `GET /groups`.
+#[utoipa::path(
+    get,
+    path = "/groups",
+    tag = "groups",
+    responses(
+        (status = 200, description = "Every group", body = GroupList),
+    )
+)]
 pub async fn list(State(state): State<AppState>) -> Response {
     let groups = state
         .groups
@@ -58,6 +69,18 @@ pub async fn list(State(state): State<AppState>) -> Response {
 }
 
 /// `PUT /groups/{group}`: creates (201) or updates (200).
+#[utoipa::path(
+    put,
+    path = "/groups/{group}",
+    tag = "groups",
+    params(("group" = eventfold_api::Name, Path, description = "The consumer group's name")),
+    request_body = GroupRequest,
+    responses(
+        (status = 200, description = "Updated", body = GroupView),
+        (status = 201, description = "Created", body = GroupView),
+        (status = 409, description = "`conflict`", body = ErrorBody),
+    )
+)]
 pub async fn put(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -80,6 +103,16 @@ pub async fn put(
 }
 
 /// `GET /groups/{group}`: settings and state, lag included.
+#[utoipa::path(
+    get,
+    path = "/groups/{group}",
+    tag = "groups",
+    params(("group" = eventfold_api::Name, Path, description = "The consumer group's name")),
+    responses(
+        (status = 200, description = "Settings and state", body = GroupDescribed),
+        (status = 404, description = "`group_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn describe(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -95,6 +128,16 @@ pub async fn describe(
 }
 
 /// `DELETE /groups/{group}`.
+#[utoipa::path(
+    delete,
+    path = "/groups/{group}",
+    tag = "groups",
+    params(("group" = eventfold_api::Name, Path, description = "The consumer group's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`group_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -105,6 +148,17 @@ pub async fn delete(
 }
 
 /// `POST /groups/{group}/fetch`: a batch of events to process (long-polls with `wait_ms`).
+#[utoipa::path(
+    post,
+    path = "/groups/{group}/fetch",
+    tag = "groups",
+    params(("group" = eventfold_api::Name, Path, description = "The consumer group's name")),
+    request_body = FetchRequest,
+    responses(
+        (status = 200, description = "Deliveries (empty when the wait ran out)", body = Fetched),
+        (status = 404, description = "`group_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn fetch(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -176,28 +230,45 @@ fn ack_ids(ids: &[String]) -> Result<Vec<AckId>, ApiError> {
 }
 
 /// `POST /groups/{group}/ack`.
+#[utoipa::path(
+    post,
+    path = "/groups/{group}/ack",
+    tag = "groups",
+    params(("group" = eventfold_api::Name, Path, description = "The consumer group's name")),
+    request_body = AckRequest,
+    responses(
+        (status = 200, description = "Settled", body = Settled),
+        (status = 404, description = "`group_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn ack(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<JsonBody<SettleRequest>, ApiError>,
+    body: Result<JsonBody<AckRequest>, ApiError>,
 ) -> Result<Json<Settled>, ApiError> {
     let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
-    if request.action.is_some() || request.reason.is_some() {
-        return Err(ApiError::invalid(
-            "action and reason belong to a nack, not an ack",
-        ));
-    }
     let group = state.groups.get(&name)?;
     let ids = ack_ids(&request.ack_ids)?;
     Ok(Json(group.ask(|reply| Command::Ack { ids, reply }).await?))
 }
 
 /// `POST /groups/{group}/nack`.
+#[utoipa::path(
+    post,
+    path = "/groups/{group}/nack",
+    tag = "groups",
+    params(("group" = eventfold_api::Name, Path, description = "The consumer group's name")),
+    request_body = NackRequest,
+    responses(
+        (status = 200, description = "Settled", body = Settled),
+        (status = 404, description = "`group_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn nack(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    body: Result<JsonBody<SettleRequest>, ApiError>,
+    body: Result<JsonBody<NackRequest>, ApiError>,
 ) -> Result<Json<Settled>, ApiError> {
     let name = Name::parse("group", &name)?;
     let JsonBody(request) = body?;
@@ -222,6 +293,16 @@ pub async fn nack(
 }
 
 /// `GET /groups/{group}/parked`: the dead letters, oldest first, with why and where from.
+#[utoipa::path(
+    get,
+    path = "/groups/{group}/parked",
+    tag = "groups",
+    params(("group" = eventfold_api::Name, Path, description = "The consumer group's name"), PageQuery),
+    responses(
+        (status = 200, description = "Parked events, oldest first", body = EventsPage),
+        (status = 404, description = "`group_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn parked(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -249,6 +330,16 @@ pub async fn parked(
 }
 
 /// `POST /groups/{group}/parked/replay`: delivers the parked events again.
+#[utoipa::path(
+    post,
+    path = "/groups/{group}/parked/replay",
+    tag = "groups",
+    params(("group" = eventfold_api::Name, Path, description = "The consumer group's name")),
+    responses(
+        (status = 200, description = "Parked events going out again", body = Replaying),
+        (status = 404, description = "`group_not_found`", body = ErrorBody),
+    )
+)]
 pub async fn replay_parked(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -263,6 +354,17 @@ pub async fn replay_parked(
 
 /// `GET /groups/{group}/subscribe`: push over SSE. Each message is a delivery (`id` is its
 /// `ack_id`); the consumer answers with ack/nack, and holds at most `max_in_flight` at once.
+#[utoipa::path(
+    get,
+    path = "/groups/{group}/subscribe",
+    tag = "groups",
+    params(("group" = eventfold_api::Name, Path, description = "The consumer group's name"), PushQuery),
+    responses(
+        (status = 200, description = "Deliveries pushed as they are ready (SSE: each message is a delivery, its id the ack_id)", body = PushMessage, content_type = "text/event-stream"),
+        (status = 404, description = "`group_not_found`", body = ErrorBody),
+        (status = 503, description = "`too_many_subscribers`", body = ErrorBody),
+    )
+)]
 pub async fn subscribe(
     State(state): State<AppState>,
     Path(name): Path<String>,
