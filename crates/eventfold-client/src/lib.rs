@@ -22,13 +22,15 @@ mod wire;
 
 pub use eventfold_api as api;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use eventfold_api::streams::{
     AllPage, AllQuery, AppendRequest, DeleteQuery, EventBody, EventsPage, Health, RevisionAnswer,
-    SnapshotBody, StreamQuery,
+    SnapshotBody, StreamQuery, SubscribeAllQuery, SubscribeStreamQuery,
 };
 use eventfold_api::ErrorCode;
 use eventfold_store::{
@@ -42,21 +44,120 @@ use eventfold_store::{
 pub struct Client {
     base: Url,
     http: reqwest::Client,
+    /// The longest a request/response call may take (subscriptions are not bounded).
+    timeout: Option<Duration>,
+    /// How long a lost subscription is tried again before it ends with the loss.
+    resume_for: Duration,
 }
 
-impl Client {
-    /// A client of the server at `base_url`, such as `http://127.0.0.1:7117`.
-    pub fn new(base_url: &str) -> Result<Self, StoreError> {
+/// How a [`Client`] connects: built with [`Client::builder`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    base_url: String,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+    headers: reqwest::header::HeaderMap,
+    resume_for: Duration,
+}
+
+impl ClientBuilder {
+    /// The longest one request/response call may take, answer included (none by default).
+    /// Subscriptions are not bounded by it.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The longest connecting may take (10 s by default).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// A header sent with every request.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, StoreError> {
+        let invalid = |what: &str| StoreError::InvalidRequest(format!("header {name:?}: {what}"));
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid("not a valid name"))?;
+        let value = reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| invalid("not a valid value"))?;
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    /// `Authorization: Bearer TOKEN` with every request.
+    pub fn bearer_token(self, token: &str) -> Result<Self, StoreError> {
+        let mut builder = self.header("authorization", &format!("Bearer {token}"))?;
+        if let Some(value) = builder.headers.get_mut("authorization") {
+            value.set_sensitive(true);
+        }
+        Ok(builder)
+    }
+
+    /// How long a subscription whose connection is lost is opened again (after its last
+    /// message: no gap, no duplicate) before it ends with the loss; 30 s by default, zero to
+    /// end it at once.
+    pub fn resume_subscriptions_for(mut self, patience: Duration) -> Self {
+        self.resume_for = patience;
+        self
+    }
+
+    /// The client.
+    pub fn build(self) -> Result<Client, StoreError> {
+        let base_url = &self.base_url;
         let base = Url::parse(base_url)
             .ok()
             .filter(|url| matches!(url.scheme(), "http" | "https") && !url.cannot_be_a_base())
             .ok_or_else(|| {
                 StoreError::InvalidRequest(format!("`{base_url}` is not an http(s) URL"))
             })?;
-        Ok(Self {
+        if base.scheme() == "https" {
+            return Err(StoreError::InvalidRequest(format!(
+                "`{base_url}`: this build of the client speaks plain HTTP only (TLS comes with \
+                 the security release); put a TLS-terminating proxy on localhost in between"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .default_headers(self.headers)
+            .build()
+            .map_err(|error| StoreError::InvalidRequest(format!("the HTTP client: {error}")))?;
+        Ok(Client {
             base,
-            http: reqwest::Client::new(),
+            http,
+            timeout: self.timeout,
+            resume_for: self.resume_for,
         })
+    }
+}
+
+impl Client {
+    /// A client of the server at `base_url`, such as `http://127.0.0.1:7117`, with the
+    /// defaults of [`Client::builder`].
+    pub fn new(base_url: &str) -> Result<Self, StoreError> {
+        Self::builder(base_url).build()
+    }
+
+    /// A client with settings: time-outs, headers, a bearer token, how long subscriptions
+    /// resume.
+    ///
+    /// ```no_run
+    /// # fn example() -> Result<(), eventfold_store::StoreError> {
+    /// use std::time::Duration;
+    /// let client = eventfold_client::Client::builder("http://127.0.0.1:7117")
+    ///     .timeout(Duration::from_secs(30))
+    ///     .bearer_token("k_…")?
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(base_url: &str) -> ClientBuilder {
+        ClientBuilder {
+            base_url: base_url.to_owned(),
+            timeout: None,
+            connect_timeout: Duration::from_secs(10),
+            headers: reqwest::header::HeaderMap::new(),
+            resume_for: Duration::from_secs(30),
+        }
     }
 
     fn url(&self, segments: &[&str]) -> Url {
@@ -68,8 +169,42 @@ impl Client {
         url
     }
 
+    /// A request/response call, within the client's time-out.
     fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
-        self.http.request(method, self.url(segments))
+        let request = self.http.request(method, self.url(segments));
+        match self.timeout {
+            Some(timeout) => request.timeout(timeout),
+            None => request,
+        }
+    }
+
+    /// Opens the subscription at `segments` with `query`, and keeps the way to open it again
+    /// after a lost connection (`Last-Event-ID`).
+    async fn subscribe(
+        &self,
+        segments: &[&str],
+        query: impl serde::Serialize + Send + Sync + 'static,
+        stream: Option<&StreamName>,
+    ) -> Result<Subscription, StoreError> {
+        let client = self.clone();
+        let url = self.url(segments);
+        let query = std::sync::Arc::new(query);
+        let open: sse::Reopen = std::sync::Arc::new(move |last_id: Option<u64>| {
+            let (client, url, query) = (client.clone(), url.clone(), query.clone());
+            Box::pin(async move {
+                let mut request = client.http.get(url).query(&*query);
+                if let Some(id) = last_id {
+                    request = request.header("last-event-id", id.to_string());
+                }
+                client.send(request).await
+            })
+        });
+        let response = open(None).await?;
+        if response.status() != StatusCode::OK {
+            return Err(wire::error_of(response, stream).await);
+        }
+        let reopen = (!self.resume_for.is_zero()).then_some((open, self.resume_for));
+        Ok(sse::subscription(response, reopen))
     }
 
     async fn send(&self, request: RequestBuilder) -> Result<Response, StoreError> {
@@ -152,17 +287,8 @@ impl EventStore for Client {
         from: AllFrom,
         filter: EventFilter,
     ) -> Result<Subscription, StoreError> {
-        let query = AllQuery::of(from, &filter);
-        let response = self
-            .send(
-                self.request(Method::GET, &["subscribe", "all"])
-                    .query(&query),
-            )
-            .await?;
-        if response.status() != StatusCode::OK {
-            return Err(wire::error_of(response, None).await);
-        }
-        Ok(sse::subscription(response))
+        let query = SubscribeAllQuery::of(from, &filter);
+        self.subscribe(&["subscribe", "all"], query, None).await
     }
 
     async fn subscribe_stream(
@@ -170,16 +296,11 @@ impl EventStore for Client {
         stream: &StreamName,
         from: StreamFrom,
     ) -> Result<Subscription, StoreError> {
-        let query = StreamQuery {
+        let query = SubscribeStreamQuery {
             from: StreamQuery::at(from),
-            ..StreamQuery::default()
         };
-        let request = self.request(Method::GET, &["subscribe", "streams", stream.as_str()]);
-        let response = self.send(request.query(&query)).await?;
-        if response.status() != StatusCode::OK {
-            return Err(wire::error_of(response, Some(stream)).await);
-        }
-        Ok(sse::subscription(response))
+        let segments = ["subscribe", "streams", stream.as_str()];
+        self.subscribe(&segments, query, Some(stream)).await
     }
 
     async fn stream_revision(&self, stream: &StreamName) -> Result<Option<Revision>, StoreError> {

@@ -1,6 +1,11 @@
-//! Reading a subscription's Server-Sent Events.
+//! Reading a subscription's Server-Sent Events, and opening it again where it stopped when
+//! the connection is lost.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
@@ -10,19 +15,42 @@ use eventfold_store::{RecordedEvent, StoreError, Subscription, SubscriptionMessa
 /// The longest SSE message accepted, in bytes (an event is at most a few MiB of JSON).
 const MESSAGE_BYTES_MAX: usize = 64 << 20;
 
+/// Opens the subscription again after the message with this id (`Last-Event-ID`), or from
+/// its start when no message had an id yet.
+pub type Reopen = Arc<
+    dyn Fn(Option<u64>) -> BoxFuture<'static, Result<reqwest::Response, StoreError>> + Send + Sync,
+>;
+
+/// The first wait before opening a lost subscription again, and the longest.
+const REOPEN_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(2));
+
 struct Reader {
     body: BoxStream<'static, reqwest::Result<Bytes>>,
     buffer: Vec<u8>,
     done: bool,
+    /// The id of the last message that had one: where a reopened subscription resumes.
+    last_id: Option<u64>,
+    /// `caught_up` was passed on already (a reopened subscription sends it again).
+    caught_up: bool,
+    /// How to open the subscription again, and for how long to keep trying.
+    reopen: Option<(Reopen, Duration)>,
 }
 
 /// The subscription carried by an SSE response. It ends when the server ends it (shutdown) or
-/// after an `error` message, which becomes its last item.
-pub fn subscription(response: reqwest::Response) -> Subscription {
+/// after a `failure` message, which becomes its last item. When the connection is lost and
+/// `reopen` is given, it is opened again after the last message it delivered (no gap, no
+/// duplicate), trying for up to the given time; only then does the loss become its last item.
+pub fn subscription(
+    response: reqwest::Response,
+    reopen: Option<(Reopen, Duration)>,
+) -> Subscription {
     let reader = Reader {
         body: response.bytes_stream().boxed(),
         buffer: Vec::new(),
         done: false,
+        last_id: None,
+        caught_up: false,
+        reopen,
     };
     futures::stream::unfold(reader, |mut reader| async move {
         if reader.done {
@@ -43,10 +71,19 @@ impl Reader {
         loop {
             if let Some(end) = find_blank_line(&self.buffer) {
                 let block: Vec<u8> = self.buffer.drain(..end).collect();
-                if let Some(message) = parse(&block) {
-                    return Some(message);
+                let Some((id, message)) = parse(&block) else {
+                    continue;
+                };
+                if matches!(message, Ok(SubscriptionMessage::CaughtUp)) {
+                    if self.caught_up {
+                        continue;
+                    }
+                    self.caught_up = true;
                 }
-                continue;
+                if id.is_some() {
+                    self.last_id = id;
+                }
+                return Some(message);
             }
             if self.buffer.len() > MESSAGE_BYTES_MAX {
                 return Some(Err(StoreError::Backend(
@@ -56,10 +93,38 @@ impl Reader {
             match self.body.next().await? {
                 Ok(chunk) => self.buffer.extend_from_slice(&chunk),
                 Err(error) => {
-                    return Some(Err(StoreError::Backend(format!(
-                        "subscription lost: {error}"
-                    ))))
+                    let lost = StoreError::Backend(format!("subscription lost: {error}"));
+                    if let Err(error) = self.reopen(lost).await {
+                        return Some(Err(error));
+                    }
                 }
+            }
+        }
+    }
+
+    /// Opens the subscription again after the last message with an id; `lost` is what is
+    /// reported when that does not work in time (or is not allowed).
+    async fn reopen(&mut self, lost: StoreError) -> Result<(), StoreError> {
+        let Some((reopen, patience)) = self.reopen.clone() else {
+            return Err(lost);
+        };
+        let deadline = Instant::now() + patience;
+        let mut wait = REOPEN_BACKOFF.0;
+        loop {
+            tokio::time::sleep(wait).await;
+            match reopen(self.last_id).await {
+                Ok(response) if response.status().is_success() => {
+                    self.body = response.bytes_stream().boxed();
+                    // A message cut in the middle comes again whole after the last id.
+                    self.buffer.clear();
+                    return Ok(());
+                }
+                // The server answered: a refusal (the stream was deleted, say) is final.
+                Ok(response) => return Err(crate::wire::error_of(response, None).await),
+                Err(_) if Instant::now() + wait < deadline => {
+                    wait = (wait * 2).min(REOPEN_BACKOFF.1)
+                }
+                Err(_) => return Err(lost),
             }
         }
     }
@@ -73,13 +138,19 @@ fn find_blank_line(buffer: &[u8]) -> Option<usize> {
         .map(|at| at + 2)
 }
 
-/// One SSE message as a subscription message; `None` for comments and unknown kinds.
-fn parse(block: &[u8]) -> Option<Result<SubscriptionMessage, StoreError>> {
+/// One SSE message as its id and a subscription message; `None` for comments and unknown
+/// kinds.
+type Parsed = (Option<u64>, Result<SubscriptionMessage, StoreError>);
+
+fn parse(block: &[u8]) -> Option<Parsed> {
     let text = String::from_utf8_lossy(block);
     let mut kind = "message";
+    let mut id = None;
     let mut data = String::new();
     for line in text.lines() {
-        if let Some(value) = line.strip_prefix("event:") {
+        if let Some(value) = line.strip_prefix("id:") {
+            id = value.trim().parse().ok();
+        } else if let Some(value) = line.strip_prefix("event:") {
             kind = value.trim_start();
         } else if let Some(value) = line.strip_prefix("data:") {
             if !data.is_empty() {
@@ -91,7 +162,7 @@ fn parse(block: &[u8]) -> Option<Result<SubscriptionMessage, StoreError>> {
     let bad = |error: serde_json::Error| {
         StoreError::Backend(format!("unexpected subscription message: {error}"))
     };
-    Some(match kind {
+    let message = match kind {
         // `message` (the default type) since events use it; `event` from older servers.
         "message" | "event" => serde_json::from_str::<RecordedEvent>(&data)
             .map(SubscriptionMessage::Event)
@@ -106,5 +177,6 @@ fn parse(block: &[u8]) -> Option<Result<SubscriptionMessage, StoreError>> {
             Err(error) => bad(error),
         }),
         _ => return None,
-    })
+    };
+    Some((id, message))
 }

@@ -68,7 +68,10 @@ async fn append_read_metadata_and_delete_over_http() {
     let (_, since) = get(&server, "/all?since=2000-01-01T00:00:00Z").await;
     assert_eq!(since["events"].as_array().unwrap().len(), 3);
     // With both, the later start: after position 1 and at or after the time of event 2.
-    let second_time = since["events"][2]["recorded_at"].as_str().unwrap().to_owned();
+    let second_time = since["events"][2]["recorded_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (_, both) = get(&server, "/all?from=1&since=2000-01-01T00:00:00Z").await;
     assert_eq!(both["events"][0]["position"], 1, "{both}");
     let (_, both) = get(&server, &format!("/all?from=1&since={second_time}")).await;
