@@ -409,7 +409,7 @@ pub struct PutEvent {
     )]
     pub event_type: String,
     /// Its data (JSON).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub data: Box<RawValue>,
     /// The sender's metadata (JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -517,7 +517,7 @@ pub struct NackRequest {
     pub action: Option<NackAction>,
     /// Why, kept with a parked event (at most 1024 bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub reason: Option<String>,
 }
 

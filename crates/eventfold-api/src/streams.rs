@@ -50,10 +50,20 @@ pub struct EventBody<'a> {
     )]
     pub event_type: Cow<'a, str>,
     /// The payload: JSON, or base64 text with another content type.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub data: Cow<'a, RawValue>,
-    /// The payload's media type (`application/json` when absent).
+    /// The payload's media type (`application/json` when absent): 1 to 128 bytes without
+    /// control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = Option<String>,
+            min_length = 1,
+            max_length = 128,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]+$"
+        )
+    )]
     pub content_type: Option<Cow<'a, str>>,
     /// A JSON object kept with the event (`{}` when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -457,7 +467,7 @@ pub struct SnapshotBody {
     /// When the snapshot was taken.
     pub recorded_at: DateTime<Utc>,
     /// The folded state.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub state: Box<RawValue>,
 }
 

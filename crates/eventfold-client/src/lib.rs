@@ -204,7 +204,7 @@ impl Client {
             return Err(wire::error_of(response, stream).await);
         }
         let reopen = (!self.resume_for.is_zero()).then_some((open, self.resume_for));
-        Ok(sse::subscription(response, reopen))
+        Ok(sse::subscription(response, reopen, stream.cloned()))
     }
 
     async fn send(&self, request: RequestBuilder) -> Result<Response, StoreError> {
@@ -287,6 +287,11 @@ impl EventStore for Client {
         from: AllFrom,
         filter: EventFilter,
     ) -> Result<Subscription, StoreError> {
+        // `end` is where the log ends now: a reopen must not mean a later end.
+        let from = match from {
+            AllFrom::End => AllFrom::Position(self.head_position().await?),
+            other => other,
+        };
         let query = SubscribeAllQuery::of(from, &filter);
         self.subscribe(&["subscribe", "all"], query, None).await
     }
@@ -296,6 +301,14 @@ impl EventStore for Client {
         stream: &StreamName,
         from: StreamFrom,
     ) -> Result<Subscription, StoreError> {
+        // `end` is where the stream ends now: a reopen must not mean a later end.
+        let from = match from {
+            StreamFrom::End => match self.stream_revision(stream).await? {
+                Some(revision) => StreamFrom::Revision(Revision(revision.0 + 1)),
+                None => StreamFrom::Start,
+            },
+            other => other,
+        };
         let query = SubscribeStreamQuery {
             from: StreamQuery::at(from),
         };

@@ -10,7 +10,7 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 
 use eventfold_api::{sse, ErrorBody};
-use eventfold_store::{RecordedEvent, StoreError, Subscription, SubscriptionMessage};
+use eventfold_store::{RecordedEvent, StoreError, StreamName, Subscription, SubscriptionMessage};
 
 /// The longest SSE message accepted, in bytes (an event is at most a few MiB of JSON).
 const MESSAGE_BYTES_MAX: usize = 64 << 20;
@@ -24,6 +24,10 @@ pub type Reopen = Arc<
 /// The first wait before opening a lost subscription again, and the longest.
 const REOPEN_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(2));
 
+/// A subscription that brings nothing for this long is lost: the server sends a keep-alive
+/// comment every 15 s, so only a dead connection (a half-open TCP one, say) is this quiet.
+const SILENCE_MAX: Duration = Duration::from_secs(45);
+
 struct Reader {
     body: BoxStream<'static, reqwest::Result<Bytes>>,
     buffer: Vec<u8>,
@@ -34,6 +38,12 @@ struct Reader {
     caught_up: bool,
     /// How to open the subscription again, and for how long to keep trying.
     reopen: Option<(Reopen, Duration)>,
+    /// While reopening: until when to keep trying. Cleared by the first message that comes
+    /// after a reopen, so a server that accepts and drops connections cannot keep the
+    /// subscription trying for ever.
+    reopen_deadline: Option<Instant>,
+    /// The stream subscribed to, for the errors of a refused reopen.
+    stream: Option<StreamName>,
 }
 
 /// The subscription carried by an SSE response. It ends when the server ends it (shutdown) or
@@ -43,6 +53,7 @@ struct Reader {
 pub fn subscription(
     response: reqwest::Response,
     reopen: Option<(Reopen, Duration)>,
+    stream: Option<StreamName>,
 ) -> Subscription {
     let reader = Reader {
         body: response.bytes_stream().boxed(),
@@ -51,6 +62,8 @@ pub fn subscription(
         last_id: None,
         caught_up: false,
         reopen,
+        reopen_deadline: None,
+        stream,
     };
     futures::stream::unfold(reader, |mut reader| async move {
         if reader.done {
@@ -83,6 +96,7 @@ impl Reader {
                 if id.is_some() {
                     self.last_id = id;
                 }
+                self.reopen_deadline = None;
                 return Some(message);
             }
             if self.buffer.len() > MESSAGE_BYTES_MAX {
@@ -90,14 +104,23 @@ impl Reader {
                     "a subscription message is too long".into(),
                 )));
             }
-            match self.body.next().await? {
-                Ok(chunk) => self.buffer.extend_from_slice(&chunk),
-                Err(error) => {
-                    let lost = StoreError::Backend(format!("subscription lost: {error}"));
-                    if let Err(error) = self.reopen(lost).await {
-                        return Some(Err(error));
-                    }
+            let lost = match tokio::time::timeout(SILENCE_MAX, self.body.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    self.buffer.extend_from_slice(&chunk);
+                    continue;
                 }
+                Ok(Some(Err(error))) => format!("subscription lost: {error}"),
+                // The server ended it: a shutdown or a restart. Without resuming that is the
+                // end; with it, the subscription is opened again (on the restarted server).
+                Ok(None) if self.reopen.is_none() => return None,
+                Ok(None) => "subscription ended by the server and not reopened".to_owned(),
+                Err(_) => format!(
+                    "subscription lost: nothing came for {} s",
+                    SILENCE_MAX.as_secs()
+                ),
+            };
+            if let Err(error) = self.reopen(StoreError::Backend(lost)).await {
+                return Some(Err(error));
             }
         }
     }
@@ -108,26 +131,48 @@ impl Reader {
         let Some((reopen, patience)) = self.reopen.clone() else {
             return Err(lost);
         };
-        let deadline = Instant::now() + patience;
+        let deadline = *self
+            .reopen_deadline
+            .get_or_insert_with(|| Instant::now() + patience);
         let mut wait = REOPEN_BACKOFF.0;
         loop {
             tokio::time::sleep(wait).await;
-            match reopen(self.last_id).await {
-                Ok(response) if response.status().is_success() => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let retry_after = match tokio::time::timeout(left, reopen(self.last_id)).await {
+                Ok(Ok(response)) if response.status().is_success() => {
                     self.body = response.bytes_stream().boxed();
                     // A message cut in the middle comes again whole after the last id.
                     self.buffer.clear();
                     return Ok(());
                 }
-                // The server answered: a refusal (the stream was deleted, say) is final.
-                Ok(response) => return Err(crate::wire::error_of(response, None).await),
-                Err(_) if Instant::now() + wait < deadline => {
-                    wait = (wait * 2).min(REOPEN_BACKOFF.1)
+                // "Try again" (503 with Retry-After, 408, 429): within the patience.
+                Ok(Ok(response)) if retryable(response.status()) => retry_after(&response),
+                // Any other answer is final (the stream was deleted, say).
+                Ok(Ok(response)) => {
+                    return Err(crate::wire::error_of(response, self.stream.as_ref()).await)
                 }
-                Err(_) => return Err(lost),
+                Ok(Err(_)) | Err(_) => None,
+            };
+            if Instant::now() + wait >= deadline {
+                return Err(lost);
             }
+            wait = retry_after.unwrap_or(wait * 2).min(REOPEN_BACKOFF.1);
         }
     }
+}
+
+/// Whether an answer to a reopen says to try again later.
+fn retryable(status: reqwest::StatusCode) -> bool {
+    status.is_server_error()
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+}
+
+/// The `Retry-After` of an answer, in seconds.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    let seconds: u64 = value.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// The end of the first message in `buffer` (after its blank line), if it is complete.
@@ -174,7 +219,8 @@ fn parse(block: &[u8]) -> Option<Parsed> {
         // `error` from older servers.
         sse::FAILURE | "error" => Err(match serde_json::from_str::<ErrorBody>(&data) {
             Ok(body) => crate::wire::into_error(body, None),
-            Err(error) => bad(error),
+            // A code this client does not know (from a newer server) keeps its text.
+            Err(error) => crate::wire::unknown_error(&data).unwrap_or_else(|| bad(error)),
         }),
         _ => return None,
     };

@@ -33,14 +33,18 @@ pub async fn error_of(response: reqwest::Response, stream: Option<&StreamName>) 
     if let Ok(body) = serde_json::from_str::<ErrorBody>(&text) {
         return into_error(body, stream);
     }
-    match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(value) if value["error"].is_string() => StoreError::Backend(format!(
-            "{}: {}",
-            value["error"].as_str().unwrap_or_default(),
-            value["message"].as_str().unwrap_or_default()
-        )),
-        _ => StoreError::Backend(format!(
+    unknown_error(&text).unwrap_or_else(|| {
+        StoreError::Backend(format!(
             "the server answered {status} without an error body"
-        )),
-    }
+        ))
+    })
+}
+
+/// An error body whose code this client does not know: its code and message, as a backend
+/// error.
+pub fn unknown_error(text: &str) -> Option<StoreError> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let code = value["error"].as_str()?;
+    let message = value["message"].as_str().unwrap_or_default();
+    Some(StoreError::Backend(format!("{code}: {message}")))
 }

@@ -94,7 +94,7 @@ impl<'de> Deserialize<'de> for ExpectedRevision {
         match Raw::deserialize(deserializer)? {
             Raw::Number(revision) => Ok(Self::Exact(revision)),
             Raw::Float(number)
-                if number.fract() == 0.0 && (0.0..=EXACT_F64_INTEGER_MAX).contains(&number) =>
+                if number.fract() == 0.0 && (0.0..EXACT_F64_INTEGER_MAX).contains(&number) =>
             {
                 Ok(Self::Exact(number as u64))
             }

@@ -27,6 +27,7 @@ pub async fn read(
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let direction = query.direction.unwrap_or(Direction::Forward);
+    let _reading = state.pages.admit().await?;
     let request = ReadAll {
         from: start(&*state.store, &query).await?,
         direction,
@@ -34,7 +35,6 @@ pub async fn read(
         bytes_max: state.pages.budget(query.bytes_max)?,
         filter: query.filter(),
     };
-    let _reading = state.pages.admit().await?;
     let slice = state.store.read_all(request).await?;
     // Forward, `next` is where to continue (also to poll for new events); backward, there is
     // nothing before the start.

@@ -208,10 +208,16 @@ fn closed_enum_variants(value: &mut Value) {
 /// JSON text in `data` whose own schema depends on the name.
 fn sse_events(document: &mut Value) {
     let event = |name: &str, data: &str, description: &str| {
+        // The name tells the kinds apart: a default message (an event, or a delivery, with
+        // its id) has no `event:` line, which SSE readers take as `message`.
+        let required = match name {
+            "message" => serde_json::json!(["id", "data"]),
+            _ => serde_json::json!(["event", "data"]),
+        };
         serde_json::json!({
             "type": "object",
             "description": description,
-            "required": ["data"],
+            "required": required,
             "properties": {
                 "event": {"const": name},
                 "id": {"type": "string"},
@@ -241,6 +247,14 @@ fn sse_events(document: &mut Value) {
             event("failure", "ErrorBody", "The stream ends with this error"),
         ]
     });
+}
+
+/// The schema at `path` under the components, which a rewrite below expects to find (a
+/// renamed type fails here, not quietly).
+fn schema_mut<'a>(document: &'a mut Value, path: &str) -> &'a mut Value {
+    document
+        .pointer_mut(&format!("/components/schemas/{path}"))
+        .unwrap_or_else(|| panic!("the document describes {path}"))
 }
 
 /// A query, header or path parameter is text: an absent `Option` is an absent parameter,
@@ -277,7 +291,7 @@ fn no_null_parameters(document: &mut Value) {
 
 /// A webhook's extra headers: valid names and values, none that Eventfold sets itself.
 fn webhook_headers(document: &mut Value) {
-    let headers = &mut document["components"]["schemas"]["Webhook"]["properties"]["headers"];
+    let headers = schema_mut(document, "Webhook/properties/headers");
     let description = headers["description"].clone();
     *headers = serde_json::json!({
         "type": "object",
@@ -294,7 +308,7 @@ fn webhook_headers(document: &mut Value) {
 /// A group on one stream starts at `start`, `end` or a revision and takes no filter; a group
 /// on `$all` starts at `start`, `end`, a position or a time.
 fn group_start_fits_source(document: &mut Value) {
-    let request = &mut document["components"]["schemas"]["GroupRequest"];
+    let request = schema_mut(document, "GroupRequest");
     request["if"] = serde_json::json!({
         "required": ["stream"],
         "properties": {"stream": {"type": "string"}}
@@ -313,9 +327,10 @@ fn group_start_fits_source(document: &mut Value) {
     });
 }
 
-/// An event whose content type is not JSON carries its data as a base64 string.
+/// An event whose content type is not JSON carries its data as a base64 string (canonical:
+/// the bits after the last whole byte are zero, as the decoder requires).
 fn base64_data_unless_json(document: &mut Value) {
-    let event = &mut document["components"]["schemas"]["EventBody"];
+    let event = schema_mut(document, "EventBody");
     event["if"] = serde_json::json!({
         "required": ["content_type"],
         "properties": {"content_type": {"not": {"const": "application/json"}}}
@@ -324,7 +339,7 @@ fn base64_data_unless_json(document: &mut Value) {
         "properties": {"data": {
             "type": "string",
             "contentEncoding": "base64",
-            "pattern": "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+            "pattern": "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$"
         }}
     });
 }

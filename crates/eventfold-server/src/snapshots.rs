@@ -58,8 +58,7 @@ pub async fn get(
     request_body = SnapshotBody,
     responses(
         (status = 204, description = "Saved"),
-        (status = 404, description = "`stream_not_found`", body = ErrorBody),
-        (status = 409, description = "`conflict`", body = ErrorBody),
+        (status = 409, description = "`conflict`: the stream has no such event (or does not exist)", body = ErrorBody),
         (status = 410, description = "`stream_deleted`", body = ErrorBody),
         (status = 413, description = "`too_large`", body = ErrorBody),
     )

@@ -54,12 +54,20 @@ pub async fn all(
 ) -> Result<Events, ApiError> {
     let Query(query) = query?;
     let query = query.as_read();
-    let asked = crate::all::start(&*state.store, &query).await?;
-    let from = match last_event_id(&headers)? {
-        Some(id) => AllFrom::Position(Position(id.saturating_add(1))),
-        None => asked,
-    };
+    let resume = last_event_id(&headers)?;
     let permit = state.subscriptions.admit()?;
+    let from = match resume {
+        Some(id) => {
+            // `from` is checked (`since` was by its type), though `Last-Event-ID` decides.
+            let asked = eventfold_api::streams::AllQuery {
+                since: None,
+                ..query.clone()
+            };
+            asked.from()?;
+            AllFrom::Position(Position(id.saturating_add(1)))
+        }
+        None => crate::all::start(&*state.store, &query).await?,
+    };
     let start = match from {
         AllFrom::Position(position) => position.0,
         AllFrom::End => state.store.head_position().await?.0,
