@@ -15,7 +15,8 @@ mod verify;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// mimalloc: glibc's allocator (malloc, free and their consolidation) was 15–20% of the server's
 /// and the HTTP client's time under batch appends.
@@ -105,7 +106,9 @@ enum LogFormat {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    refuse_unused_global_flags(&matches, &cli.command);
     init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -173,6 +176,43 @@ fn init_logging(format: LogFormat) {
         LogFormat::Text => builder
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
+    }
+}
+
+/// Exits with a usage error when `--server` is given on the command line to a command that
+/// would ignore it (`eventfold --server URL serve` would serve the local directory, whatever
+/// the URL says). From the environment it is not refused: a shell may export
+/// `EVENTFOLD_SERVER` for the commands that use it.
+fn refuse_unused_global_flags(matches: &clap::ArgMatches, command: &Command) {
+    let uses_server = !matches!(
+        command,
+        Command::Serve(_)
+            | Command::Verify(_)
+            | Command::Repair(_)
+            | Command::BenchOpen
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Openapi
+    );
+    // A global flag's value lands in the subcommand's matches too: look at both.
+    let (name, sub) = match matches.subcommand() {
+        Some((name, sub)) => (name, Some(sub)),
+        None => ("", None),
+    };
+    let given = [Some(matches), sub]
+        .into_iter()
+        .flatten()
+        .any(|m| m.value_source("server") == Some(ValueSource::CommandLine));
+    if given && !uses_server {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "--server does not apply to `eventfold {name}`: it works on the data \
+                     directory (--data) or on nothing"
+                ),
+            )
+            .exit();
     }
 }
 

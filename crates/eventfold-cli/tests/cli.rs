@@ -639,6 +639,40 @@ fn completions_and_the_manual_page_come_from_the_command_line_definition() {
 }
 
 #[test]
+fn server_is_refused_by_the_commands_that_would_ignore_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in [&["serve"][..], &["verify"], &["repair"], &["openapi"]] {
+        let mut args = vec!["--server", "http://127.0.0.1:9"];
+        args.extend_from_slice(command);
+        let output = eventfold(dir.path(), &args);
+        assert_eq!(output.status.code(), Some(2), "{command:?}");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            error.contains("--server does not apply to `eventfold"),
+            "{command:?}: {error}"
+        );
+    }
+    // From the environment it stays quiet: a shell may export it for other commands.
+    let appended = eventfold(
+        dir.path(),
+        &["append", "account-1", "Deposited", r#"{"amount": 10}"#],
+    );
+    assert!(appended.status.success());
+    let output = Command::new(env!("CARGO_BIN_EXE_eventfold"))
+        .arg("--data")
+        .arg(dir.path())
+        .arg("verify")
+        .env("EVENTFOLD_SERVER", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn the_openapi_document_is_printed_without_a_server() {
     let dir = tempfile::tempdir().unwrap();
     let output = eventfold(dir.path(), &["openapi"]);
