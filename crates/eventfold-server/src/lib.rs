@@ -17,6 +17,7 @@ mod dead_letters;
 mod error;
 mod groups;
 mod json_body;
+mod metered;
 mod metrics;
 mod migrate_names;
 mod objects_only;
@@ -132,6 +133,7 @@ struct AppState {
 /// The API's routes. Subscriptions end when `shutting_down` turns true.
 fn router(
     backend: Backend,
+    metrics: Arc<metrics::Metrics>,
     services: &Services,
     config: &ServerConfig,
     shutting_down: watch::Receiver<bool>,
@@ -145,7 +147,7 @@ fn router(
         group_pushes: SubscriberCap::new("group push streams", config.group_subscribers_max),
         pages: pages::Pages::new(config.page_bytes_max, config.pages_in_flight_max),
         shutting_down,
-        metrics: Arc::default(),
+        metrics,
         scavenges: Arc::default(),
     };
     let timeout = config.request_timeout;
@@ -175,9 +177,15 @@ pub async fn serve(
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Every append the server makes, on any path, is counted where it happens.
+    let metrics = Arc::new(metrics::Metrics::default());
+    let backend = Backend {
+        store: Arc::new(metered::Metered::new(backend.store, metrics.clone())),
+        snapshots: backend.snapshots,
+    };
     let services = Services::start(backend.store.clone(), config).await?;
     let (tell, shutting_down) = watch::channel(false);
-    let app = router(backend, &services, config, shutting_down.clone());
+    let app = router(backend, metrics, &services, config, shutting_down.clone());
     tokio::spawn(async move {
         shutdown.await;
         let _ = tell.send(true);

@@ -69,17 +69,11 @@ pub async fn append(
         .enumerate()
         .map(|(at, event)| event.into_new_event(at))
         .collect::<Result<Vec<_>, _>>()?;
-    let count = events.len() as u64;
-    let bytes = events.iter().map(|event| event.size_bytes() as u64).sum();
-    let started = std::time::Instant::now();
     let result = state
         .store
         .append(&stream, body.expected_revision, events)
-        .await;
-    state
-        .metrics
-        .append(count, bytes, started.elapsed(), result.is_ok());
-    Ok((StatusCode::CREATED, Json(result?)))
+        .await?;
+    Ok((StatusCode::CREATED, Json(result)))
 }
 
 #[utoipa::path(

@@ -9,7 +9,7 @@ use eventfold_server::ServerConfig;
 
 mod common;
 
-use common::{client, get, head_position, post, start, Server};
+use common::{client, get, head_position, post, put, start, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn append_read_metadata_and_delete_over_http() {
@@ -456,6 +456,41 @@ async fn metrics_count_appends_and_subscribers_in_prometheus_format() {
     assert_eq!(value("eventfold_subscribers"), 1.0);
     assert_eq!(value("eventfold_subscriber_lag_events"), 0.0);
     assert!(text.contains("eventfold_append_seconds_bucket{le=\"+Inf\"} 3"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_every_append_the_server_makes_not_only_posts_to_streams() {
+    let server = start(ServerConfig::default()).await;
+    let (status, _) = put(&server, "/buses/orders", json!({})).await;
+    assert_eq!(status, 201);
+    let rule = json!({"pattern": {}, "targets": [{"stream": "copies-1"}]});
+    assert_eq!(put(&server, "/buses/orders/rules/copy", rule).await.0, 201);
+    let event = json!({"events": [{"source": "shop", "type": "Placed", "data": {}}]});
+    for _ in 0..3 {
+        assert_eq!(
+            post(&server, "/buses/orders/events", event.clone()).await.0,
+            201
+        );
+    }
+    // The rule copies the three events to copies-1 (appends the server makes itself).
+    common::eventually("the copies", async || {
+        let (_, page) = get(&server, "/streams/copies-1").await;
+        (page["events"].as_array().map_or(0, Vec::len) == 3).then_some(())
+    })
+    .await;
+    // Bus and rule definitions, the three puts, the three copies, the rule's checkpoint:
+    // everything in the log was counted (read until no write is in flight between the two).
+    common::eventually("the count to match the log", async || {
+        let text = common::metrics(&server).await;
+        let value = |name: &str| -> Option<f64> {
+            let line = text.lines().find(|l| l.starts_with(&format!("{name} ")))?;
+            line.rsplit(' ').next()?.parse().ok()
+        };
+        let head = value("eventfold_head_position")?;
+        let appended = value("eventfold_events_appended_total")?;
+        (head >= 8.0 && appended == head).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
