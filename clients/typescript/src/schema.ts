@@ -1232,6 +1232,17 @@ export interface components {
         };
         /** @description A stream name: 1 to 256 bytes of UTF-8 without control characters; its category is the part before the first `-`; names starting with `$` belong to the server */
         StreamName: string;
+        /** @description A page of one stream (`GET /streams/{stream}`), with where the next one starts. */
+        StreamPage: {
+            /**
+             * @description True when the page reached the end of the stream in its direction (the last event,
+             *     forward; the first visible one, backward). Forward, more may be written later.
+             */
+            end_of_stream: boolean;
+            /** @description The events, in the order read. */
+            events: components["schemas"]["RecordedEvent"][];
+            next?: null | components["schemas"]["Revision"];
+        };
         /** @description One message of a live subscription. */
         SubscriptionMessage: {
             data: JsonText<components["schemas"]["RecordedEvent"]>;
@@ -3576,13 +3587,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of the stream's events */
+            /** @description A page of the stream's events, with where the next starts */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["EventsPage"];
+                    "application/json": components["schemas"]["StreamPage"];
                 };
             };
             /** @description `invalid_request`, `invalid_stream_name` */

@@ -421,6 +421,21 @@ pub struct EventsPage<'a> {
     pub events: Cow<'a, [RecordedEvent]>,
 }
 
+/// A page of one stream (`GET /streams/{stream}`), with where the next one starts.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StreamPage<'a> {
+    /// The events, in the order read.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<RecordedEvent>))]
+    pub events: Cow<'a, [RecordedEvent]>,
+    /// The revision the next page starts at (`from`), in the same direction; null when a
+    /// backward read has nothing further.
+    pub next: Option<Revision>,
+    /// True when the page reached the end of the stream in its direction (the last event,
+    /// forward; the first visible one, backward). Forward, more may be written later.
+    pub end_of_stream: bool,
+}
+
 /// A page of `$all` (`GET /all`).
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -29,8 +29,8 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use eventfold_api::streams::{
-    AllPage, AllQuery, AppendRequest, DeleteQuery, EventBody, EventsPage, Health, RevisionAnswer,
-    SnapshotBody, StreamQuery, SubscribeAllQuery, SubscribeStreamQuery,
+    AllPage, AllQuery, AppendRequest, DeleteQuery, EventBody, Health, RevisionAnswer, SnapshotBody,
+    StreamPage, StreamQuery, SubscribeAllQuery, SubscribeStreamQuery,
 };
 use eventfold_api::ErrorCode;
 use eventfold_store::{
@@ -261,7 +261,7 @@ impl EventStore for Client {
         let http = self
             .request(Method::GET, &["streams", stream.as_str()])
             .query(&query);
-        let page: EventsPage = self.call(http, Some(stream)).await?;
+        let page: StreamPage = self.call(http, Some(stream)).await?;
         Ok(page.events.into_owned())
     }
 

@@ -6,14 +6,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use eventfold_store::{DeleteMode, Direction, ReadStream, StreamMetadata, StreamName};
+use eventfold_store::{
+    DeleteMode, Direction, ReadStream, Revision, StreamFrom, StreamMetadata, StreamName,
+};
 
 use crate::json_body::JsonBody;
-use eventfold_api::streams::{AppendRequest, DeleteQuery, EventsPage, RevisionAnswer, StreamQuery};
+use eventfold_api::streams::{AppendRequest, DeleteQuery, RevisionAnswer, StreamPage, StreamQuery};
 use eventfold_api::ErrorBody;
 use eventfold_store::AppendResult;
 
-use crate::wire::events_page;
+use crate::wire::stream_page;
 use crate::{ApiError, AppState};
 
 /// Events per read when the request names no limit.
@@ -82,7 +84,7 @@ pub async fn append(
     tag = "streams",
     params(("stream" = eventfold_store::StreamName, Path, description = "The stream's name"), StreamQuery),
     responses(
-        (status = 200, description = "A page of the stream's events", body = EventsPage),
+        (status = 200, description = "A page of the stream's events, with where the next starts", body = StreamPage),
         (status = 404, description = "`stream_not_found`", body = ErrorBody),
         (status = 410, description = "`stream_deleted`", body = ErrorBody),
     )
@@ -101,8 +103,37 @@ pub async fn read(
         bytes_max: state.pages.budget(query.bytes_max)?,
     };
     let _reading = state.pages.admit().await?;
+    let (from, direction) = (request.from, request.direction);
     let events = state.store.read_stream(&stream, request).await?;
-    Ok(events_page(&events))
+    let (next, end_of_stream) = match (direction, events.last()) {
+        (Direction::Forward, last) => {
+            // Forward the next page starts after the last event (or where this one asked),
+            // and the stream ends where its current revision does.
+            let current = state.store.stream_revision(&stream).await?;
+            let after_current = current.map_or(0, |revision| revision.0 + 1);
+            let next = match (last, from) {
+                (Some(last), _) => last.revision.0 + 1,
+                (None, StreamFrom::Revision(asked)) => asked.0.max(after_current),
+                (None, _) => after_current,
+            };
+            (Some(Revision(next)), next >= after_current)
+        }
+        (Direction::Backward, None) => (None, true),
+        (Direction::Backward, Some(last)) => match last.revision.0.checked_sub(1) {
+            None => (None, true),
+            // Whether anything visible comes before: one more event, read the same way.
+            Some(before) => {
+                let probe = ReadStream {
+                    from: StreamFrom::Revision(Revision(before)),
+                    limit: 1,
+                    ..request
+                };
+                let more = !state.store.read_stream(&stream, probe).await?.is_empty();
+                (more.then_some(Revision(before)), !more)
+            }
+        },
+    };
+    Ok(stream_page(&events, next, end_of_stream))
 }
 
 /// `GET /streams/{stream}/revision`: the current revision, or null when the stream does not exist.

@@ -4,13 +4,27 @@ use std::borrow::Cow;
 
 use axum::response::{IntoResponse, Response};
 
-use eventfold_api::streams::{AllPage, EventsPage};
-use eventfold_store::{Position, RecordedEvent};
+use eventfold_api::streams::{AllPage, EventsPage, StreamPage};
+use eventfold_store::{Position, RecordedEvent, Revision};
 
 /// A page of a stream's events, in a buffer sized for it.
 pub fn events_page(events: &[RecordedEvent]) -> Response {
     let page = EventsPage {
         events: Cow::Borrowed(events),
+    };
+    json_response_sized(&page, events_size_hint(events))
+}
+
+/// A page of one stream, in a buffer sized for it.
+pub fn stream_page(
+    events: &[RecordedEvent],
+    next: Option<Revision>,
+    end_of_stream: bool,
+) -> Response {
+    let page = StreamPage {
+        events: Cow::Borrowed(events),
+        next,
+        end_of_stream,
     };
     json_response_sized(&page, events_size_hint(events))
 }

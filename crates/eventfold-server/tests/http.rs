@@ -459,6 +459,70 @@ async fn metrics_count_appends_and_subscribers_in_prometheus_format() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_pages_say_where_the_next_starts_and_whether_the_stream_ends() {
+    let server = start(ServerConfig::default()).await;
+    let events: Vec<Value> = (0..5)
+        .map(|n| json!({"type": "T", "data": {"n": n}}))
+        .collect();
+    assert_eq!(
+        post(&server, "/streams/pages-1", json!({"events": events}))
+            .await
+            .0,
+        201
+    );
+    let page = |query: &'static str| {
+        let server = &server;
+        async move {
+            let (status, page) = get(server, &format!("/streams/pages-1?{query}")).await;
+            assert_eq!(status, 200, "{query}: {page}");
+            let revisions: Vec<u64> = page["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["revision"].as_u64().unwrap())
+                .collect();
+            (
+                revisions,
+                page["next"].clone(),
+                page["end_of_stream"].clone(),
+            )
+        }
+    };
+    let cases = [
+        ("limit=2", (vec![0, 1], json!(2), json!(false))),
+        ("from=2&limit=3", (vec![2, 3, 4], json!(5), json!(true))),
+        ("from=4", (vec![4], json!(5), json!(true))),
+        ("from=9", (vec![], json!(9), json!(true))),
+        (
+            "direction=backward&limit=2",
+            (vec![4, 3], json!(2), json!(false)),
+        ),
+        (
+            "direction=backward&from=2&limit=2",
+            (vec![2, 1], json!(0), json!(false)),
+        ),
+        (
+            "direction=backward&from=1&limit=5",
+            (vec![1, 0], Value::Null, json!(true)),
+        ),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(page(query).await, expected, "{query}");
+    }
+    // Hidden events end a backward read where the visible ones do.
+    let truncate = json!({"truncate_before": 2});
+    let response = client()
+        .put(format!("{}/streams/pages-1/metadata", server.base))
+        .json(&truncate)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let expected = (vec![3, 2], Value::Null, json!(true));
+    assert_eq!(page("direction=backward&from=3&limit=2").await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_every_append_the_server_makes_not_only_posts_to_streams() {
     let server = start(ServerConfig::default()).await;
     let (status, _) = put(&server, "/buses/orders", json!({})).await;

@@ -933,6 +933,23 @@ A stream name: 1 to 256 bytes of UTF-8 without control characters; its category 
 """
 
 
+class StreamPage(BaseModel):
+    """
+    A page of one stream (`GET /streams/{stream}`), with where the next one starts.
+    """
+
+    end_of_stream: bool
+    """
+    True when the page reached the end of the stream in its direction (the last event,
+    forward; the first visible one, backward). Forward, more may be written later.
+    """
+    events: list[RecordedEvent]
+    """
+    The events, in the order read.
+    """
+    next: Revision | None = None
+
+
 class SubscriptionMessage1(BaseModel):
     """
     An event; `id` is where to resume (`Last-Event-ID`)
