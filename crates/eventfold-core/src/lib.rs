@@ -25,7 +25,7 @@ pub use event::{
 };
 pub use limits::Limits;
 pub use metadata::StreamMetadata;
-pub use position::{AppendResult, ExpectedRevision, Position, Revision};
+pub use position::{exact_integer, AppendResult, ExpectedRevision, Position, Revision};
 pub use read::{
     AllFrom, AllSlice, Direction, EventFilter, ReadAll, ReadStream, StreamFrom,
     READ_PAGE_BYTES_DEFAULT, READ_PAGE_BYTES_MIN,

@@ -90,20 +90,27 @@ impl<'de> Deserialize<'de> for ExpectedRevision {
             Float(f64),
             Text(String),
         }
-        const EXACT_F64_INTEGER_MAX: f64 = 9_007_199_254_740_992.0;
         match Raw::deserialize(deserializer)? {
             Raw::Number(revision) => Ok(Self::Exact(revision)),
-            Raw::Float(number)
-                if number.fract() == 0.0 && (0.0..EXACT_F64_INTEGER_MAX).contains(&number) =>
-            {
-                Ok(Self::Exact(number as u64))
-            }
-            Raw::Float(number) => Err(serde::de::Error::custom(format!(
-                "expected revision {number} is not a revision (a whole number)"
-            ))),
+            Raw::Float(number) => exact_integer(number)
+                .and_then(|n| u64::try_from(n).ok())
+                .map(Self::Exact)
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "expected revision {number} is not a revision (a whole number)"
+                    ))
+                }),
             Raw::Text(text) => text.parse().map_err(serde::de::Error::custom),
         }
     }
+}
+
+/// The integer a JSON number written with a fraction of zero stands for (`5.0` is 5, as JSON
+/// Schema counts it), when an `f64` holds it exactly: below 2^53 in size (2^53 + 1 reads as
+/// 2^53). `None` for a real fraction or a larger number.
+pub fn exact_integer(value: f64) -> Option<i64> {
+    const EXACT_MAX: f64 = 9_007_199_254_740_992.0;
+    (value.fract() == 0.0 && value.abs() < EXACT_MAX).then_some(value as i64)
 }
 
 /// What an append wrote: the revisions and positions of its first and last events.
@@ -123,6 +130,18 @@ pub struct AppendResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integral_floats_are_exact_integers_below_two_to_the_53() {
+        assert_eq!(exact_integer(5.0), Some(5));
+        assert_eq!(exact_integer(-3.0), Some(-3));
+        assert_eq!(exact_integer(5.5), None);
+        assert_eq!(exact_integer(9_007_199_254_740_992.0), None);
+        let seven: ExpectedRevision = serde_json::from_str("7.0").unwrap();
+        assert_eq!(seven, ExpectedRevision::Exact(7));
+        assert!(serde_json::from_str::<ExpectedRevision>("-1.0").is_err());
+        assert!(serde_json::from_str::<ExpectedRevision>("1.5").is_err());
+    }
 
     #[test]
     fn expected_revision_round_trips_through_text_and_json() {

@@ -56,9 +56,6 @@ impl<V> Wrap<V> {
     }
 }
 
-/// 2^53: every integer below it is exact in an `f64` (2^53 + 1 reads as 2^53).
-const EXACT_F64_INTEGER_MAX: f64 = 9_007_199_254_740_992.0;
-
 struct Seed<S>(S);
 struct Seq<A>(A);
 struct Map<A>(A);
@@ -209,10 +206,11 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
     );
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<V::Value, E> {
-        let integral = value.fract() == 0.0 && value.abs() < EXACT_F64_INTEGER_MAX;
-        match (self.asked, integral) {
-            (Asked::Integer, true) if value >= 0.0 => self.inner.visit_u64(value as u64),
-            (Asked::Integer, true) => self.inner.visit_i64(value as i64),
+        match (self.asked, eventfold_store::exact_integer(value)) {
+            (Asked::Integer, Some(n)) => match u64::try_from(n) {
+                Ok(unsigned) => self.inner.visit_u64(unsigned),
+                Err(_) => self.inner.visit_i64(n),
+            },
             _ => self.inner.visit_f64(value),
         }
     }
